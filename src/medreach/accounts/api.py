@@ -1,0 +1,135 @@
+"""Routes for accounts: auth, the caller's profile and addresses, and staff administration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from medreach.accounts import schemas, service
+from medreach.accounts.deps import AppCache, CurrentUser, DbSession, require
+from medreach.accounts.models import User
+from medreach.core.pagination import Page, Paging
+
+router = APIRouter(prefix="/api/v1")
+NO_CONTENT = dict(status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+
+
+# --- auth (public) ---------------------------------------------------------------------------
+
+@router.post("/auth/register", response_model=schemas.AuthOut, status_code=201, tags=["auth"])
+def register(data: schemas.RegisterIn, session: DbSession):
+    user = service.register(session, data)
+    return schemas.AuthOut(user=service.me(user), tokens=service.issue_tokens(session, user))
+
+
+@router.post("/auth/login", response_model=schemas.AuthOut, tags=["auth"])
+def login(data: schemas.LoginIn, session: DbSession, cache: AppCache):
+    user = service.authenticate(session, cache, data.login, data.password)
+    return schemas.AuthOut(user=service.me(user), tokens=service.issue_tokens(session, user))
+
+
+@router.post("/auth/refresh", response_model=schemas.TokensOut, tags=["auth"])
+def refresh(data: schemas.RefreshIn, session: DbSession):
+    return service.refresh(session, data.refresh_token)
+
+
+@router.post("/auth/logout", tags=["auth"], **NO_CONTENT)
+def logout(data: schemas.RefreshIn, session: DbSession):
+    service.logout(session, data.refresh_token)
+
+
+# --- the caller's own account ------------------------------------------------------------------
+
+@router.get("/me", response_model=schemas.MeOut, tags=["me"])
+def get_me(user: CurrentUser):
+    return service.me(user)
+
+
+@router.patch("/me", response_model=schemas.MeOut, tags=["me"])
+def patch_me(data: schemas.ProfileIn, user: CurrentUser, session: DbSession):
+    return service.me(service.update_profile(session, user, data))
+
+
+@router.post("/me/password", tags=["me"], **NO_CONTENT)
+def change_password(data: schemas.PasswordIn, user: CurrentUser, session: DbSession):
+    service.change_password(session, user, data)
+
+
+@router.get("/addresses", response_model=list[schemas.AddressOut], tags=["me"])
+def list_addresses(user: CurrentUser, session: DbSession):
+    return service.list_addresses(session, user)
+
+
+@router.post("/addresses", response_model=schemas.AddressOut, status_code=201, tags=["me"])
+def create_address(data: schemas.AddressIn, user: CurrentUser, session: DbSession):
+    return service.create_address(session, user, data)
+
+
+@router.get("/addresses/{address_id}", response_model=schemas.AddressOut, tags=["me"])
+def get_address(address_id: int, user: CurrentUser, session: DbSession):
+    return service.get_address(session, user, address_id)
+
+
+@router.patch("/addresses/{address_id}", response_model=schemas.AddressOut, tags=["me"])
+def update_address(address_id: int, data: schemas.AddressPatch, user: CurrentUser, session: DbSession):
+    return service.update_address(session, user, address_id, data)
+
+
+@router.delete("/addresses/{address_id}", tags=["me"], **NO_CONTENT)
+def delete_address(address_id: int, user: CurrentUser, session: DbSession):
+    service.delete_address(session, user, address_id)
+
+
+# --- staff administration ------------------------------------------------------------------------
+
+@router.get("/admin/users", response_model=Page[schemas.UserOut], tags=["admin"])
+def list_users(session: DbSession, paging: Paging, viewer: Annotated[User, require("users:read")],
+               q: Annotated[str | None, Query(max_length=100)] = None, is_staff: bool | None = None,
+               role: Annotated[str | None, Query(max_length=64)] = None):
+    rows, total = service.search_users(session, viewer, paging, q=q, is_staff=is_staff, role=role)
+    perms = service.permissions_of(viewer)
+    return Page(items=[service.user_view(u, perms) for u in rows], total=total, **paging.model_dump())
+
+
+@router.get("/admin/users/{user_id}", response_model=schemas.UserDetailOut, tags=["admin"])
+def read_user(user_id: int, session: DbSession, viewer: Annotated[User, require("users:read")]):
+    return service.read_user(session, viewer, user_id)
+
+
+@router.post("/admin/users", response_model=schemas.UserOut, status_code=201, tags=["admin"])
+def create_staff(data: schemas.StaffIn, session: DbSession, actor: Annotated[User, require("users:manage")]):
+    return service.user_view(service.create_staff(session, actor, data), service.permissions_of(actor))
+
+
+@router.patch("/admin/users/{user_id}", response_model=schemas.UserOut, tags=["admin"])
+def update_user(user_id: int, data: schemas.UserPatch, session: DbSession,
+                actor: Annotated[User, require("users:manage")]):
+    return service.user_view(service.update_user(session, actor, user_id, data), service.permissions_of(actor))
+
+
+@router.get("/admin/roles", response_model=list[schemas.RoleOut], tags=["admin"])
+def list_roles(session: DbSession, _: Annotated[User, require("users:manage")]):
+    return service.list_roles(session)
+
+
+@router.post("/admin/roles", response_model=schemas.RoleOut, status_code=201, tags=["admin"])
+def create_role(data: schemas.RoleIn, session: DbSession, actor: Annotated[User, require("users:manage")]):
+    return service.create_role(session, actor, data)
+
+
+@router.patch("/admin/roles/{name}", response_model=schemas.RoleOut, tags=["admin"])
+def update_role(name: Annotated[str, schemas.Field(max_length=64)], data: schemas.RolePatch, session: DbSession,
+                actor: Annotated[User, require("users:manage")]):
+    return service.update_role(session, actor, name, data)
+
+
+@router.delete("/admin/roles/{name}", tags=["admin"], **NO_CONTENT)
+def delete_role(name: Annotated[str, schemas.Field(max_length=64)], session: DbSession,
+                actor: Annotated[User, require("users:manage")]):
+    service.delete_role(session, actor, name)
+
+
+@router.get("/admin/permissions", response_model=list[schemas.PermissionOut], tags=["admin"])
+def list_permissions(_: Annotated[User, require("users:manage")]):
+    return service.permission_catalogue()

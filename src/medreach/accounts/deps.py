@@ -1,0 +1,82 @@
+"""Request dependencies every domain's router uses: the session, the caller, and permission checks.
+
+Each route declares exactly one kind of access, and tests read it back from the route:
+`public` (no dependency), `authenticated` (CurrentUser) or a permission (`require("users:read")`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from medreach.accounts.models import User
+from medreach.accounts.service import permissions_of
+from medreach.core.cache import Cache
+from medreach.core.db import Database
+from medreach.core.errors import AppError
+from medreach.core.security import TokenError, read_access_token
+from medreach.ops.service import audit
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/login")
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = request.app.state.db.sessions()
+    try:
+        yield session
+    finally:
+        session.close()  # anything not committed by the service is rolled back
+
+
+def get_cache(request: Request) -> Cache:
+    return request.app.state.cache
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+AppCache = Annotated[Cache, Depends(get_cache)]
+
+
+def current_user(session: DbSession,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+    if credentials is None:
+        raise AppError(401, "NOT_AUTHENTICATED", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        user_id = read_access_token(credentials.credentials)
+    except TokenError as e:
+        raise AppError(401, e.code, headers={"WWW-Authenticate": "Bearer"}) from e
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise AppError(401, "INVALID_TOKEN", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+current_user.access = "authenticated"
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(permission: str):
+    """A dependency that returns the caller if they hold `permission`; refusals are audited."""
+
+    def check(request: Request, user: CurrentUser) -> User:
+        if permission not in permissions_of(user):
+            with request.app.state.db.session() as s:  # its own transaction: the request itself fails
+                audit(s, actor_id=user.id, actor_login=user.login, action="permission.denied",
+                      subject_type="route", subject_id=request.url.path[:64], outcome="denied",
+                      detail={"permission": permission, "method": request.method})
+            raise AppError(403, "PERMISSION_DENIED", permission=permission)
+        return user
+
+    check.access = permission
+    return Depends(check)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""

@@ -1,0 +1,232 @@
+"""API shapes for accounts: registration, login, profiles, addresses, staff and roles."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from medreach.accounts.permissions import PERMISSIONS
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _phone(v: str) -> str:
+    v = v.strip().removeprefix("+86").replace(" ", "").replace("-", "")
+    if not PHONE_RE.match(v):
+        raise ValueError("must be a mainland China mobile number (11 digits starting with 1)")
+    return v
+
+
+def _id_number(v: str) -> str:
+    """A resident ID (GB 11643): 17 digits and an ISO 7064 MOD 11-2 check character."""
+    v = v.strip().upper()
+    if not re.fullmatch(r"\d{17}[\dX]", v):
+        raise ValueError("must be an 18-character resident ID number")
+    check = "10X98765432"[sum(int(c) * w for c, w in zip(v[:17], _ID_WEIGHTS)) % 11]
+    if v[17] != check:
+        raise ValueError("the check digit of the ID number is wrong")
+    return v
+
+
+def _birth_date(v: date) -> date:
+    if not date(1900, 1, 1) <= v <= date.today():
+        raise ValueError("must be between 1900-01-01 and today")
+    return v
+
+
+def _role_names(v: list[str]) -> list[str]:
+    return sorted(set(v))
+
+
+Phone = Annotated[str, Field(max_length=20), AfterValidator(_phone)]
+IdNumber = Annotated[str, Field(max_length=18), AfterValidator(_id_number)]
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+Gender = Literal["male", "female", "other", "unknown"]
+Text64 = Annotated[str, Field(max_length=64)]
+RoleName = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")]
+PermissionCode = Annotated[str, Field(max_length=64)]
+
+
+def _permissions(v: list[str]) -> list[str]:
+    unknown = sorted(set(v) - set(PERMISSIONS))
+    if unknown:
+        raise ValueError(f"unknown permission: {', '.join(unknown)}")
+    return sorted(set(v))
+
+
+class RegisterIn(BaseModel):
+    phone: Phone | None = None
+    email: EmailStr | None = Field(default=None, max_length=254)
+    password: Password
+    name: Text64 = ""
+
+    @model_validator(mode="after")
+    def _one_login(self) -> RegisterIn:
+        if (self.phone is None) == (self.email is None):
+            raise ValueError("give exactly one of phone or email")
+        return self
+
+
+class LoginIn(BaseModel):
+    login: str = Field(min_length=1, max_length=254, description="phone number or email")
+    password: str = Field(min_length=1, max_length=128)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class TokensOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class MeOut(BaseModel):
+    id: int
+    email: str | None
+    phone: str | None
+    name: str
+    gender: Gender
+    birth_date: date | None
+    region: str
+    city: str
+    occupation: str
+    real_name: str | None
+    id_number: str | None
+    is_staff: bool
+    roles: list[str]
+    permissions: list[str]
+    created_at: datetime
+
+
+class AuthOut(BaseModel):
+    user: MeOut
+    tokens: TokensOut
+
+
+class ProfileIn(BaseModel):
+    name: Text64 | None = None
+    gender: Gender | None = None
+    birth_date: Annotated[date, AfterValidator(_birth_date)] | None = None
+    region: Text64 | None = None
+    city: Text64 | None = None
+    occupation: Text64 | None = None
+    real_name: Annotated[str, Field(max_length=32)] | None = None
+    id_number: IdNumber | None = None
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: Password
+
+
+class AddressIn(BaseModel):
+    recipient: Annotated[str, Field(min_length=1, max_length=32)]
+    phone: Phone
+    province: Annotated[str, Field(min_length=1, max_length=32)]
+    city: Annotated[str, Field(min_length=1, max_length=32)]
+    district: Annotated[str, Field(max_length=32)] = ""
+    detail: Annotated[str, Field(min_length=1, max_length=200)]
+    postal_code: Annotated[str, Field(pattern=r"^(\d{6})?$")] = ""
+    is_default: bool = False
+
+
+class AddressPatch(BaseModel):
+    recipient: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    phone: Phone | None = None
+    province: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    city: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    district: Annotated[str, Field(max_length=32)] | None = None
+    detail: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    postal_code: Annotated[str, Field(pattern=r"^(\d{6})?$")] | None = None
+    is_default: bool | None = None
+
+
+class AddressOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    recipient: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    detail: str
+    postal_code: str
+    is_default: bool
+
+
+class UserOut(BaseModel):
+    """A user as staff see them: personal fields masked unless the viewer may see them in full."""
+
+    id: int
+    email: str | None
+    phone: str | None
+    name: str
+    is_staff: bool
+    is_active: bool
+    roles: list[str]
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserDetailOut(UserOut):
+    gender: Gender
+    birth_date: date | None
+    region: str
+    city: str
+    occupation: str
+    real_name: str | None
+    id_number: str | None
+    masked: bool
+
+
+class StaffIn(BaseModel):
+    email: EmailStr | None = Field(default=None, max_length=254)
+    phone: Phone | None = None
+    password: Password
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    roles: Annotated[list[RoleName], Field(min_length=1, max_length=20), AfterValidator(_role_names)]
+
+    @model_validator(mode="after")
+    def _one_login(self) -> StaffIn:
+        if (self.phone is None) == (self.email is None):
+            raise ValueError("give exactly one of phone or email")
+        return self
+
+
+class UserPatch(BaseModel):
+    name: Text64 | None = None
+    is_active: bool | None = None
+    roles: Annotated[list[RoleName], Field(max_length=20), AfterValidator(_role_names)] | None = None
+
+
+class RoleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    description: str
+    builtin: bool
+    permissions: list[str]
+
+
+class RoleIn(BaseModel):
+    name: RoleName
+    description: Annotated[str, Field(max_length=255)] = ""
+    permissions: Annotated[list[PermissionCode], Field(max_length=100), AfterValidator(_permissions)]
+
+
+class RolePatch(BaseModel):
+    description: Annotated[str, Field(max_length=255)] | None = None
+    permissions: Annotated[list[PermissionCode], Field(max_length=100), AfterValidator(_permissions)] | None = None
+
+
+class PermissionOut(BaseModel):
+    code: str
+    description: str

@@ -1,0 +1,445 @@
+"""Accounts logic: registration, login with lockout, token rotation, profiles, addresses, staff and roles.
+
+Plain functions taking a session; each public write commits its own transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from medreach.accounts import schemas
+from medreach.accounts.models import Address, RefreshToken, Role, RolePermission, User, user_roles
+from medreach.accounts.permissions import BUILTIN_ROLES, PERMISSIONS, expand
+from medreach.core.cache import Cache
+from medreach.core.errors import AppError, not_found
+from medreach.core.pagination import PageParams, paginate
+from medreach.core.security import (
+    blind_index, hash_password, mask_email, mask_id_number, mask_name, mask_phone, new_opaque_token,
+    issue_access_token, sha256_hex, verify_password,
+)
+from medreach.core.settings import get_settings
+from medreach.ops.service import audit
+
+
+# --- roles and permissions ----------------------------------------------------------------------------
+
+def ensure_builtin_roles(session: Session) -> None:
+    """Create the built-in roles and bring their grants up to the catalogue (idempotent)."""
+    existing = {r.name: r for r in session.scalars(select(Role))}
+    for name, (description, perms) in BUILTIN_ROLES.items():
+        role = existing.get(name) or Role(name=name, builtin=True)
+        role.description, role.builtin = description, True
+        have = set(role.permissions)
+        role.grants = [g for g in role.grants if g.permission in perms] + [
+            RolePermission(permission=p) for p in sorted(perms - have)]
+        session.add(role)
+    session.commit()
+
+
+def permissions_of(user: User) -> set[str]:
+    return expand({p for role in user.roles for p in role.permissions})
+
+
+def _roles_by_name(session: Session, names: list[str]) -> list[Role]:
+    roles = list(session.scalars(select(Role).where(Role.name.in_(names))))
+    missing = sorted(set(names) - {r.name for r in roles})
+    if missing:
+        raise AppError(422, "ROLE_UNKNOWN", field="roles", role=missing[0])
+    return roles
+
+
+def _check_grantable(actor: User, permissions: set[str]) -> None:
+    """Nobody hands out a permission they do not hold themselves (no escalation by role editing)."""
+    lacking = sorted(permissions - permissions_of(actor))
+    if lacking:
+        raise AppError(403, "PERMISSION_DENIED", permission=lacking[0])
+
+
+# --- registration and login ----------------------------------------------------------------------------
+
+def _login_index(login: str) -> tuple[str, str] | None:
+    """('email', value) or ('phone', blind index) for a login string; None if it is neither."""
+    login = login.strip()
+    if "@" in login:
+        return "email", login.lower()
+    try:
+        return "phone", blind_index(schemas._phone(login))
+    except ValueError:
+        return None
+
+
+def find_by_login(session: Session, login: str) -> User | None:
+    key = _login_index(login)
+    if key is None:
+        return None
+    column = User.email if key[0] == "email" else User.phone_index
+    return session.scalar(select(User).where(column == key[1]))
+
+
+def _new_user(session: Session, *, email: str | None, phone: str | None, password: str, name: str,
+              roles: list[Role], is_staff: bool) -> User:
+    email = email.lower() if email else None
+    phone_index = blind_index(phone) if phone else None
+    if email and session.scalar(select(User.id).where(User.email == email)):
+        raise AppError(409, "LOGIN_TAKEN", field="email")
+    if phone_index and session.scalar(select(User.id).where(User.phone_index == phone_index)):
+        raise AppError(409, "LOGIN_TAKEN", field="phone")
+    user = User(email=email, phone=phone, phone_index=phone_index, password_hash=hash_password(password),
+                name=name, is_staff=is_staff, roles=roles)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as e:  # a concurrent registration of the same login won the race
+        session.rollback()
+        raise AppError(409, "LOGIN_TAKEN", field="email" if email else "phone") from e
+    return user
+
+
+def register(session: Session, data: schemas.RegisterIn) -> User:
+    customer = _roles_by_name(session, ["customer"])
+    user = _new_user(session, email=data.email, phone=data.phone, password=data.password,
+                     name=data.name, roles=customer, is_staff=False)
+    session.commit()
+    return user
+
+
+def _throttle_key(login: str) -> str:
+    return "login:" + sha256_hex(login.strip().lower())
+
+
+def authenticate(session: Session, cache: Cache, login: str, password: str) -> User:
+    """Check a login; after too many failures for one login it is locked for a while.
+
+    Counted per login string, not per user row, so unknown logins are throttled the same way and a
+    locked answer says nothing about whether the account exists.
+    """
+    s = get_settings()
+    key = _throttle_key(login)
+    locked_for = cache.ttl(key + ":lock")
+    if locked_for:
+        raise AppError(429, "LOGIN_LOCKED", retry_after=locked_for, headers={"Retry-After": str(locked_for)})
+    user = find_by_login(session, login)
+    if not verify_password(user.password_hash if user else None, password):
+        failures = cache.incr(key + ":fail", s.login_failure_window_seconds)
+        if failures >= s.login_max_failures:
+            cache.set(key + ":lock", "1", s.login_lock_seconds)
+            cache.delete(key + ":fail")
+            audit(session, actor_id=user.id if user else None, actor_login=login[:254], action="auth.lockout",
+                  subject_type="user", subject_id=user.id if user else "", outcome="denied",
+                  detail={"failures": failures})
+            session.commit()
+        raise AppError(401, "INVALID_CREDENTIALS")
+    if not user.is_active:
+        raise AppError(403, "ACCOUNT_DISABLED")
+    cache.delete(key + ":fail")
+    user.last_login_at = datetime.now(UTC)
+    if user.is_staff:
+        audit(session, actor_id=user.id, actor_login=user.login, action="auth.staff_login",
+              subject_type="user", subject_id=user.id)
+    session.commit()
+    return user
+
+
+def issue_tokens(session: Session, user: User, family: str | None = None) -> schemas.TokensOut:
+    access, expires_in = issue_access_token(user.id)
+    token, token_hash = new_opaque_token()
+    session.add(RefreshToken(user_id=user.id, token_hash=token_hash, family=family or uuid.uuid4().hex,
+                             expires_at=datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days)))
+    session.commit()
+    return schemas.TokensOut(access_token=access, refresh_token=token, expires_in=expires_in)
+
+
+def _revoke_family(session: Session, family: str) -> None:
+    session.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC)))
+
+
+def refresh(session: Session, token: str) -> schemas.TokensOut:
+    """Rotate a refresh token. Presenting a spent one revokes its whole family (a stolen token)."""
+    row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(token)))
+    if row is None:
+        raise AppError(401, "INVALID_TOKEN")
+    now = datetime.now(UTC)
+    spent = session.execute(update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.revoked_at.is_(None))
+                            .values(revoked_at=now)).rowcount == 0
+    user = session.get(User, row.user_id)
+    if spent or user is None or not user.is_active:
+        _revoke_family(session, row.family)
+        if spent:
+            audit(session, actor_id=row.user_id, action="auth.refresh_reuse", subject_type="user",
+                  subject_id=row.user_id, outcome="denied")
+        session.commit()
+        raise AppError(401, "INVALID_TOKEN")
+    if row.expires_at <= now:
+        session.commit()
+        raise AppError(401, "TOKEN_EXPIRED")
+    return issue_tokens(session, user, family=row.family)
+
+
+def logout(session: Session, token: str) -> None:
+    row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(token)))
+    if row is not None:
+        _revoke_family(session, row.family)
+        session.commit()
+
+
+# --- the customer's own data ------------------------------------------------------------------------------
+
+def me(user: User) -> schemas.MeOut:
+    fields = {f: getattr(user, f) for f in schemas.MeOut.model_fields if f not in ("roles", "permissions")}
+    return schemas.MeOut(**fields, roles=user.role_names, permissions=sorted(permissions_of(user)))
+
+
+def update_profile(session: Session, user: User, data: schemas.ProfileIn) -> User:
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None and field in ("name", "gender", "region", "city", "occupation"):
+            continue  # these columns are never null; null means "leave as is"
+        setattr(user, field, value)
+    session.commit()
+    return user
+
+
+def change_password(session: Session, user: User, data: schemas.PasswordIn) -> None:
+    if not verify_password(user.password_hash, data.current_password):
+        raise AppError(422, "WRONG_PASSWORD", field="current_password")
+    user.password_hash = hash_password(data.new_password)
+    # Every other session ends: all refresh tokens of the user are revoked.
+    session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC)))
+    session.commit()
+
+
+def list_addresses(session: Session, user: User) -> list[Address]:
+    return list(session.scalars(select(Address).where(Address.user_id == user.id)
+                                .order_by(Address.is_default.desc(), Address.id)))
+
+
+def get_address(session: Session, user: User, address_id: int) -> Address:
+    """The address if it belongs to the user; another user's address is 'not found', never shown."""
+    address = session.get(Address, address_id)
+    if address is None or address.user_id != user.id:
+        raise not_found("address")
+    return address
+
+
+def _make_default(session: Session, user: User, address: Address) -> None:
+    session.execute(update(Address).where(Address.user_id == user.id, Address.id != address.id)
+                    .values(is_default=False))
+    address.is_default = True
+
+
+def create_address(session: Session, user: User, data: schemas.AddressIn) -> Address:
+    first = session.scalar(select(func.count()).where(Address.user_id == user.id)) == 0
+    address = Address(user_id=user.id, **data.model_dump(exclude={"is_default"}))
+    session.add(address)
+    session.flush()
+    if data.is_default or first:
+        _make_default(session, user, address)
+    session.commit()
+    return address
+
+
+def update_address(session: Session, user: User, address_id: int, data: schemas.AddressPatch) -> Address:
+    address = get_address(session, user, address_id)
+    changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
+    make_default = changes.pop("is_default", None)
+    for field, value in changes.items():
+        setattr(address, field, value)
+    if make_default:
+        _make_default(session, user, address)
+    elif make_default is False:
+        address.is_default = False
+    session.commit()
+    return address
+
+
+def delete_address(session: Session, user: User, address_id: int) -> None:
+    address = get_address(session, user, address_id)
+    session.delete(address)
+    session.commit()
+
+
+# --- staff views of users -------------------------------------------------------------------------------------
+
+def user_view(user: User, viewer_permissions: set[str], detail: bool = False) -> schemas.UserOut:
+    """A user as a staff member sees them: personal data masked unless profiles:read_sensitive."""
+    full = "profiles:read_sensitive" in viewer_permissions
+    base = dict(id=user.id, email=user.email if full else mask_email(user.email),
+                phone=user.phone if full else mask_phone(user.phone), name=user.name, is_staff=user.is_staff,
+                is_active=user.is_active, roles=user.role_names, created_at=user.created_at,
+                last_login_at=user.last_login_at)
+    if not detail:
+        return schemas.UserOut(**base)
+    return schemas.UserDetailOut(
+        **base, gender=user.gender, birth_date=user.birth_date, region=user.region, city=user.city,
+        occupation=user.occupation, real_name=user.real_name if full else mask_name(user.real_name),
+        id_number=user.id_number if full else mask_id_number(user.id_number), masked=not full)
+
+
+def search_users(session: Session, viewer: User, params: PageParams, *, q: str | None = None,
+                 is_staff: bool | None = None, role: str | None = None) -> tuple[list[User], int]:
+    query = select(User)
+    if is_staff is not None:
+        query = query.where(User.is_staff == is_staff)
+    if role:
+        query = query.where(User.id.in_(select(user_roles.c.user_id).join(Role).where(Role.name == role)))
+    if q:
+        q = q.strip()
+        conds = [User.name.contains(q, autoescape=True), User.email.contains(q.lower(), autoescape=True)]
+        key = _login_index(q)
+        if key and key[0] == "phone":
+            conds.append(User.phone_index == key[1])  # an exact phone number finds its owner
+        if q.isdigit() and len(q) < 10:
+            conds.append(User.id == int(q))
+        query = query.where(or_(*conds))
+    rows, total = paginate(session, query.order_by(User.id.desc()), params)
+    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="users.list", subject_type="user",
+          detail={"q": q or "", "is_staff": is_staff, "role": role or "", "returned": [u.id for u in rows]})
+    session.commit()
+    return rows, total
+
+
+def read_user(session: Session, viewer: User, user_id: int) -> schemas.UserDetailOut:
+    user = session.get(User, user_id)
+    if user is None:
+        raise not_found("user")
+    perms = permissions_of(viewer)
+    view = user_view(user, perms, detail=True)
+    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="users.read", subject_type="user",
+          subject_id=user.id, detail={"unmasked": not view.masked})
+    session.commit()
+    return view
+
+
+def create_staff(session: Session, actor: User, data: schemas.StaffIn) -> User:
+    if "customer" in data.roles:
+        raise AppError(422, "ROLE_NOT_STAFF", field="roles", role="customer")
+    roles = _roles_by_name(session, data.roles)
+    _check_grantable(actor, {p for r in roles for p in r.permissions})
+    user = _new_user(session, email=data.email, phone=data.phone, password=data.password, name=data.name,
+                     roles=roles, is_staff=True)
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="staff.create", subject_type="user",
+          subject_id=user.id, detail={"roles": data.roles})
+    session.commit()
+    return user
+
+
+def _active_admins(session: Session) -> set[int]:
+    return set(session.scalars(select(User.id).join(user_roles).join(Role)
+                               .where(Role.name == "admin", User.is_active.is_(True))))
+
+
+def update_user(session: Session, actor: User, user_id: int, data: schemas.UserPatch) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise not_found("user")
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    before = {"name": user.name, "is_active": user.is_active, "roles": user.role_names}
+    admins = _active_admins(session)
+    if "roles" in changes:
+        roles = _roles_by_name(session, changes["roles"])
+        added = {p for r in roles for p in r.permissions} - permissions_of(user)
+        _check_grantable(actor, added)
+        if user.is_staff and "customer" in changes["roles"]:
+            raise AppError(422, "ROLE_NOT_STAFF", field="roles", role="customer")
+        user.roles = roles
+    if "is_active" in changes:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
+            session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
+                                                       RefreshToken.revoked_at.is_(None))
+                            .values(revoked_at=datetime.now(UTC)))
+    if "name" in changes:
+        user.name = changes["name"]
+    still_admin = user.is_active and "admin" in user.role_names
+    if user.id in admins and not still_admin and len(admins) == 1:
+        session.rollback()
+        raise AppError(409, "LAST_ADMIN")
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="users.update", subject_type="user",
+          subject_id=user.id, detail={"before": before, "after": {
+              "name": user.name, "is_active": user.is_active, "roles": user.role_names}})
+    session.commit()
+    return user
+
+
+def list_roles(session: Session) -> list[Role]:
+    return list(session.scalars(select(Role).order_by(Role.builtin.desc(), Role.name)))
+
+
+def _get_role(session: Session, name: str) -> Role:
+    role = session.scalar(select(Role).where(Role.name == name))
+    if role is None:
+        raise not_found("role")
+    return role
+
+
+def create_role(session: Session, actor: User, data: schemas.RoleIn) -> Role:
+    _check_grantable(actor, set(data.permissions))
+    if session.scalar(select(Role.id).where(Role.name == data.name)):
+        raise AppError(409, "CONFLICT", field="name")
+    role = Role(name=data.name, description=data.description, builtin=False,
+                grants=[RolePermission(permission=p) for p in data.permissions])
+    session.add(role)
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="roles.create", subject_type="role",
+          subject_id=data.name, detail={"permissions": data.permissions})
+    session.commit()
+    return role
+
+
+def update_role(session: Session, actor: User, name: str, data: schemas.RolePatch) -> Role:
+    role = _get_role(session, name)
+    if role.builtin:
+        raise AppError(409, "ROLE_BUILTIN")
+    before = role.permissions
+    if data.description is not None:
+        role.description = data.description
+    if data.permissions is not None:
+        _check_grantable(actor, set(data.permissions) - set(before))
+        role.grants = [g for g in role.grants if g.permission in data.permissions] + [
+            RolePermission(permission=p) for p in data.permissions if p not in before]
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="roles.update", subject_type="role",
+          subject_id=name, detail={"before": before, "after": data.permissions})
+    session.commit()
+    session.refresh(role)
+    return role
+
+
+def delete_role(session: Session, actor: User, name: str) -> None:
+    role = _get_role(session, name)
+    if role.builtin:
+        raise AppError(409, "ROLE_BUILTIN")
+    if session.scalar(select(func.count()).select_from(user_roles).where(user_roles.c.role_id == role.id)):
+        raise AppError(409, "ROLE_IN_USE")
+    session.delete(role)
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="roles.delete", subject_type="role",
+          subject_id=name)
+    session.commit()
+
+
+def permission_catalogue() -> list[schemas.PermissionOut]:
+    return [schemas.PermissionOut(code=c, description=d) for c, d in PERMISSIONS.items()]
+
+
+def create_admin(session: Session, *, email: str | None, phone: str | None, password: str,
+                 name: str = "管理员") -> User:
+    """For the CLI: an admin account (or, if the login exists, give it the admin role and a new password)."""
+    ensure_builtin_roles(session)
+    admin = _roles_by_name(session, ["admin"])
+    user = find_by_login(session, email or phone or "")
+    if user is None:
+        user = _new_user(session, email=email, phone=phone, password=password, name=name, roles=admin,
+                         is_staff=True)
+    else:
+        user.password_hash = hash_password(password)
+        user.is_staff, user.is_active = True, True
+        if "admin" not in user.role_names:
+            user.roles = [*user.roles, *admin]
+    audit(session, actor_id=None, actor_login="cli", action="staff.create_admin", subject_type="user",
+          subject_id=user.id)
+    session.commit()
+    return user

@@ -1,0 +1,107 @@
+"""Settings from MEDREACH_* environment variables (and an optional .env file).
+
+Embedded defaults: a SQLite file and a lake folder under ./var, an in-process cache.
+MEDREACH_DATABASE_URL selects MariaDB/MySQL or PostgreSQL; MEDREACH_REDIS_URL turns on Redis.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDREACH_", env_file=".env", extra="ignore")
+
+    env: str = "dev"
+    var_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file under var_dir
+    redis_url: str | None = None  # set: Redis cache; unset: in-process cache
+    redis_prefix: str = "medreach:"
+    lake_dir: Path | None = None  # default: var_dir/lake
+
+    # Keys. Empty: generated once and kept in var_dir/secrets (fine for one machine, set them in production).
+    secret_key: str = ""  # signs access tokens
+    encryption_key: str = ""  # base64 of 32 bytes: AES-256-GCM for personal data at rest
+
+    access_token_minutes: int = 30
+    refresh_token_days: int = 14
+    login_max_failures: int = 5  # failures in the window before the login is locked
+    login_failure_window_seconds: int = 900
+    login_lock_seconds: int = 900
+
+    max_body_bytes: int = 1_048_576
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_json: bool = True
+    log_level: str = "INFO"
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return v.strip()
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return normalize_db_url(self.database_url)
+        return f"sqlite:///{(self.var_dir / 'medreach.db').resolve()}"
+
+    @property
+    def lake_path(self) -> Path:
+        return self.lake_dir or self.var_dir / "lake"
+
+    def ensure_dirs(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.lake_path.mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def signing_key(self) -> str:
+        return self.secret_key or _local_secret(self.var_dir, "secret_key", lambda: secrets.token_urlsafe(48))
+
+    @cached_property
+    def data_key(self) -> bytes:
+        raw = self.encryption_key or _local_secret(
+            self.var_dir, "encryption_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+        )
+        key = base64.b64decode(raw)
+        if len(key) != 32:
+            raise ValueError("MEDREACH_ENCRYPTION_KEY must be base64 of exactly 32 bytes")
+        return key
+
+
+def normalize_db_url(url: str) -> str:
+    """Pick the drivers we ship: PyMySQL for MariaDB/MySQL, psycopg 3 for PostgreSQL."""
+    for prefix, driver in (("mysql://", "mysql+pymysql://"), ("mariadb://", "mysql+pymysql://"),
+                           ("postgresql://", "postgresql+psycopg://"), ("postgres://", "postgresql+psycopg://")):
+        if url.startswith(prefix):
+            return driver + url[len(prefix):]
+    return url
+
+
+def _local_secret(var_dir: Path, name: str, make) -> str:
+    path = var_dir / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # O_EXCL: two processes starting together agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,7 @@
+"""Every domain's tables in one metadata, for Alembic and for tests that build schemas."""
+
+from medreach.accounts import models as accounts  # noqa: F401
+from medreach.core.db import Base
+from medreach.ops import models as ops  # noqa: F401
+
+metadata = Base.metadata
