@@ -10,6 +10,7 @@ from medreach.accounts import schemas, service
 from medreach.accounts.deps import AppCache, CurrentUser, DbSession, require
 from medreach.accounts.models import User
 from medreach.core.pagination import Page, Paging
+from medreach.core.params import IdPath
 
 router = APIRouter(prefix="/api/v1")
 NO_CONTENT = dict(status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
@@ -67,17 +68,17 @@ def create_address(data: schemas.AddressIn, user: CurrentUser, session: DbSessio
 
 
 @router.get("/addresses/{address_id}", response_model=schemas.AddressOut, tags=["me"])
-def get_address(address_id: int, user: CurrentUser, session: DbSession):
+def get_address(address_id: IdPath, user: CurrentUser, session: DbSession):
     return service.get_address(session, user, address_id)
 
 
 @router.patch("/addresses/{address_id}", response_model=schemas.AddressOut, tags=["me"])
-def update_address(address_id: int, data: schemas.AddressPatch, user: CurrentUser, session: DbSession):
+def update_address(address_id: IdPath, data: schemas.AddressPatch, user: CurrentUser, session: DbSession):
     return service.update_address(session, user, address_id, data)
 
 
 @router.delete("/addresses/{address_id}", tags=["me"], **NO_CONTENT)
-def delete_address(address_id: int, user: CurrentUser, session: DbSession):
+def delete_address(address_id: IdPath, user: CurrentUser, session: DbSession):
     service.delete_address(session, user, address_id)
 
 
@@ -93,7 +94,7 @@ def list_users(session: DbSession, paging: Paging, viewer: Annotated[User, requi
 
 
 @router.get("/admin/users/{user_id}", response_model=schemas.UserDetailOut, tags=["admin"])
-def read_user(user_id: int, session: DbSession, viewer: Annotated[User, require("users:read")]):
+def read_user(user_id: IdPath, session: DbSession, viewer: Annotated[User, require("users:read")]):
     return service.read_user(session, viewer, user_id)
 
 
@@ -103,7 +104,7 @@ def create_staff(data: schemas.StaffIn, session: DbSession, actor: Annotated[Use
 
 
 @router.patch("/admin/users/{user_id}", response_model=schemas.UserOut, tags=["admin"])
-def update_user(user_id: int, data: schemas.UserPatch, session: DbSession,
+def update_user(user_id: IdPath, data: schemas.UserPatch, session: DbSession,
                 actor: Annotated[User, require("users:manage")]):
     return service.user_view(service.update_user(session, actor, user_id, data), service.permissions_of(actor))
 

@@ -1,0 +1,48 @@
+"""The `medreach` command against a fresh SQLite database."""
+
+import pytest
+from typer.testing import CliRunner
+
+from medreach.accounts import service
+from medreach.cli import app
+from medreach.core.db import Database
+from medreach.core.security import verify_password
+from medreach.core.settings import get_settings
+from medreach.demo import DEMO_PASSWORD, DEMO_STAFF
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDREACH_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("MEDREACH_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield Database(get_settings().db_url)
+    get_settings.cache_clear()
+
+
+def run(*args):
+    result = CliRunner().invoke(app, list(args))
+    return result
+
+
+def test_db_upgrade_create_admin_and_demo(cli_env):
+    assert run("db", "upgrade").exit_code == 0
+    r = run("users", "create-admin", "--login", "root@medreach.cn", "--password", "a-long-password")
+    assert r.exit_code == 0 and "root@medreach.cn" in r.output
+    first = run("demo")
+    assert first.exit_code == 0
+    for email in (e for e, _ in DEMO_STAFF.values()):
+        assert email in first.output
+    assert run("demo").exit_code == 0  # idempotent: the second run keeps the data
+    with cli_env.session() as s:
+        for role, (email, _) in DEMO_STAFF.items():
+            user = service.find_by_login(s, email)
+            assert user.role_names == [role] and verify_password(user.password_hash, DEMO_PASSWORD)
+        root = service.find_by_login(s, "root@medreach.cn")
+        assert "admin" in root.role_names and root.is_staff
+
+
+def test_create_admin_rejects_bad_input(cli_env):
+    run("db", "upgrade")
+    assert run("users", "create-admin", "--login", "root@medreach.cn", "--password", "short").exit_code != 0
+    assert run("users", "create-admin", "--login", "12345", "--password", "long-enough-1").exit_code != 0
