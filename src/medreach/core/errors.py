@@ -57,7 +57,8 @@ async def _app_error(request: Request, exc: AppError) -> JSONResponse:
     if exc.field:
         errors = [{"field": exc.field, "code": exc.code, "message": message(
             exc.code, pick_language(request.headers.get("accept-language")), field=exc.field, **exc.params)}]
-    return problem(request, exc.status, exc.code, errors=errors, headers=exc.headers, **exc.params)
+    params = {"field": exc.field, **exc.params} if exc.field else exc.params
+    return problem(request, exc.status, exc.code, errors=errors, headers=exc.headers, **params)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,0 +1,62 @@
+// The single table the console side menu AND the console route guards are built from.
+import type { Component } from 'vue'
+import { DataAnalysis, Document, Key, User, UserFilled } from '@element-plus/icons-vue'
+
+export interface ConsoleMenuItem {
+  /** Path under /console ('' is the dashboard). */
+  path: string
+  /** Route name; the menu item's data-testid is `menu-<key>`. */
+  key: string
+  titleKey: string
+  icon: Component
+  /** Permission code needed to see the item and open the page (none: any staff). */
+  permission: string | null
+  component: () => Promise<unknown>
+}
+
+export const consoleMenu: ConsoleMenuItem[] = [
+  {
+    path: '',
+    key: 'dashboard',
+    titleKey: 'console.menu.dashboard',
+    icon: DataAnalysis,
+    permission: null,
+    component: () => import('@/views/console/DashboardView.vue'),
+  },
+  {
+    path: 'customers',
+    key: 'customers',
+    titleKey: 'console.menu.customers',
+    icon: User,
+    permission: 'users:read',
+    component: () => import('@/views/console/CustomersView.vue'),
+  },
+  {
+    path: 'staff',
+    key: 'staff',
+    titleKey: 'console.menu.staff',
+    icon: UserFilled,
+    permission: 'users:manage',
+    component: () => import('@/views/console/StaffView.vue'),
+  },
+  {
+    path: 'roles',
+    key: 'roles',
+    titleKey: 'console.menu.roles',
+    icon: Key,
+    permission: 'users:manage',
+    component: () => import('@/views/console/RolesView.vue'),
+  },
+  {
+    path: 'audit',
+    key: 'audit',
+    titleKey: 'console.menu.audit',
+    icon: Document,
+    permission: 'audit:read',
+    component: () => import('@/views/console/AuditView.vue'),
+  },
+]
+
+export function consolePath(item: ConsoleMenuItem): string {
+  return item.path ? `/console/${item.path}` : '/console'
+}

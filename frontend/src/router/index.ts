@@ -1,0 +1,130 @@
+import { createRouter, createWebHistory, type RouteLocationRaw, type RouteRecordRaw } from 'vue-router'
+import { ElMessage } from 'element-plus'
+import { useAuthStore } from '@/stores/auth'
+import { i18n } from '@/i18n'
+import { consoleMenu } from './consoleMenu'
+import StoreLayout from '@/layouts/StoreLayout.vue'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    titleKey?: string
+    /** Store pages that need a logged-in user. */
+    requiresAuth?: boolean
+    /** Pages for visitors only (login/register). */
+    guestOnly?: boolean
+    /** Console pages: staff only. */
+    requiresStaff?: boolean
+    permission?: string | null
+  }
+}
+
+const routes: RouteRecordRaw[] = [
+  {
+    path: '/console/login',
+    name: 'console-login',
+    component: () => import('@/views/console/ConsoleLoginView.vue'),
+    meta: { titleKey: 'console.loginTitle' },
+  },
+  {
+    path: '/console/no-access',
+    name: 'console-no-access',
+    component: () => import('@/views/console/NoAccessView.vue'),
+    meta: { titleKey: 'console.noAccessTitle' },
+  },
+  {
+    path: '/console',
+    component: () => import('@/layouts/ConsoleLayout.vue'),
+    meta: { requiresStaff: true },
+    children: [
+      ...consoleMenu.map<RouteRecordRaw>((item) => ({
+        path: item.path,
+        name: `console-${item.key}`,
+        component: item.component,
+        meta: { titleKey: item.titleKey, permission: item.permission },
+      })),
+      { path: ':pathMatch(.*)*', redirect: { name: 'console-dashboard' } },
+    ],
+  },
+  {
+    path: '/',
+    component: StoreLayout,
+    children: [
+      { path: '', name: 'home', component: () => import('@/views/store/HomeView.vue'), meta: { titleKey: 'nav.home' } },
+      {
+        path: 'login',
+        name: 'login',
+        component: () => import('@/views/store/LoginView.vue'),
+        meta: { titleKey: 'auth.loginTitle', guestOnly: true },
+      },
+      {
+        path: 'register',
+        name: 'register',
+        component: () => import('@/views/store/RegisterView.vue'),
+        meta: { titleKey: 'auth.registerTitle', guestOnly: true },
+      },
+      {
+        path: 'account',
+        name: 'account',
+        component: () => import('@/views/store/AccountView.vue'),
+        meta: { titleKey: 'account.title', requiresAuth: true },
+      },
+      {
+        path: 'account/addresses',
+        name: 'addresses',
+        component: () => import('@/views/store/AddressesView.vue'),
+        meta: { titleKey: 'address.title', requiresAuth: true },
+      },
+      {
+        path: ':pathMatch(.*)*',
+        name: 'not-found',
+        component: () => import('@/views/store/NotFoundView.vue'),
+        meta: { titleKey: 'errors.notFoundTitle' },
+      },
+    ],
+  },
+]
+
+const router = createRouter({
+  history: createWebHistory('/'),
+  routes,
+  scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+})
+
+/** Only follow same-site relative redirects. */
+export function safeRedirect(value: unknown, fallback: string): string {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : fallback
+}
+
+router.beforeEach(async (to): Promise<RouteLocationRaw | true> => {
+  const auth = useAuthStore()
+  await auth.ensureLoaded()
+
+  if (to.meta.requiresStaff) {
+    if (!auth.isLoggedIn) return { name: 'console-login', query: { redirect: to.fullPath } }
+    if (!auth.isStaff) return { name: 'console-no-access' }
+    if (!auth.can(to.meta.permission)) {
+      ElMessage.warning(i18n.global.t('console.forbidden'))
+      return { name: 'console-dashboard' }
+    }
+    return true
+  }
+  if (to.name === 'console-login' && auth.isLoggedIn && auth.isStaff) {
+    return safeRedirect(to.query.redirect, '/console')
+  }
+  if (to.name === 'console-no-access' && !auth.isLoggedIn) return { name: 'console-login' }
+  if (to.meta.requiresAuth && !auth.isLoggedIn) return { name: 'login', query: { redirect: to.fullPath } }
+  if (to.meta.guestOnly && auth.isLoggedIn) return safeRedirect(to.query.redirect, '/')
+  return true
+})
+
+function updateTitle() {
+  const route = router.currentRoute.value
+  const t = i18n.global.t
+  const area = route.path.startsWith('/console') ? t('app.consoleName') : t('app.name')
+  document.title = route.meta.titleKey ? `${t(route.meta.titleKey)} · ${area}` : area
+}
+
+router.afterEach(() => updateTitle())
+
+export { updateTitle }
+export default router

@@ -1,0 +1,58 @@
+import { currentLocale } from '@/i18n'
+
+const TIME_ZONE = 'Asia/Shanghai'
+const HAS_ZONE = /(Z|[+-]\d{2}:?\d{2})$/i
+
+/** Parse an API timestamp; the API sends UTC, so a zone-less string is read as UTC. */
+export function parseApiTime(value: string): Date {
+  const iso = HAS_ZONE.test(value) || !value.includes('T') ? value : `${value}Z`
+  return new Date(iso)
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+function formatter(kind: 'datetime' | 'date'): Intl.DateTimeFormat {
+  const locale = currentLocale()
+  const key = `${locale}|${kind}`
+  let f = formatters.get(key)
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, {
+      timeZone: TIME_ZONE,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      ...(kind === 'datetime' ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } : {}),
+    })
+    formatters.set(key, f)
+  }
+  return f
+}
+
+/** Format an API UTC timestamp in Asia/Shanghai time; '—' for empty values. */
+export function formatDateTime(value: string | null | undefined): string {
+  if (!value) return '—'
+  const date = parseApiTime(value)
+  if (Number.isNaN(date.getTime())) return value
+  return formatter('datetime').format(date)
+}
+
+export function formatDate(value: string | null | undefined): string {
+  if (!value) return '—'
+  const date = parseApiTime(value)
+  if (Number.isNaN(date.getTime())) return value
+  return formatter('date').format(date)
+}
+
+/**
+ * Turn a wall-clock time picked in the UI ("YYYY-MM-DD HH:mm:ss", meant as Beijing
+ * time whatever the browser's zone) into an ISO string with the +08:00 offset.
+ * Asia/Shanghai has no daylight saving time, so the offset is fixed.
+ */
+export function shanghaiWallTimeToIso(value: string | null | undefined): string | undefined {
+  if (!value) return undefined
+  return `${value.trim().replace(' ', 'T')}+08:00`
+}
+
+export function orDash(value: unknown): string {
+  return value === null || value === undefined || value === '' ? '—' : String(value)
+}

@@ -1,0 +1,99 @@
+"""End-to-end fixtures: a real server process on a free port and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("MEDREACH_CHROMIUM", "/usr/bin/chromium")
+DIST = ROOT / "src" / "medreach" / "web" / "dist" / "index.html"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """`medreach db upgrade`, `medreach demo` and `medreach serve` on a fresh SQLite database."""
+    if not DIST.exists():
+        pytest.fail("the web UI is not built: run `make build-ui` (make test does it)")
+    var = tmp_path_factory.mktemp("e2e-var")
+    port = _free_port()
+    env = {**os.environ, "MEDREACH_VAR_DIR": str(var), "MEDREACH_PORT": str(port), "MEDREACH_LOG_JSON": "true"}
+    env.pop("MEDREACH_DATABASE_URL", None)
+    env.pop("MEDREACH_REDIS_URL", None)
+    cli = [sys.executable, "-m", "medreach.cli"]
+    for args in (["db", "upgrade"], ["demo"]):
+        subprocess.run(cli + args, env=env, check=True, capture_output=True, cwd=ROOT)
+    log = open(var / "server.log", "w")
+    proc = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("server did not start: " + (var / "server.log").read_text()[-2000:])
+    yield base
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-quic", "--no-first-run", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def page(request, browser, live_server):
+    """A fresh browser context per test, at a desktop and at a phone-sized viewport."""
+    viewport = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 740}}[request.param]
+    context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server)
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    shots = ROOT / "test-results"
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        shots.mkdir(exist_ok=True)
+        pg.screenshot(path=str(shots / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
