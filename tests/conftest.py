@@ -26,6 +26,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from medreach.accounts import schemas, service  # noqa: E402
 from medreach.api import create_app  # noqa: E402
+from medreach.catalog.search import SearchIndex  # noqa: E402
+from medreach.catalog.synonyms import load_synonyms  # noqa: E402
 from medreach.core.cache import MemoryCache, RedisCache  # noqa: E402
 from medreach.core.db import Database  # noqa: E402
 from medreach.core.migrate import upgrade  # noqa: E402
@@ -88,6 +90,9 @@ class Backend:
     def reset(self) -> None:
         with self.db.engine.begin() as conn:
             for table in reversed(metadata.sorted_tables):
+                for fk in table.foreign_keys:  # a tree (categories) lets go of itself first
+                    if fk.column.table is table:
+                        conn.execute(table.update().values({fk.parent.name: None}))
                 conn.execute(table.delete())
         with self.db.session() as s:
             service.ensure_builtin_roles(s)
@@ -140,17 +145,21 @@ def cache(backend):
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     get_settings.cache_clear()
-    return Settings(var_dir=tmp_path / "var")
+    # The sandbox gateway is reached at the TestClient's host; jobs are driven by the tests themselves.
+    return Settings(var_dir=tmp_path / "var", public_base_url="http://testserver", jobs_enabled=False)
 
 
 @pytest.fixture
 def app(settings, db, cache):
-    return create_app(settings, db=db, cache=cache)
+    return create_app(settings, db=db, cache=cache, search=SearchIndex(None, synonyms=load_synonyms()))
 
 
 @pytest.fixture
 def client(app):
     with TestClient(app) as c:
+        # Wire the payment provider and the gateway's notifications through this client, synchronously.
+        app.state.payments.http = c
+        app.state.gateway.deliver = lambda url, payload: c.post(url, json=payload).text == "success"
         yield c
 
 
@@ -204,3 +213,66 @@ def problem_code(response) -> str:
 
 
 __all__ = ["PASSWORD", "bearer", "problem_code", "schemas"]
+
+
+SHOP_CATEGORIES = [
+    {"code": "cold_flu", "name_zh": "感冒发烧"}, {"code": "pain", "name_zh": "解热镇痛"},
+    {"code": "hypertension", "name_zh": "高血压"}, {"code": "cough", "name_zh": "止咳化痰"},
+    {"code": "device", "name_zh": "医疗器械"}, {"code": "device_bp", "parent_code": "device", "name_zh": "血压计"},
+]
+SHOP_PRODUCTS = {
+    "otc": dict(sku="T-BLG", generic_name="板蓝根颗粒", brand_name="白云山", specification="10g*20袋",
+                dosage_form="颗粒剂", manufacturer="广州白云山和记黄埔中药有限公司", drug_class="otc_b",
+                category_code="cold_flu", indications="清热解毒，凉血利咽。用于肺胃热盛所致的咽喉肿痛。",
+                usage_dosage="开水冲服，一次1袋，一日3次", pack_size=20, pack_unit="袋", daily_dose="3",
+                price_fen=1500, stock=100, tags="感冒;咽喉肿痛"),
+    "otc_a": dict(sku="T-IBU", generic_name="布洛芬缓释胶囊", brand_name="芬必得", specification="0.3g*24粒",
+                  dosage_form="胶囊剂", manufacturer="中美天津史克制药有限公司", drug_class="otc_a",
+                  category_code="pain", indications="用于缓解轻至中度疼痛，也用于普通感冒或流行性感冒引起的发热。",
+                  pack_size=24, pack_unit="粒", daily_dose="2", price_fen=2980, stock=50, max_per_order=5),
+    "rx": dict(sku="T-AML", generic_name="苯磺酸氨氯地平片", brand_name="络活喜", specification="5mg*7片",
+               dosage_form="片剂", manufacturer="辉瑞制药有限公司", drug_class="rx", atc_code="C08CA01",
+               category_code="hypertension", indications="高血压、冠心病。", usage_dosage="口服，一次1片，一日1次",
+               contraindications="对二氢吡啶类钙拮抗剂过敏者禁用。", pack_size=7, pack_unit="片", daily_dose="1",
+               price_fen=3380, stock=20, max_per_order=4),
+    "banned": dict(sku="T-FFGC", generic_name="复方甘草片", specification="100片", dosage_form="片剂",
+                   manufacturer="某制药厂", drug_class="otc_a", special_flags="opioid_compound_oral",
+                   category_code="cough", indications="镇咳祛痰。", price_fen=500, stock=100),
+    "device": dict(sku="T-BPM", generic_name="电子血压计", brand_name="欧姆龙", specification="HEM-7124",
+                   manufacturer="欧姆龙健康医疗", drug_class="device", category_code="device_bp", price_fen=25900,
+                   stock=3),
+}
+
+
+@pytest.fixture
+def shop(client, db) -> dict[str, int]:
+    """A small catalog through the real import path (negative list applied, search index fed)."""
+    from medreach.catalog import service as catalog
+
+    with db.session() as s:
+        catalog.upsert_categories(s, SHOP_CATEGORIES)
+        report = catalog.import_products(s, None, list(SHOP_PRODUCTS.values()), index=client.app.state.search)
+        assert report.errors == [], report.errors
+        skus = {p.sku: p.id for p in s.scalars(sa.select(catalog.Product))}
+    return {key: skus[row["sku"]] for key, row in SHOP_PRODUCTS.items()}
+
+
+@pytest.fixture
+def customer(register, client):
+    """A registered customer with a default address: (user, headers, address id)."""
+    user, headers, _ = register()
+    address = client.post("/api/v1/addresses", headers=headers, json={
+        "recipient": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市",
+        "district": "南山区", "detail": "科技园 1 号"}).json()
+    return user, headers, address["id"]
+
+
+@pytest.fixture
+def pharmacist(staff, db):
+    """A pharmacist with a practice licence on file."""
+    from medreach.accounts.models import User
+
+    user, headers = staff("pharmacist")
+    with db.session() as s:
+        s.get(User, user["id"]).licence_no = "执业药师 TEST-0001"
+    return user, headers

@@ -46,3 +46,25 @@ def test_create_admin_rejects_bad_input(cli_env):
     run("db", "upgrade")
     assert run("users", "create-admin", "--login", "root@medreach.cn", "--password", "short").exit_code != 0
     assert run("users", "create-admin", "--login", "12345", "--password", "long-enough-1").exit_code != 0
+
+
+def test_demo_catalog_is_rich_and_the_ban_is_visible(cli_env):
+    import sqlalchemy as sa
+
+    from medreach.catalog.models import Category, Product
+
+    run("db", "upgrade")
+    assert run("demo").exit_code == 0
+    with cli_env.session() as s:
+        products = list(s.scalars(sa.select(Product)))
+        top_level = s.scalars(sa.select(Category).where(Category.parent_id.is_(None))).all()
+        used = {p.category.parent.code if p.category.parent else p.category.code for p in products}
+    assert len(products) >= 300
+    assert len(used) >= 20 and len(top_level) >= 20
+    banned = {p.generic_name for p in products if p.online_banned}
+    assert {"复方甘草片", "华法林钠片", "注射用头孢曲松钠", "艾司唑仑片"} <= banned
+    insulin = [p for p in products if "胰岛素" in p.generic_name]
+    assert insulin and not any(p.online_banned for p in insulin)  # blood-sugar-lowering injections are exempt
+    classes = {p.drug_class for p in products}
+    assert classes == {"rx", "otc_a", "otc_b", "device", "health_food", "other"}
+    assert all(p.price_fen > 0 for p in products)

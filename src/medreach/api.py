@@ -1,41 +1,79 @@
-"""The app factory: settings, database, cache, middleware, error handling and every domain's router."""
+"""The app factory: settings, database, cache, search, payments, middleware, error handling, routers."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from medreach import web
 from medreach.accounts.api import router as accounts_router
+from medreach.catalog import service as catalog
+from medreach.catalog.api import router as catalog_router
+from medreach.catalog.search import SearchIndex
+from medreach.catalog.synonyms import load_synonyms
 from medreach.core import errors
 from medreach.core.cache import Cache, make_cache
 from medreach.core.db import Database
+from medreach.core.jobs import Ticker
 from medreach.core.observability import Metrics, RequestContextMiddleware, configure_logging
 from medreach.core.settings import Settings, get_settings
 from medreach.ops.api import router as ops_router
+from medreach.orders import service as orders
+from medreach.orders.api import router as orders_router
+from medreach.orders.payments import PaymentProvider, SandboxProvider
+from medreach.orders.sandbox_gateway import SandboxGateway
+
+UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None, cache: Cache | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, db: Database | None = None, cache: Cache | None = None,
+               search: SearchIndex | None = None, payments: PaymentProvider | None = None,
+               gateway: SandboxGateway | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.ensure_dirs()
     configure_logging(settings.log_json, settings.log_level)
     db = db or Database(settings.db_url)
     cache = cache or make_cache(settings.redis_url, settings.redis_prefix)
+    search = search or SearchIndex(settings.search_path, synonyms=load_synonyms())
+    if gateway is None and not settings.payment_gateway_url:
+        gateway = SandboxGateway(settings.var_dir / "sandbox-gateway.db",
+                                 {settings.payment_merchant_id: settings.merchant_key},
+                                 public_url=settings.gateway_url)
+    payments = payments or SandboxProvider(settings.gateway_url, settings.payment_merchant_id,
+                                           settings.merchant_key, httpx.Client(timeout=10))
+    ticker = Ticker()
+    ticker.every(settings.order_expiry_interval_seconds, "expire_orders",
+                 lambda: _with_session(db, orders.expire_overdue))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        with db.session() as s:
+            catalog.ensure_index(s, search)
+        if settings.jobs_enabled:
+            ticker.start()
         yield
+        ticker.stop()
         db.dispose()
 
     app = FastAPI(title="MedReach API", version="0.1.0", lifespan=lifespan,
                   description="医药电商精准营销平台 — online pharmacy and precision marketing. "
                               "Errors are RFC 9457 problem+json with a stable `code`.")
     app.state.settings, app.state.db, app.state.cache = settings, db, cache
+    app.state.search, app.state.payments, app.state.gateway = search, payments, gateway
     app.state.metrics = Metrics()
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
     errors.install(app)
-    app.include_router(accounts_router)
-    app.include_router(ops_router)
+    for router in (accounts_router, catalog_router, orders_router, ops_router):
+        app.include_router(router)
+    if gateway is not None:  # the stand-in for the bank, reached over HTTP like a real gateway
+        app.mount("/sandbox-gateway", gateway.app)
     web.mount(app)  # last: its catch-all route serves the single-page app
     return app
+
+
+def _with_session(db: Database, fn):
+    with db.session() as s:
+        return fn(s)

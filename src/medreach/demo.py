@@ -1,14 +1,23 @@
-"""The demo world. For now: an admin and one staff member per built-in role, and a sample customer.
+"""The demo world: an admin and one staff member per built-in role, a sample customer, and the curated
+catalog (categories and 300+ real products, a few of them on the online-sale negative list).
 
-Idempotent: a second run finds the accounts and leaves their data alone.
+Idempotent: a second run finds the accounts and products and leaves their data alone.
 """
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medreach.accounts import schemas, service
 from medreach.accounts.permissions import STAFF_ROLES
+from medreach.catalog import service as catalog
+from medreach.catalog.models import Product
+
+DATA = Path(__file__).parent / "catalog" / "data"
 
 DEMO_PASSWORD = "medreach-demo-2026"
 DEMO_STAFF = {
@@ -19,6 +28,23 @@ DEMO_STAFF = {
     "service": ("service@medreach.cn", "陈客服"),
 }
 DEMO_CUSTOMER = ("13800138000", "张三")
+DEMO_PHARMACIST_LICENCE = "执业药师注册证 440300-2019-0815"
+
+
+def read_csv(name: str) -> list[dict]:
+    with (DATA / name).open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def load_catalog(session: Session) -> int:
+    """Categories and products from the curated files; products already present are left as they are."""
+    catalog.upsert_categories(session, read_csv("categories.csv"))
+    if session.scalar(select(func.count()).select_from(Product)):
+        return 0
+    report = catalog.import_products(session, None, read_csv("demo_products.csv"))
+    if report.errors:
+        raise ValueError(f"demo catalog has bad rows: {report.errors[:3]}")
+    return report.created
 
 
 def load_demo(session: Session) -> list[dict[str, str]]:
@@ -32,10 +58,12 @@ def load_demo(session: Session) -> list[dict[str, str]]:
             else:
                 admin = service.find_by_login(session, DEMO_STAFF["admin"][0])
                 service.create_staff(session, admin, schemas.StaffIn(
-                    email=email, password=DEMO_PASSWORD, name=name, roles=[role]))
+                    email=email, password=DEMO_PASSWORD, name=name, roles=[role],
+                    licence_no=DEMO_PHARMACIST_LICENCE if role == "pharmacist" else ""))
         logins.append({"role": role, "login": email, "password": DEMO_PASSWORD})
     phone, name = DEMO_CUSTOMER
     if service.find_by_login(session, phone) is None:
         service.register(session, schemas.RegisterIn(phone=phone, password=DEMO_PASSWORD, name=name))
     logins.append({"role": "customer", "login": phone, "password": DEMO_PASSWORD})
+    load_catalog(session)
     return logins

@@ -62,6 +62,16 @@ current_user.access = "authenticated"
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def optional_user(session: DbSession,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User | None:
+    """The caller if they sent a valid token, else None (a guest). A bad token is still an error."""
+    return None if credentials is None else current_user(session, credentials)
+
+
+optional_user.access = "public"
+MaybeUser = Annotated[User | None, Depends(optional_user)]
+
+
 def require(permission: str):
     """A dependency that returns the caller if they hold `permission`; refusals are audited."""
 

@@ -59,6 +59,7 @@ class User(Timestamped, Base):
     real_name: Mapped[str | None] = mapped_column("real_name_enc", EncryptedString())
     id_number: Mapped[str | None] = mapped_column("id_number_enc", EncryptedString())
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    licence_no: Mapped[str] = mapped_column(String(64), default="")  # a pharmacist's practice licence (执业药师注册证)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column()
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.name)

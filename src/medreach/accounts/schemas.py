@@ -170,6 +170,7 @@ class UserOut(BaseModel):
     phone: str | None
     name: str
     is_staff: bool
+    licence_no: str
     is_active: bool
     roles: list[str]
     created_at: datetime
@@ -192,6 +193,7 @@ class StaffIn(BaseModel):
     phone: Phone | None = None
     password: Password
     name: Annotated[str, Field(min_length=1, max_length=64)]
+    licence_no: Annotated[str, Field(max_length=64)] = ""
     roles: Annotated[list[RoleName], Field(min_length=1, max_length=20), AfterValidator(_role_names)]
 
     @model_validator(mode="after")
@@ -203,6 +205,7 @@ class StaffIn(BaseModel):
 
 class UserPatch(BaseModel):
     name: Text64 | None = None
+    licence_no: Text64 | None = None
     is_active: bool | None = None
     roles: Annotated[list[RoleName], Field(max_length=20), AfterValidator(_role_names)] | None = None
 

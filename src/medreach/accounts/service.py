@@ -16,6 +16,7 @@ from medreach.accounts import schemas
 from medreach.accounts.models import Address, RefreshToken, Role, RolePermission, User, user_roles
 from medreach.accounts.permissions import BUILTIN_ROLES, PERMISSIONS, expand
 from medreach.core.cache import Cache
+from medreach.core.db import retrying
 from medreach.core.errors import AppError, not_found
 from medreach.core.pagination import PageParams, paginate
 from medreach.core.security import (
@@ -161,6 +162,10 @@ def _revoke_family(session: Session, family: str) -> None:
 
 def refresh(session: Session, token: str) -> schemas.TokensOut:
     """Rotate a refresh token. Presenting a spent one revokes its whole family (a stolen token)."""
+    return retrying(session, lambda: _rotate(session, token))
+
+
+def _rotate(session: Session, token: str) -> schemas.TokensOut:
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(token)))
     if row is None:
         raise AppError(401, "INVALID_TOKEN")
@@ -271,6 +276,7 @@ def user_view(user: User, viewer_permissions: set[str], detail: bool = False) ->
     full = "profiles:read_sensitive" in viewer_permissions
     base = dict(id=user.id, email=user.email if full else mask_email(user.email),
                 phone=user.phone if full else mask_phone(user.phone), name=user.name, is_staff=user.is_staff,
+                licence_no=user.licence_no,
                 is_active=user.is_active, roles=user.role_names, created_at=user.created_at,
                 last_login_at=user.last_login_at)
     if not detail:
@@ -323,6 +329,7 @@ def create_staff(session: Session, actor: User, data: schemas.StaffIn) -> User:
     _check_grantable(actor, {p for r in roles for p in r.permissions})
     user = _new_user(session, email=data.email, phone=data.phone, password=data.password, name=data.name,
                      roles=roles, is_staff=True)
+    user.licence_no = data.licence_no
     audit(session, actor_id=actor.id, actor_login=actor.login, action="staff.create", subject_type="user",
           subject_id=user.id, detail={"roles": data.roles})
     session.commit()
@@ -339,7 +346,7 @@ def update_user(session: Session, actor: User, user_id: int, data: schemas.UserP
     if user is None:
         raise not_found("user")
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    before = {"name": user.name, "is_active": user.is_active, "roles": user.role_names}
+    before = {"name": user.name, "is_active": user.is_active, "roles": user.role_names, "licence_no": user.licence_no}
     admins = _active_admins(session)
     if "roles" in changes:
         roles = _roles_by_name(session, changes["roles"])
@@ -354,15 +361,17 @@ def update_user(session: Session, actor: User, user_id: int, data: schemas.UserP
             session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
                                                        RefreshToken.revoked_at.is_(None))
                             .values(revoked_at=datetime.now(UTC)))
-    if "name" in changes:
-        user.name = changes["name"]
+    for field in ("name", "licence_no"):
+        if field in changes:
+            setattr(user, field, changes[field])
     still_admin = user.is_active and "admin" in user.role_names
     if user.id in admins and not still_admin and len(admins) == 1:
         session.rollback()
         raise AppError(409, "LAST_ADMIN")
     audit(session, actor_id=actor.id, actor_login=actor.login, action="users.update", subject_type="user",
           subject_id=user.id, detail={"before": before, "after": {
-              "name": user.name, "is_active": user.is_active, "roles": user.role_names}})
+              "name": user.name, "is_active": user.is_active, "roles": user.role_names,
+              "licence_no": user.licence_no}})
     session.commit()
     return user
 

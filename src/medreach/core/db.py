@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -57,6 +60,35 @@ class Base(DeclarativeBase):
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# MySQL/MariaDB: 1213 deadlock, 1205 lock wait timeout; PostgreSQL: 40P01 deadlock, 40001 serialization.
+_RETRYABLE = ("1213", "1205", "40P01", "40001", "database is locked")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if not isinstance(exc, OperationalError | DBAPIError):
+        return False
+    orig = getattr(exc, "orig", None)
+    codes = {str(getattr(orig, "pgcode", "") or ""), str((getattr(orig, "args", None) or [""])[0])}
+    return any(c in codes for c in _RETRYABLE) or "database is locked" in str(orig)
+
+
+T = TypeVar("T")
+
+
+def retrying(session: Session, fn: Callable[[], T], attempts: int = 4) -> T:
+    """Run a unit of work again when the database chose it as a deadlock victim (a normal event under
+    contention on MariaDB and PostgreSQL); anything else propagates."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except (OperationalError, DBAPIError) as e:
+            session.rollback()
+            if not is_retryable(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def make_engine(url: str, **kw) -> Engine:

@@ -52,8 +52,10 @@ class Metrics:
 class RequestContextMiddleware:
     """Request id, access log, metrics and body limit for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int, max_upload_bytes: int = 0,
+                 upload_paths: tuple[str, ...] = ()) -> None:
         self.app, self.metrics, self.max_body = app, metrics, max_body_bytes
+        self.max_upload, self.upload_paths = max(max_upload_bytes, max_body_bytes), upload_paths
         self.log = structlog.get_logger("medreach.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,8 +81,9 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        limit = self.max_upload if scope["path"].startswith(self.upload_paths) and self.upload_paths else self.max_body
         declared = headers.get("content-length", "")
-        too_big = declared.isdigit() and int(declared) > self.max_body
+        too_big = declared.isdigit() and int(declared) > limit
         received = 0
 
         async def limited_receive() -> Message:
@@ -88,13 +91,13 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > limit:
                     raise HTTPException(413)
             return message
 
         try:
             if too_big:
-                await problem(Request(scope), 413, "BODY_TOO_LARGE", limit=self.max_body)(scope, receive, send_with_id)
+                await problem(Request(scope), 413, "BODY_TOO_LARGE", limit=limit)(scope, receive, send_with_id)
             else:
                 await self.app(scope, limited_receive, send_with_id)
         finally:

@@ -36,7 +36,17 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 900
     login_lock_seconds: int = 900
 
+    # Payments: the built-in sandbox gateway unless another gateway URL is given.
+    payment_merchant_id: str = "medreach"
+    payment_key: str = ""  # the HMAC key shared with the gateway; generated into var_dir/secrets if empty
+    public_base_url: str = ""  # how the gateway and the browser reach us; default http://host:port
+    payment_gateway_url: str = ""  # default: the sandbox gateway at public_base_url/sandbox-gateway
+
+    jobs_enabled: bool = True  # in-process periodic jobs (order expiry); off in tests that drive them by hand
+    order_expiry_interval_seconds: int = 30
+
     max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 6 * 1_048_576
     host: str = "127.0.0.1"
     port: int = 8000
     log_json: bool = True
@@ -53,6 +63,26 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalize_db_url(self.database_url)
         return f"sqlite:///{(self.var_dir / 'medreach.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def gateway_url(self) -> str:
+        return (self.payment_gateway_url or f"{self.base_url}/sandbox-gateway").rstrip("/")
+
+    @cached_property
+    def merchant_key(self) -> str:
+        return self.payment_key or _local_secret(self.var_dir, "payment_key", lambda: secrets.token_urlsafe(32))
+
+    @property
+    def search_path(self) -> Path:
+        return self.var_dir / "search"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.var_dir / "uploads"
 
     @property
     def lake_path(self) -> Path:

@@ -1,0 +1,216 @@
+"""API shapes for the catalog: products as customers and staff see them, categories, import reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from medreach.catalog.models import DRUG_CLASSES
+
+DrugClass = Literal["rx", "otc_a", "otc_b", "device", "health_food", "other"]
+assert set(DRUG_CLASSES) == set(DrugClass.__args__)
+SpecialFlag = Literal[
+    "narcotic", "psychotropic_1", "psychotropic_2", "medical_toxic", "radioactive", "precursor_chemical",
+    "vaccine", "blood_product", "ephedrine_compound", "tramadol_compound", "opioid_compound_oral",
+    "dextromethorphan_single_oral", "anabolic_or_peptide_hormone", "injection", "hospital_preparation",
+    "tcm_formula_granule"]
+RX_NOTICE = "处方药须凭处方在药师指导下购买和使用"
+OTC_NOTICE = "请按药品说明书或者在药师指导下购买和使用"
+Str = lambda n: Annotated[str, Field(max_length=n)]  # noqa: E731
+
+
+class CategoryOut(BaseModel):
+    id: int
+    code: str
+    parent_code: str | None
+    name_zh: str
+    name_en: str
+    product_count: int = 0
+    children: list[CategoryOut] = []
+
+
+class CategoryIn(BaseModel):
+    code: Annotated[str, Field(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+    parent_code: Annotated[str, Field(max_length=32)] | None = None
+    name_zh: Annotated[str, Field(min_length=1, max_length=64)]
+    name_en: Str(64) = ""
+    sort: Annotated[int, Field(ge=0, le=10_000)] = 0
+
+
+class ProductIn(BaseModel):
+    """A product as staff create or import it. online_banned is derived, never given."""
+
+    sku: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+    generic_name: Annotated[str, Field(min_length=1, max_length=128)]
+    brand_name: Str(64) = ""
+    specification: Str(128) = ""
+    dosage_form: Str(32) = ""
+    manufacturer: Str(128) = ""
+    approval_number: Str(64) = ""
+    drug_class: DrugClass
+    special_flags: list[SpecialFlag] = []
+    atc_code: Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = ""
+    category_code: Annotated[str, Field(min_length=1, max_length=32)]
+    indications: Str(2000) = ""
+    contraindications: Str(2000) = ""
+    pregnancy: Str(64) = ""
+    children: Str(64) = ""
+    elderly: Str(64) = ""
+    usage_dosage: Str(2000) = ""
+    pack_size: Annotated[int, Field(ge=1, le=100_000)] = 1
+    pack_unit: Str(8) = ""
+    daily_dose: Annotated[Decimal, Field(gt=0, le=1000, max_digits=10, decimal_places=4)] | None = None
+    price_fen: Annotated[int, Field(ge=1, le=100_000_000)]
+    stock: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    max_per_order: Annotated[int, Field(ge=1, le=999)] = 10
+    batch_no: Str(32) = ""
+    expiry_date: date | None = None
+    tags: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=30)] = []
+    image_url: Str(255) = ""
+    is_active: bool = True
+
+    @field_validator("special_flags", "tags", mode="before")
+    @classmethod
+    def _split(cls, v):
+        """CSV cells carry lists as 'a;b'."""
+        if isinstance(v, str):
+            return [x.strip() for x in v.replace("；", ";").split(";") if x.strip()]
+        return v
+
+
+class ProductPatch(BaseModel):
+    generic_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    brand_name: Str(64) | None = None
+    specification: Str(128) | None = None
+    dosage_form: Str(32) | None = None
+    manufacturer: Str(128) | None = None
+    approval_number: Str(64) | None = None
+    drug_class: DrugClass | None = None
+    special_flags: list[SpecialFlag] | None = None
+    atc_code: Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9]*$")] | None = None
+    category_code: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    indications: Str(2000) | None = None
+    contraindications: Str(2000) | None = None
+    pregnancy: Str(64) | None = None
+    children: Str(64) | None = None
+    elderly: Str(64) | None = None
+    usage_dosage: Str(2000) | None = None
+    pack_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    pack_unit: Str(8) | None = None
+    daily_dose: Annotated[Decimal, Field(gt=0, le=1000, max_digits=10, decimal_places=4)] | None = None
+    price_fen: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+    stock: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    max_per_order: Annotated[int, Field(ge=1, le=999)] | None = None
+    batch_no: Str(32) | None = None
+    expiry_date: date | None = None
+    tags: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=30)] | None = None
+    image_url: Str(255) | None = None
+    is_active: bool | None = None
+
+
+class ProductAdminOut(ProductIn):
+    id: int
+    category_name: str
+    online_banned: bool
+    banned_reason: str
+    negative_list_version: str
+    sales: int
+    days_of_supply: float | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductCard(BaseModel):
+    """A product in a list (home, category, search). Display rules already applied."""
+
+    id: int
+    sku: str
+    name: str
+    generic_name: str
+    brand_name: str
+    specification: str
+    drug_class: DrugClass
+    class_label: str
+    price_fen: int
+    image_url: str | None  # None: an Rx package image is not shown before the viewer's prescription is approved
+    stock_status: Literal["in_stock", "low", "out"]
+    purchase_mode: Literal["cart", "prescription", "unavailable"]
+    notice: str  # the mandatory risk notice for Rx / OTC; '' otherwise
+    rating: float | None = None
+    review_count: int = 0
+
+
+class ProductDetail(ProductCard):
+    dosage_form: str
+    manufacturer: str
+    approval_number: str
+    category_code: str
+    category_path: list[str]
+    pack_size: int
+    pack_unit: str
+    days_of_supply: float | None
+    max_per_order: int
+    rx_approved: bool  # the viewer holds an approved prescription covering this product
+    # Shown only when allowed (not Rx, or Rx with the viewer's approved prescription):
+    indications: str | None
+    contraindications: str | None
+    pregnancy: str | None
+    children: str | None
+    elderly: str | None
+    usage_dosage: str | None
+    expiry_date: date | None
+
+
+class ImportRowError(BaseModel):
+    row: int
+    sku: str
+    field: str
+    message: str
+
+
+class ImportReport(BaseModel):
+    rows: int
+    created: int
+    updated: int
+    rejected: int
+    banned: int
+    dry_run: bool
+    errors: list[ImportRowError]
+
+
+class BulkPriceStockItem(BaseModel):
+    sku: Annotated[str, Field(min_length=1, max_length=32)]
+    price_fen: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+    stock: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    stock_delta: Annotated[int, Field(ge=-10_000_000, le=10_000_000)] | None = None
+
+
+class BulkUpdateIn(BaseModel):
+    items: Annotated[list[BulkPriceStockItem], Field(min_length=1, max_length=5000)]
+
+
+class BulkUpdateOut(BaseModel):
+    updated: int
+    errors: list[ImportRowError]
+
+
+class StockMovementOut(BaseModel):
+    id: int
+    product_id: int
+    delta: int
+    reason: str
+    ref: str
+    actor_id: int | None
+    at: datetime
+
+
+class SearchOut(BaseModel):
+    items: list[ProductCard]
+    total: int
+    limit: int
+    offset: int
+    facets: dict[str, dict[str, int]]
+    corrected: str | None = None

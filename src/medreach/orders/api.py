@@ -1,0 +1,309 @@
+"""Routes for carts, checkout, orders, payments, prescriptions and reviews (storefront and console)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from medreach.accounts.deps import CurrentUser, DbSession, MaybeUser, require
+from medreach.accounts.models import User
+from medreach.core.db import retrying
+from medreach.core.errors import AppError
+from medreach.core.events import emit
+from medreach.core.pagination import Page, Paging
+from medreach.core.params import IdPath
+from medreach.orders import cart as carts
+from medreach.orders import payments, prescriptions, reviews, schemas, service, state
+from medreach.orders.models import Payment
+
+router = APIRouter(prefix="/api/v1")
+CartToken = Annotated[str | None, Header(alias="X-Cart-Token", max_length=64)]
+Status = Literal[state.STATUSES]  # type: ignore[valid-type]
+
+
+def provider(request: Request) -> payments.PaymentProvider:
+    return request.app.state.payments
+
+
+def uploads(request: Request) -> Path:
+    return request.app.state.settings.uploads_path / "prescriptions"
+
+
+# --- cart ------------------------------------------------------------------------------------------------
+
+@router.get("/cart", response_model=schemas.CartOut, tags=["cart"])
+def get_cart(session: DbSession, user: MaybeUser, token: CartToken = None):
+    cart = carts.find_cart(session, user, token)
+    if cart is not None and cart.items:
+        emit(session, "Cart Viewed", user_id=user and user.id, anonymous_id=cart.guest_token, cart_id=cart.id,
+             products=[{"product_id": i.product_id, "quantity": i.quantity} for i in cart.items])
+        session.commit()
+    return carts.view(session, user, cart)
+
+
+@router.post("/cart/items", response_model=schemas.CartOut, tags=["cart"])
+def add_to_cart(data: schemas.CartItemIn, session: DbSession, user: MaybeUser, token: CartToken = None):
+    """Add to the caller's cart; a guest without a token gets a new cart and its token in the answer."""
+    return carts.view(session, user, carts.add_item(session, user, token, data))
+
+
+@router.patch("/cart/items/{product_id}", response_model=schemas.CartOut, tags=["cart"])
+def change_quantity(product_id: IdPath, data: schemas.CartQuantityIn, session: DbSession, user: MaybeUser,
+                    token: CartToken = None):
+    return carts.view(session, user, carts.set_quantity(session, user, token, product_id, data.quantity))
+
+
+@router.delete("/cart/items/{product_id}", response_model=schemas.CartOut, tags=["cart"])
+def remove_from_cart(product_id: IdPath, session: DbSession, user: MaybeUser, token: CartToken = None):
+    return carts.view(session, user, carts.remove_item(session, user, token, product_id))
+
+
+@router.post("/cart/merge", response_model=schemas.CartOut, tags=["cart"])
+def merge_cart(data: schemas.MergeIn, session: DbSession, user: CurrentUser):
+    """After login: move the guest cart (by its token) into the account's cart."""
+    return carts.view(session, user, carts.merge(session, user, data.guest_token))
+
+
+# --- checkout and orders ---------------------------------------------------------------------------------
+
+@router.post("/checkout/preview", response_model=schemas.PreviewOut, tags=["orders"])
+def checkout_preview(data: schemas.PreviewIn, session: DbSession, user: CurrentUser):
+    return service.preview(session, user, data)
+
+
+@router.post("/orders", response_model=schemas.OrderOut, status_code=201, tags=["orders"])
+def place_order(data: schemas.CheckoutIn, response: Response, session: DbSession, user: CurrentUser,
+                idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64,
+                                                       pattern=r"^[A-Za-z0-9_-]+$")]):
+    """Place an order from the cart (or the given items). Repeating the same Idempotency-Key returns the
+    first order (200) instead of placing a second one."""
+    order, created = retrying(session, lambda: service.place_order(session, user, data, idempotency_key))
+    if not created:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return service.view(order)
+
+
+@router.get("/orders", response_model=Page[schemas.OrderOut], tags=["orders"])
+def my_orders(session: DbSession, user: CurrentUser, paging: Paging, status: Status | None = None):
+    rows, total = service.list_own(session, user, paging, status)
+    return Page(items=[service.view(o) for o in rows], total=total, **paging.model_dump())
+
+
+@router.get("/orders/{order_id}", response_model=schemas.OrderOut, tags=["orders"])
+def my_order(order_id: IdPath, session: DbSession, user: CurrentUser):
+    return service.view(service.get_own(session, user, order_id))
+
+
+@router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut, tags=["orders"])
+def cancel_order(order_id: IdPath, data: schemas.OptionalReasonIn, session: DbSession, user: CurrentUser):
+    order = service.get_own(session, user, order_id)
+    return service.view(service.cancel(session, order, actor_id=user.id, reason=data.reason or "customer"))
+
+
+@router.post("/orders/{order_id}/confirm-receipt", response_model=schemas.OrderOut, tags=["orders"])
+def confirm_receipt(order_id: IdPath, session: DbSession, user: CurrentUser):
+    return service.view(service.confirm_receipt(session, user, service.get_own(session, user, order_id)))
+
+
+@router.post("/orders/{order_id}/refund-request", response_model=schemas.OrderOut, tags=["orders"])
+def request_refund(order_id: IdPath, data: schemas.ReasonIn, session: DbSession, user: CurrentUser):
+    return service.view(service.request_refund(session, user, service.get_own(session, user, order_id), data.reason))
+
+
+def _payment_out(payment: Payment, qr: str = "") -> schemas.PaymentOut:
+    return schemas.PaymentOut(id=payment.id, order_id=payment.order_id, provider=payment.provider,
+                              out_trade_no=payment.out_trade_no, amount_fen=payment.amount_fen,
+                              currency=payment.currency, status=payment.status, pay_url=payment.pay_url,
+                              qr_code=qr or f"sandboxpay://pay?trade_no={payment.gateway_trade_no}",
+                              paid_at=payment.paid_at)
+
+
+@router.post("/orders/{order_id}/pay", response_model=schemas.PaymentOut, tags=["payments"])
+def pay_order(order_id: IdPath, request: Request, session: DbSession, user: CurrentUser):
+    """Open (or reopen) the order's payment: answers the gateway's cashier URL and QR payload."""
+    order = service.get_own(session, user, order_id)
+    base = request.app.state.settings.base_url
+    payment, created = payments.open_payment(session, provider(request), order,
+                                             notify_url=f"{base}/api/v1/payments/sandbox/notify",
+                                             return_url=f"{base}/orders/{order.id}")
+    return _payment_out(payment, created.qr_code if created else "")
+
+
+@router.get("/orders/{order_id}/payment", response_model=schemas.PaymentOut, tags=["payments"])
+def order_payment(order_id: IdPath, request: Request, session: DbSession, user: CurrentUser):
+    """The latest payment; if the gateway says it is paid but no notification came, it is applied now."""
+    order = service.get_own(session, user, order_id)
+    payment = session.query(Payment).filter(Payment.order_id == order.id).order_by(Payment.id.desc()).first()
+    if payment is None:
+        raise AppError(404, "NOT_FOUND", resource="payment")
+    p = provider(request)
+    return _payment_out(payments.sync_with_gateway(session, p, payment, service.on_paid(p)))
+
+
+@router.post("/payments/sandbox/notify", tags=["payments"], response_class=PlainTextResponse)
+async def payment_notification(request: Request):
+    """The gateway's asynchronous notification. Answers `success` (stop retrying) or `fail`."""
+    try:
+        body = json.loads(await request.body())
+        assert isinstance(body, dict)
+    except (ValueError, AssertionError):
+        return PlainTextResponse("fail", status_code=400)
+    p = provider(request)
+
+    def handle() -> bool:
+        with request.app.state.db.sessions() as session:
+            return payments.handle_notification(session, p, body, service.on_paid(p))
+
+    ok = await run_in_threadpool(handle)
+    return PlainTextResponse("success" if ok else "fail", status_code=200 if ok else 400)
+
+
+# --- prescriptions -------------------------------------------------------------------------------------------
+
+_items_adapter = TypeAdapter(list[schemas.OrderItemIn])
+
+
+@router.post("/prescriptions", response_model=schemas.PrescriptionOut, status_code=201, tags=["prescriptions"])
+def upload_prescription(request: Request, response: Response, session: DbSession, user: CurrentUser,
+                        file: Annotated[bytes, File(description="JPEG, PNG or PDF, at most 5 MB")],
+                        items: Annotated[str, Form(max_length=2000, description='JSON: [{"product_id": 1, "quantity": 1}]')],
+                        filename: Annotated[str, Form(max_length=128)] = "prescription"):
+    try:
+        parsed = _items_adapter.validate_json(items)
+    except ValidationError as e:
+        raise AppError(422, "VALIDATION_ERROR", field="items") from e
+    if not parsed:
+        raise AppError(422, "VALIDATION_ERROR", field="items")
+    rx, duplicate = prescriptions.submit_upload(session, user, file, filename, parsed, uploads(request))
+    if duplicate:
+        response.status_code = 200
+    return prescriptions.view(session, rx, masked=False).model_copy(update={"duplicate": duplicate})
+
+
+@router.post("/prescriptions/e-rx", response_model=schemas.PrescriptionOut, status_code=201, tags=["prescriptions"])
+def submit_e_prescription(data: schemas.EPrescriptionIn, response: Response, session: DbSession, user: CurrentUser):
+    rx, duplicate = prescriptions.submit_e_rx(session, user, data)
+    if duplicate:
+        response.status_code = 200
+    return prescriptions.view(session, rx, masked=False).model_copy(update={"duplicate": duplicate})
+
+
+@router.get("/prescriptions", response_model=list[schemas.PrescriptionOut], tags=["prescriptions"])
+def my_prescriptions(session: DbSession, user: CurrentUser):
+    return [prescriptions.view(session, rx, masked=False) for rx in prescriptions.list_own(session, user)]
+
+
+@router.get("/prescriptions/{rx_id}", response_model=schemas.PrescriptionOut, tags=["prescriptions"])
+def my_prescription(rx_id: IdPath, session: DbSession, user: CurrentUser):
+    return prescriptions.view(session, prescriptions.get_own(session, user, rx_id), masked=False)
+
+
+def _file(rx, request: Request) -> FileResponse:
+    path = prescriptions.file_path(rx, uploads(request))
+    if path is None or not path.exists():
+        raise AppError(404, "NOT_FOUND", resource="prescription file")
+    return FileResponse(path, media_type=rx.content_type, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/prescriptions/{rx_id}/file", tags=["prescriptions"], response_class=Response)
+def my_prescription_file(rx_id: IdPath, request: Request, session: DbSession, user: CurrentUser):
+    return _file(prescriptions.get_own(session, user, rx_id), request)
+
+
+@router.get("/admin/prescriptions", response_model=Page[schemas.PrescriptionOut], tags=["pharmacist"])
+def review_queue(session: DbSession, paging: Paging, viewer: Annotated[User, require("rx:review")],
+                 status: Literal["pending", "approved", "rejected", "consumed"] | None = "pending"):
+    rows, total = prescriptions.queue(session, viewer, paging, status)
+    return Page(items=[prescriptions.view(session, rx, masked=False) for rx in rows], total=total,
+                **paging.model_dump())
+
+
+@router.get("/admin/prescriptions/{rx_id}", response_model=schemas.PrescriptionOut, tags=["pharmacist"])
+def review_detail(rx_id: IdPath, session: DbSession, viewer: Annotated[User, require("rx:review")]):
+    return prescriptions.view(session, prescriptions.read_for_review(session, viewer, rx_id), masked=False)
+
+
+@router.get("/admin/prescriptions/{rx_id}/file", tags=["pharmacist"], response_class=Response)
+def review_file(rx_id: IdPath, request: Request, session: DbSession, viewer: Annotated[User, require("rx:review")]):
+    return _file(prescriptions.read_for_review(session, viewer, rx_id), request)
+
+
+@router.post("/admin/prescriptions/{rx_id}/review", response_model=schemas.PrescriptionOut, tags=["pharmacist"])
+def review_prescription(rx_id: IdPath, data: schemas.ModerateIn, session: DbSession,
+                        pharmacist: Annotated[User, require("rx:review")]):
+    rx = prescriptions.review(session, pharmacist, rx_id, data.decision == "approve", data.reason,
+                              on_decided=service.on_prescription_decided)
+    return prescriptions.view(session, rx, masked=False)
+
+
+# --- service agents -------------------------------------------------------------------------------------------
+
+@router.get("/admin/orders", response_model=Page[schemas.OrderOut], tags=["orders admin"])
+def search_orders(session: DbSession, paging: Paging, viewer: Annotated[User, require("orders:read_all")],
+                  q: Annotated[str | None, Query(max_length=64)] = None, status: Status | None = None,
+                  user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                  since: datetime | None = None, until: datetime | None = None, requires_rx: bool | None = None):
+    rows, total = service.search(session, viewer, paging, q=q, status=status, user_id=user_id, since=since,
+                                 until=until, requires_rx=requires_rx)
+    return Page(items=[service.view(o, staff=True) for o in rows], total=total, **paging.model_dump())
+
+
+@router.get("/admin/orders/{order_id}", response_model=schemas.OrderOut, tags=["orders admin"])
+def order_detail(order_id: IdPath, session: DbSession, _: Annotated[User, require("orders:read_all")]):
+    return service.view(service.get_any(session, order_id), staff=True)
+
+
+@router.post("/admin/orders/{order_id}/ship", response_model=schemas.OrderOut, tags=["orders admin"])
+def ship_order(order_id: IdPath, data: schemas.ShipIn, session: DbSession,
+               agent: Annotated[User, require("orders:write")]):
+    return service.view(service.ship(session, agent, service.get_any(session, order_id), data.tracking_no), staff=True)
+
+
+@router.post("/admin/orders/{order_id}/refund", response_model=schemas.OrderOut, tags=["orders admin"])
+def decide_refund(order_id: IdPath, data: schemas.ModerateIn, request: Request, session: DbSession,
+                  agent: Annotated[User, require("orders:write")]):
+    order = service.get_any(session, order_id)
+    return service.view(service.decide_refund(session, agent, order, data.decision == "approve", data.reason,
+                                              provider(request)), staff=True)
+
+
+@router.post("/admin/orders/{order_id}/cancel", response_model=schemas.OrderOut, tags=["orders admin"])
+def staff_cancel(order_id: IdPath, data: schemas.ReasonIn, session: DbSession,
+                 agent: Annotated[User, require("orders:write")]):
+    return service.view(service.cancel(session, service.get_any(session, order_id), actor_id=agent.id,
+                                       reason=data.reason), staff=True)
+
+
+# --- reviews ---------------------------------------------------------------------------------------------------
+
+@router.get("/products/{product_id}/reviews", response_model=Page[schemas.ReviewOut], tags=["reviews"])
+def product_reviews(product_id: IdPath, session: DbSession, paging: Paging):
+    rows, total = reviews.approved_for(session, product_id, paging)
+    return Page(items=[reviews.view(r, name) for r, name in rows], total=total, **paging.model_dump())
+
+
+@router.post("/products/{product_id}/reviews", response_model=schemas.ReviewOut, status_code=201, tags=["reviews"])
+def post_review(product_id: IdPath, data: schemas.ReviewIn, session: DbSession, user: CurrentUser):
+    return reviews.view(reviews.post(session, user, product_id, data), user.name)
+
+
+@router.get("/admin/reviews", response_model=Page[schemas.ReviewOut], tags=["reviews"])
+def moderation_queue(session: DbSession, paging: Paging, _: Annotated[User, require("reviews:moderate")],
+                     status: Literal["pending", "approved", "rejected"] = "pending"):
+    rows, total = reviews.queue(session, paging, status)
+    return Page(items=[reviews.view(r, name) for r, name in rows], total=total, **paging.model_dump())
+
+
+@router.post("/admin/reviews/{review_id}/moderate", response_model=schemas.ReviewOut, tags=["reviews"])
+def moderate_review(review_id: IdPath, data: schemas.ModerateIn, session: DbSession,
+                    moderator: Annotated[User, require("reviews:moderate")]):
+    review = reviews.moderate(session, moderator, review_id, data)
+    return reviews.view(review, session.get(User, review.user_id).name)

@@ -1,0 +1,212 @@
+"""Payments: the provider interface, the sandbox provider (a real HTTP client of the sandbox gateway),
+and the handling of asynchronous notifications: verified, idempotent, amount- and currency-checked."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from medreach.core.errors import AppError
+from medreach.core.events import emit
+from medreach.ops.service import audit
+from medreach.orders import state
+from medreach.orders.models import Order, Payment, PaymentNotification
+from medreach.orders.sandbox_gateway import signed, verify
+
+
+@dataclass
+class Created:
+    pay_url: str
+    qr_code: str
+    gateway_trade_no: str
+
+
+@dataclass
+class TradeStatus:
+    status: str  # created | paid | closed
+    amount_fen: int
+    currency: str
+    gateway_trade_no: str
+
+
+@dataclass
+class Notification:
+    notify_id: str
+    out_trade_no: str
+    gateway_trade_no: str
+    amount_fen: int
+    currency: str
+
+
+UNPAID = ("created", "closed")
+
+
+class SignatureError(Exception):
+    pass
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def create(self, out_trade_no: str, amount_fen: int, subject: str, notify_url: str,
+               return_url: str) -> Created: ...
+    def query(self, out_trade_no: str) -> TradeStatus: ...
+    def refund(self, out_trade_no: str, out_refund_no: str, amount_fen: int) -> str: ...
+    def parse_notification(self, body: dict[str, Any]) -> Notification:
+        """Raise SignatureError unless the body is genuinely from the gateway."""
+
+
+class SandboxProvider:
+    """Talks to the sandbox gateway over HTTP, signing every request with the merchant key."""
+
+    name = "sandbox"
+    _STATUS = {"WAIT_PAY": "created", "SUCCESS": "paid", "CLOSED": "closed"}
+
+    def __init__(self, base_url: str, merchant_id: str, key: str, http: httpx.Client | None = None):
+        self.base_url, self.merchant_id, self.key = base_url.rstrip("/"), merchant_id, key
+        self.http = http or httpx.Client(timeout=10)
+
+    def _call(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        body = signed({"merchant_id": self.merchant_id, **params}, self.key)
+        try:
+            if method == "GET":
+                r = self.http.get(self.base_url + path, params=body)
+            else:
+                r = self.http.post(self.base_url + path, json=body)
+            data = r.json()
+        except (httpx.HTTPError, ValueError) as e:
+            raise AppError(502, "PAYMENT_GATEWAY_UNAVAILABLE", reason=type(e).__name__) from e
+        if data.get("code") != "SUCCESS":
+            raise AppError(502, "PAYMENT_GATEWAY_ERROR", reason=str(data.get("message", ""))[:200])
+        if not verify(data, self.key):
+            raise AppError(502, "PAYMENT_GATEWAY_ERROR", reason="bad response signature")
+        return data
+
+    def create(self, out_trade_no, amount_fen, subject, notify_url, return_url) -> Created:
+        d = self._call("POST", "/v1/trades", {"out_trade_no": out_trade_no, "amount_fen": amount_fen,
+                                               "currency": "CNY", "subject": subject, "notify_url": notify_url,
+                                               "return_url": return_url})
+        return Created(pay_url=d["pay_url"], qr_code=d["qr_code"], gateway_trade_no=d["trade_no"])
+
+    def query(self, out_trade_no) -> TradeStatus:
+        d = self._call("GET", f"/v1/trades/{out_trade_no}", {"out_trade_no": out_trade_no})
+        return TradeStatus(status=self._STATUS.get(d["status"], "created"), amount_fen=int(d["amount_fen"]),
+                           currency=d["currency"], gateway_trade_no=d["trade_no"])
+
+    def refund(self, out_trade_no, out_refund_no, amount_fen) -> str:
+        d = self._call("POST", "/v1/refunds", {"out_trade_no": out_trade_no, "out_refund_no": out_refund_no,
+                                                "amount_fen": amount_fen})
+        return d["refund_no"]
+
+    def parse_notification(self, body) -> Notification:
+        if body.get("merchant_id") != self.merchant_id or body.get("event") != "trade.success" or not verify(
+                body, self.key):
+            raise SignatureError("bad signature")
+        try:
+            return Notification(notify_id=str(body["notify_id"]), out_trade_no=str(body["out_trade_no"]),
+                                gateway_trade_no=str(body["trade_no"]), amount_fen=int(body["amount_fen"]),
+                                currency=str(body["currency"]))
+        except (KeyError, ValueError) as e:
+            raise SignatureError("incomplete notification") from e
+
+
+def open_payment(session: Session, provider: PaymentProvider, order: Order, notify_url: str,
+                 return_url: str) -> tuple[Payment, Created | None]:
+    """The order's payment with the gateway, created on first use (one open payment per order)."""
+    if order.status not in state.OPEN_FOR_PAYMENT:
+        raise AppError(409, "ORDER_NOT_PAYABLE", current=order.status)
+    payment = session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "created"))
+    if payment is None:
+        payment = Payment(order_id=order.id, provider=provider.name, amount_fen=order.total_fen,
+                          currency=order.currency, out_trade_no=f"P{order.number}{secrets.token_hex(3).upper()}")
+        session.add(payment)
+        session.flush()
+    created = provider.create(payment.out_trade_no, payment.amount_fen, f"MedReach 订单 {order.number}",
+                              notify_url, return_url)
+    payment.gateway_trade_no, payment.pay_url = created.gateway_trade_no, created.pay_url
+    session.commit()
+    return payment, created
+
+
+def _record(session: Session, provider: str, notify_id: str, out_trade_no: str, outcome: str, payload: dict) -> None:
+    session.add(PaymentNotification(provider=provider, notify_id=notify_id[:64], out_trade_no=out_trade_no[:64],
+                                    outcome=outcome, payload=payload))
+
+
+def handle_notification(session: Session, provider: PaymentProvider, body: dict[str, Any],
+                        on_paid) -> bool:
+    """Apply a gateway notification. True means 'answer success' (applied or already applied)."""
+    try:
+        note = provider.parse_notification(body)
+    except SignatureError:
+        _record(session, provider.name, str(body.get("notify_id", "")), str(body.get("out_trade_no", "")),
+                "bad_signature", body)
+        audit(session, actor_id=None, actor_login=provider.name, action="payments.notify_rejected",
+              subject_type="payment", subject_id=str(body.get("out_trade_no", ""))[:64], outcome="denied",
+              detail={"reason": "bad signature"})
+        session.commit()
+        return False
+    payment = session.scalar(select(Payment).where(Payment.out_trade_no == note.out_trade_no))
+    if payment is None:
+        _record(session, provider.name, note.notify_id, note.out_trade_no, "unknown_trade", body)
+        session.commit()
+        return False
+    if note.amount_fen != payment.amount_fen or note.currency != payment.currency:
+        _record(session, provider.name, note.notify_id, note.out_trade_no, "mismatch", body)
+        audit(session, actor_id=None, actor_login=provider.name, action="payments.notify_rejected",
+              subject_type="payment", subject_id=payment.id, outcome="denied",
+              detail={"reason": "amount or currency mismatch", "expected": [payment.amount_fen, payment.currency],
+                      "got": [note.amount_fen, note.currency]})
+        session.commit()
+        return False
+    # Idempotent: only the first notification moves the payment to paid. A payment we closed (the order
+    # lapsed) can still be paid at the gateway; it is marked paid here and refunded by on_paid.
+    now = datetime.now(UTC)
+    moved = session.execute(update(Payment).where(Payment.id == payment.id, Payment.status.in_(UNPAID))
+                            .values(status="paid", paid_at=now, gateway_trade_no=note.gateway_trade_no,
+                                    updated_at=now)).rowcount
+    if not moved:
+        _record(session, provider.name, note.notify_id, note.out_trade_no, "duplicate", body)
+        session.commit()
+        return True
+    _record(session, provider.name, note.notify_id, note.out_trade_no, "applied", body)
+    session.refresh(payment)
+    on_paid(session, payment)
+    session.commit()
+    return True
+
+
+def sync_with_gateway(session: Session, provider: PaymentProvider, payment: Payment, on_paid) -> Payment:
+    """Active query: if a notification was lost, the gateway's word still reaches us."""
+    if payment.status != "created":
+        return payment
+    status = provider.query(payment.out_trade_no)
+    if status.status == "paid" and status.amount_fen == payment.amount_fen and status.currency == payment.currency:
+        now = datetime.now(UTC)
+        if session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "created")
+                           .values(status="paid", paid_at=now, gateway_trade_no=status.gateway_trade_no,
+                                   updated_at=now)).rowcount:
+            session.refresh(payment)
+            on_paid(session, payment)
+            session.commit()
+    return payment
+
+
+def refund_payment(session: Session, provider: PaymentProvider, order: Order) -> Payment | None:
+    payment = session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "paid"))
+    if payment is None:
+        return None
+    amount = payment.amount_fen - payment.refunded_fen
+    if amount > 0:
+        provider.refund(payment.out_trade_no, f"R{payment.out_trade_no}", amount)
+    payment.refunded_fen += amount
+    payment.status = "refunded"
+    emit(session, "Order Refunded", user_id=order.user_id, order_id=order.number, total=amount / 100,
+         currency=order.currency)
+    return payment

@@ -1,0 +1,207 @@
+"""API shapes for carts, orders, payments, prescriptions and reviews."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from medreach.catalog.schemas import ProductCard
+
+Qty = Annotated[int, Field(ge=1, le=999)]
+ProductId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class CartItemIn(BaseModel):
+    product_id: ProductId
+    quantity: Qty = 1
+
+
+class CartQuantityIn(BaseModel):
+    quantity: Qty
+
+
+class CartLineOut(BaseModel):
+    product: ProductCard
+    quantity: int
+    line_total_fen: int
+    problem: str | None  # e.g. OUT_OF_STOCK, RX_PRESCRIPTION_REQUIRED: the line cannot be checked out as is
+
+
+class CartOut(BaseModel):
+    guest_token: str | None
+    lines: list[CartLineOut]
+    item_count: int
+    subtotal_fen: int
+    shipping_fen: int
+    total_fen: int
+    requires_rx: bool
+
+
+class MergeIn(BaseModel):
+    guest_token: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class OrderItemIn(BaseModel):
+    product_id: ProductId
+    quantity: Qty
+
+
+class CheckoutIn(BaseModel):
+    address_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=50)] | None = None  # default: the cart
+    prescription_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    risk_confirmed: bool = False  # the buyer confirmed the Rx risk notice
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+class PreviewIn(BaseModel):
+    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=50)] | None = None
+
+
+class PreviewOut(BaseModel):
+    lines: list[CartLineOut]
+    subtotal_fen: int
+    shipping_fen: int
+    total_fen: int
+    requires_rx: bool
+    rx_notice: str | None
+
+
+class OrderLineOut(BaseModel):
+    product_id: int
+    sku: str
+    generic_name: str
+    brand_name: str
+    specification: str
+    dosage_form: str
+    manufacturer: str
+    approval_number: str
+    drug_class: str
+    batch_no: str
+    expiry_date: date | None
+    unit_price_fen: int
+    quantity: int
+    line_total_fen: int
+
+
+class StatusChangeOut(BaseModel):
+    from_status: str
+    to_status: str
+    reason: str
+    at: datetime
+
+
+class OrderOut(BaseModel):
+    id: int
+    number: str
+    user_id: int
+    status: str
+    subtotal_fen: int
+    shipping_fen: int
+    discount_fen: int
+    total_fen: int
+    currency: str
+    address: dict
+    requires_rx: bool
+    prescription_id: int | None
+    risk_confirmed_at: datetime | None
+    expires_at: datetime | None
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    tracking_no: str
+    note: str
+    created_at: datetime
+    lines: list[OrderLineOut]
+    history: list[StatusChangeOut]
+    allowed_actions: list[str]
+
+
+class ReasonIn(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class OptionalReasonIn(BaseModel):
+    reason: Annotated[str, Field(max_length=255)] = ""
+
+
+class ShipIn(BaseModel):
+    tracking_no: Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+class PaymentOut(BaseModel):
+    id: int
+    order_id: int
+    provider: str
+    out_trade_no: str
+    amount_fen: int
+    currency: str
+    status: str
+    pay_url: str
+    qr_code: str
+    paid_at: datetime | None
+
+
+class EPrescriptionIn(BaseModel):
+    hospital: Annotated[str, Field(min_length=2, max_length=128)]
+    doctor: Annotated[str, Field(min_length=1, max_length=64)]
+    rx_number: Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+    issued_on: date
+    patient_name: Annotated[str, Field(min_length=1, max_length=32)]
+    diagnosis: Annotated[str, Field(max_length=255)] = ""
+    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=20)]
+
+
+class PrescriptionItemOut(BaseModel):
+    product_id: int
+    quantity: int
+    name: str
+
+
+class PrescriptionOut(BaseModel):
+    id: int
+    user_id: int
+    kind: Literal["upload", "e_rx"]
+    status: str
+    file_name: str
+    content_type: str
+    size_bytes: int
+    hospital: str
+    doctor: str
+    rx_number: str
+    issued_on: date | None
+    patient_name: str | None
+    diagnosis: str | None
+    reviewer_name: str
+    reviewer_licence: str
+    reviewed_at: datetime | None
+    review_reason: str
+    order_id: int | None
+    created_at: datetime
+    items: list[PrescriptionItemOut]
+    duplicate: bool = False
+
+
+class ReviewIn(BaseModel):
+    rating: Annotated[int, Field(ge=1, le=5)]
+    body: Annotated[str, Field(max_length=1000)] = ""
+
+
+class ReviewOut(BaseModel):
+    id: int
+    product_id: int
+    user_id: int
+    author: str
+    rating: int
+    body: str
+    status: str
+    moderation_reason: str
+    created_at: datetime
+
+
+class ModerateIn(BaseModel):
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(max_length=255)] = ""

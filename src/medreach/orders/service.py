@@ -1,0 +1,334 @@
+"""Orders: checkout with stock reservation and idempotency, the lifecycle through the state machine,
+customer and service-agent views. Payments and prescriptions plug in through their modules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from medreach.accounts import service as accounts
+from medreach.accounts.models import User
+from medreach.catalog import service as catalog
+from medreach.catalog.models import Product
+from medreach.catalog.schemas import RX_NOTICE
+from medreach.core.errors import AppError, not_found
+from medreach.core.events import emit
+from medreach.core.pagination import PageParams, paginate
+from medreach.ops.service import audit
+from medreach.orders import cart as carts
+from medreach.orders import payments, pricing, prescriptions, schemas, state
+from medreach.orders.models import Order, OrderLine, OrderStatusChange, Payment, Prescription
+
+PAY_WITHIN = timedelta(minutes=30)
+REVIEW_WITHIN = timedelta(hours=48)
+
+
+def _items(session: Session, user: User, requested: list[schemas.OrderItemIn] | None) -> list[tuple[int, int]]:
+    if requested is not None:
+        merged: dict[int, int] = {}
+        for item in requested:
+            merged[item.product_id] = merged.get(item.product_id, 0) + item.quantity
+        return list(merged.items())
+    cart = carts.find_cart(session, user, None)
+    items = [(i.product_id, i.quantity) for i in cart.items] if cart else []
+    if not items:
+        raise AppError(422, "CART_EMPTY", field="items")
+    return items
+
+
+def preview(session: Session, user: User, data: schemas.PreviewIn) -> schemas.PreviewOut:
+    lines = pricing.lines(session, user, _items(session, user, data.items))
+    totals = pricing.totals(lines)
+    emit(session, "Checkout Started", user_id=user.id, value=totals["total_fen"] / 100, currency="CNY",
+         products=[{"product_id": line.product.id, "quantity": line.quantity} for line in lines])
+    session.commit()
+    return schemas.PreviewOut(lines=lines, rx_notice=RX_NOTICE if totals["requires_rx"] else None, **totals)
+
+
+def _request_hash(data: schemas.CheckoutIn, items: list[tuple[int, int]]) -> str:
+    body = {**data.model_dump(exclude={"items"}), "items": sorted(items)}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _existing(session: Session, user: User, key: str, request_hash: str) -> Order | None:
+    order = session.scalar(select(Order).where(Order.user_id == user.id, Order.idempotency_key == key))
+    if order is not None and order.request_hash != request_hash:
+        raise AppError(422, "IDEMPOTENCY_KEY_REUSED", field="Idempotency-Key")
+    return order
+
+
+def _check_prescription(session: Session, user: User, data: schemas.CheckoutIn,
+                        rx_lines: list[tuple[Product, int]]) -> Prescription | None:
+    if not rx_lines:
+        return None
+    if not data.risk_confirmed:
+        raise AppError(422, "RX_RISK_NOT_CONFIRMED", field="risk_confirmed")
+    if data.prescription_id is None:
+        raise AppError(422, "RX_PRESCRIPTION_REQUIRED", field="prescription_id", product=rx_lines[0][0].sku)
+    rx = session.get(Prescription, data.prescription_id)
+    if rx is None or rx.user_id != user.id:
+        raise AppError(422, "RX_PRESCRIPTION_REQUIRED", field="prescription_id", product=rx_lines[0][0].sku)
+    if rx.status not in ("pending", "approved") or rx.consumed_order_id is not None:
+        raise AppError(409, "PRESCRIPTION_USED", field="prescription_id")
+    covered = {i.product_id: i.quantity for i in rx.items}
+    for product, quantity in rx_lines:
+        if covered.get(product.id, 0) < quantity:
+            raise AppError(422, "RX_NOT_COVERED", field="prescription_id", product=product.sku)
+    return rx
+
+
+def place_order(session: Session, user: User, data: schemas.CheckoutIn, idempotency_key: str) -> tuple[Order, bool]:
+    """Create the order, reserving stock line by line with conditional updates: either every line gets
+    its units or nothing is written. Returns (order, created); a repeated key returns the first order."""
+    items = _items(session, user, data.items)
+    request_hash = _request_hash(data, items)
+    found = _existing(session, user, idempotency_key, request_hash)
+    if found is not None:
+        return found, False
+    address = accounts.get_address(session, user, data.address_id)
+    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_([i for i, _ in items])))}
+    priced: list[tuple[Product, int]] = []
+    for product_id, quantity in items:
+        p = products.get(product_id)
+        if p is None or not p.is_active or p.online_banned:
+            raise AppError(422, "PRODUCT_UNAVAILABLE", field="items", product=str(product_id))
+        if quantity > p.max_per_order:
+            raise AppError(422, "QUANTITY_LIMIT", field="items", product=p.sku, limit=p.max_per_order)
+        priced.append((p, quantity))
+    rx = _check_prescription(session, user, data, [(p, q) for p, q in priced if p.is_rx])
+    subtotal = sum(p.price_fen * q for p, q in priced)
+    shipping = 0 if subtotal >= pricing.FREE_SHIPPING_FROM_FEN else pricing.SHIPPING_FEN
+    now = datetime.now(UTC)
+    status = state.AWAITING_RX if rx is not None and rx.status == "pending" else state.AWAITING_PAYMENT
+    order = Order(number=now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(3).upper(), user_id=user.id,
+                  idempotency_key=idempotency_key, request_hash=request_hash, status=status,
+                  subtotal_fen=subtotal, shipping_fen=shipping, discount_fen=0, total_fen=subtotal + shipping,
+                  address=json.dumps({k: getattr(address, k) for k in (
+                      "recipient", "phone", "province", "city", "district", "detail", "postal_code")},
+                      ensure_ascii=False),
+                  requires_rx=rx is not None, prescription_id=rx.id if rx else None,
+                  risk_confirmed_at=now if rx is not None else None, note=data.note,
+                  expires_at=now + (REVIEW_WITHIN if status == state.AWAITING_RX else PAY_WITHIN))
+    order.lines = [OrderLine(product_id=p.id, sku=p.sku, generic_name=p.generic_name, brand_name=p.brand_name,
+                             specification=p.specification, dosage_form=p.dosage_form, manufacturer=p.manufacturer,
+                             approval_number=p.approval_number, drug_class=p.drug_class, batch_no=p.batch_no,
+                             expiry_date=p.expiry_date, unit_price_fen=p.price_fen, quantity=q,
+                             line_total_fen=p.price_fen * q) for p, q in priced]
+    order.history = [OrderStatusChange(from_status="", to_status=status, actor_id=user.id, reason="placed", at=now)]
+    # Stock first, in a fixed product order: each UPDATE takes its row lock before anything else touches
+    # the row (inserting order lines first would take shared locks through the foreign key and deadlock).
+    for p, q in sorted(priced, key=lambda pq: pq[0].id):
+        if not catalog.reserve_stock(session, p.id, q, ref=order.number):
+            session.rollback()
+            raise AppError(409, "OUT_OF_STOCK", field="items", product=p.sku)
+    session.add(order)
+    try:
+        session.flush()
+    except IntegrityError:  # the same idempotency key, placed concurrently: return the winner's order
+        session.rollback()
+        found = _existing(session, user, idempotency_key, request_hash)
+        if found is None:
+            raise
+        return found, False
+    if rx is not None:
+        prescriptions.bind(session, rx, order.id)
+    carts.clear(session, carts.find_cart(session, user, None), {p.id for p, _ in priced})
+    emit(session, "Order Placed", user_id=user.id, order_id=order.number, total=order.total_fen / 100,
+         shipping=order.shipping_fen / 100, currency="CNY", requires_rx=order.requires_rx,
+         products=[{"product_id": p.id, "sku": p.sku, "quantity": q, "price": p.price_fen / 100} for p, q in priced])
+    session.commit()
+    return order, True
+
+
+# --- lifecycle -------------------------------------------------------------------------------------------
+
+def _release(session: Session, order: Order) -> None:
+    for line in order.lines:
+        catalog.release_stock(session, line.product_id, line.quantity, ref=order.number)
+    prescriptions.unbind(session, order.prescription_id, order.id)
+
+
+def cancel(session: Session, order: Order, *, actor_id: int | None, reason: str) -> Order:
+    if order.status not in state.HOLDS_STOCK:
+        raise AppError(409, "ORDER_STATE_CONFLICT", current=order.status, to=state.CANCELLED)
+    state.transition(session, order, state.CANCELLED, actor_id=actor_id, reason=reason)
+    _release(session, order)
+    session.execute(Payment.__table__.update().where(Payment.order_id == order.id, Payment.status == "created")
+                    .values(status="closed"))
+    emit(session, "Order Cancelled", user_id=order.user_id, order_id=order.number, reason=reason,
+         total=order.total_fen / 100, currency=order.currency)
+    session.commit()
+    return order
+
+
+def expire_overdue(session: Session, now: datetime | None = None) -> int:
+    """Cancel unpaid or unreviewed orders past their deadline, releasing their stock. Safe to run anywhere,
+    any number of times at once: each cancellation is a guarded state change."""
+    now = now or datetime.now(UTC)
+    overdue = list(session.scalars(select(Order).where(Order.status.in_(state.HOLDS_STOCK), Order.expires_at < now)
+                                   .order_by(Order.id).limit(500)))
+    done = 0
+    for order in overdue:
+        try:
+            cancel(session, order, actor_id=None, reason="timeout")
+            done += 1
+        except AppError:  # paid or cancelled meanwhile
+            session.rollback()
+    return done
+
+
+def on_prescription_decided(session: Session, rx: Prescription, order: Order | None) -> None:
+    """A bound order follows its prescription: approved -> awaiting payment; rejected -> cancelled."""
+    if order is None or order.status != state.AWAITING_RX:
+        return
+    if rx.status == "approved":
+        state.transition(session, order, state.AWAITING_PAYMENT, actor_id=rx.reviewer_id, reason="rx approved")
+        order.expires_at = datetime.now(UTC) + PAY_WITHIN
+    else:
+        state.transition(session, order, state.CANCELLED, actor_id=rx.reviewer_id, reason="rx rejected")
+        _release(session, order)
+        emit(session, "Order Cancelled", user_id=order.user_id, order_id=order.number, reason="rx rejected",
+             total=order.total_fen / 100, currency=order.currency)
+
+
+def on_paid(provider: payments.PaymentProvider):
+    def apply(session: Session, payment: Payment) -> None:
+        order = session.get(Order, payment.order_id)
+        if order.status != state.AWAITING_PAYMENT:
+            # Paid after the order lapsed: the money goes straight back.
+            payments.refund_payment(session, provider, order)
+            audit(session, actor_id=None, actor_login=provider.name, action="payments.late_refund",
+                  subject_type="order", subject_id=order.id, detail={"status": order.status})
+            return
+        state.transition(session, order, state.PAID, actor_id=None, reason=f"paid {payment.out_trade_no}")
+        order.expires_at = None
+        prescriptions.consume(session, order.prescription_id)
+        emit(session, "Order Completed", user_id=order.user_id, order_id=order.number,
+             total=order.total_fen / 100, revenue=order.subtotal_fen / 100, shipping=order.shipping_fen / 100,
+             currency=order.currency, products=[{"product_id": line.product_id, "sku": line.sku,
+                                                 "quantity": line.quantity, "price": line.unit_price_fen / 100}
+                                                for line in order.lines])
+
+    return apply
+
+
+def ship(session: Session, agent: User, order: Order, tracking_no: str) -> Order:
+    state.transition(session, order, state.SHIPPED, actor_id=agent.id, reason=f"tracking {tracking_no}")
+    order.tracking_no = tracking_no
+    emit(session, "Order Shipped", user_id=order.user_id, order_id=order.number, tracking_no=tracking_no)
+    audit(session, actor_id=agent.id, actor_login=agent.login, action="orders.ship", subject_type="order",
+          subject_id=order.id, detail={"tracking_no": tracking_no})
+    session.commit()
+    return order
+
+
+def confirm_receipt(session: Session, user: User, order: Order) -> Order:
+    state.transition(session, order, state.COMPLETED, actor_id=user.id, reason="received")
+    emit(session, "Order Delivered", user_id=order.user_id, order_id=order.number)
+    session.commit()
+    return order
+
+
+def request_refund(session: Session, user: User, order: Order, reason: str) -> Order:
+    state.transition(session, order, state.REFUND_REQUESTED, actor_id=user.id, reason=reason)
+    session.commit()
+    return order
+
+
+def _status_before_refund_request(order: Order) -> str:
+    for change in reversed(order.history):
+        if change.to_status == state.REFUND_REQUESTED:
+            return change.from_status
+    raise AppError(409, "ORDER_STATE_CONFLICT", current=order.status, to="previous")
+
+
+def decide_refund(session: Session, agent: User, order: Order, approve: bool, reason: str,
+                  provider: payments.PaymentProvider) -> Order:
+    if order.status != state.REFUND_REQUESTED:
+        raise AppError(409, "ORDER_STATE_CONFLICT", current=order.status, to=state.REFUNDED)
+    if approve:
+        previous = _status_before_refund_request(order)
+        payments.refund_payment(session, provider, order)
+        state.transition(session, order, state.REFUNDED, actor_id=agent.id, reason=reason or "refund approved")
+        if previous == state.PAID:  # never shipped: the units go back on the shelf
+            for line in order.lines:
+                catalog.release_stock(session, line.product_id, line.quantity, ref=order.number)
+    else:
+        state.transition(session, order, _status_before_refund_request(order), actor_id=agent.id,
+                         reason=reason or "refund rejected")
+    audit(session, actor_id=agent.id, actor_login=agent.login, action="orders.refund_" + (
+        "approve" if approve else "reject"), subject_type="order", subject_id=order.id, detail={"reason": reason})
+    session.commit()
+    return order
+
+
+# --- views -------------------------------------------------------------------------------------------------
+
+CUSTOMER_ACTIONS = {state.AWAITING_RX: ["cancel"], state.AWAITING_PAYMENT: ["pay", "cancel"],
+                    state.PAID: ["refund"], state.SHIPPED: ["confirm", "refund"], state.COMPLETED: ["refund", "review"]}
+STAFF_ACTIONS = {state.PAID: ["ship"], state.REFUND_REQUESTED: ["approve_refund", "reject_refund"],
+                 state.AWAITING_RX: ["cancel"], state.AWAITING_PAYMENT: ["cancel"]}
+
+
+def view(order: Order, staff: bool = False) -> schemas.OrderOut:
+    return schemas.OrderOut(
+        **{f: getattr(order, f) for f in schemas.OrderOut.model_fields
+           if f not in ("address", "lines", "history", "allowed_actions")},
+        address=json.loads(order.address),
+        lines=[schemas.OrderLineOut(**{f: getattr(line, f) for f in schemas.OrderLineOut.model_fields})
+               for line in order.lines],
+        history=[schemas.StatusChangeOut(from_status=h.from_status, to_status=h.to_status, reason=h.reason, at=h.at)
+                 for h in order.history],
+        allowed_actions=(STAFF_ACTIONS if staff else CUSTOMER_ACTIONS).get(order.status, []))
+
+
+def get_own(session: Session, user: User, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None or order.user_id != user.id:
+        raise not_found("order")
+    return order
+
+
+def get_any(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise not_found("order")
+    return order
+
+
+def list_own(session: Session, user: User, params: PageParams, status: str | None = None):
+    q = select(Order).where(Order.user_id == user.id)
+    if status:
+        q = q.where(Order.status == status)
+    return paginate(session, q.order_by(Order.id.desc()), params)
+
+
+def search(session: Session, viewer: User, params: PageParams, *, q: str | None = None, status: str | None = None,
+           user_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+           requires_rx: bool | None = None):
+    query = select(Order)
+    if q:
+        found_user = accounts.find_by_login(session, q)
+        query = query.where(or_(Order.number == q.strip(), Order.user_id == (found_user.id if found_user else -1),
+                                Order.tracking_no == q.strip()))
+    if status:
+        query = query.where(Order.status == status)
+    if user_id:
+        query = query.where(Order.user_id == user_id)
+    if since:
+        query = query.where(Order.created_at >= since)
+    if until:
+        query = query.where(Order.created_at < until)
+    if requires_rx is not None:
+        query = query.where(Order.requires_rx.is_(requires_rx))
+    rows, total = paginate(session, query.order_by(Order.id.desc()), params)
+    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="orders.list", subject_type="order",
+          detail={"q": q or "", "status": status or "", "returned": [o.id for o in rows]})
+    session.commit()
+    return rows, total
