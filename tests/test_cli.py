@@ -68,3 +68,17 @@ def test_demo_catalog_is_rich_and_the_ban_is_visible(cli_env):
     classes = {p.drug_class for p in products}
     assert classes == {"rx", "otc_a", "otc_b", "device", "health_food", "other"}
     assert all(p.price_fen > 0 for p in products)
+
+
+def test_catalog_import_reindex_and_expire(cli_env, tmp_path):
+    run("db", "upgrade")
+    run("demo")
+    good = tmp_path / "more.csv"
+    good.write_text("sku,generic_name,drug_class,category_code,price_fen,stock\n"
+                    "CLI-1,维生素C片,otc_b,vitamins,590,10\nCLI-2,,otc_b,vitamins,590,10\n", encoding="utf-8")
+    r = run("catalog", "import", str(good))
+    assert r.exit_code == 1 and "created 1" in r.output and "row 3 CLI-2 generic_name" in r.output
+    r = run("catalog", "reindex")
+    assert r.exit_code == 0 and "indexed" in r.output
+    assert int(r.output.split("indexed ")[1].split()[0]) >= 300
+    assert "cancelled 0 overdue orders" in run("orders", "expire").output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,8 +14,19 @@ from medreach.core.settings import get_settings
 app = typer.Typer(help="MedReach 医药电商精准营销平台", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
+catalog_app = typer.Typer(help="Products and search", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(orders_app, name="orders")
+
+
+def _progress(total: int | None, description: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return progress, progress.add_task(description, total=total)
 
 
 def _database():
@@ -72,6 +84,56 @@ def create_admin(login: Annotated[str, typer.Option(help="email or mainland mobi
     with _database().session() as s:
         user = make_admin(s, email=email, phone=phone, password=password, name=name)
         typer.echo(f"admin ready: {user.login} (id {user.id})")
+
+
+@catalog_app.command("import")
+def catalog_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file")],
+                   dry_run: Annotated[bool, typer.Option(help="check every row, write nothing")] = False):
+    """Create or update products by SKU from a file with the export's columns; prints a per-row report."""
+    from medreach.catalog import service as catalog
+    from medreach.catalog.search import SearchIndex
+    from medreach.catalog.synonyms import load_synonyms
+    from medreach.core.errors import AppError
+
+    try:
+        rows = catalog.read_table(path.read_bytes(), path.name)
+    except AppError as e:
+        raise typer.BadParameter(e.code, param_hint="PATH") from e
+    index = SearchIndex(get_settings().search_path, synonyms=load_synonyms())
+    progress, task = _progress(len(rows), f"importing {path.name}")
+    with progress, _database().session() as s:
+        report = catalog.import_products(s, None, rows, dry_run=dry_run, index=index,
+                                         progress=lambda n: progress.update(task, completed=n))
+    typer.echo(f"rows {report.rows}: created {report.created}, updated {report.updated}, "
+               f"rejected {report.rejected}, banned from online sale {report.banned}"
+               + (" (dry run: nothing written)" if dry_run else ""))
+    for err in report.errors:
+        typer.echo(f"  row {err.row} {err.sku or '-'} {err.field}: {err.message}")
+    raise typer.Exit(1 if report.errors else 0)
+
+
+@catalog_app.command("reindex")
+def catalog_reindex():
+    """Rebuild the search index from the database (after a restore or a bulk change made in SQL)."""
+    from medreach.catalog import service as catalog
+    from medreach.catalog.search import SearchIndex
+    from medreach.catalog.synonyms import load_synonyms
+
+    index = SearchIndex(get_settings().search_path, synonyms=load_synonyms())
+    progress, task = _progress(None, "indexing products")
+    with progress, _database().session() as s:
+        n = catalog.rebuild_index(s, index, progress=lambda done: progress.update(task, completed=done))
+    typer.echo(f"indexed {n} products")
+
+
+@orders_app.command("expire")
+def orders_expire():
+    """Cancel unpaid or unreviewed orders past their deadline and release their stock (the server also
+    does this every 30 s)."""
+    from medreach.orders.service import expire_overdue
+
+    with _database().session() as s:
+        typer.echo(f"cancelled {expire_overdue(s)} overdue orders")
 
 
 @app.command()
