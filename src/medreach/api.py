@@ -24,13 +24,14 @@ from medreach.orders import service as orders
 from medreach.orders.api import router as orders_router
 from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
+from medreach.promotions.flash import FlashStock, make_flash_stock
 
 UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None, cache: Cache | None = None,
                search: SearchIndex | None = None, payments: PaymentProvider | None = None,
-               gateway: SandboxGateway | None = None) -> FastAPI:
+               gateway: SandboxGateway | None = None, flash: FlashStock | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.ensure_dirs()
     configure_logging(settings.log_json, settings.log_level)
@@ -43,9 +44,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
                                  public_url=settings.gateway_url)
     payments = payments or SandboxProvider(settings.gateway_url, settings.payment_merchant_id,
                                            settings.merchant_key, httpx.Client(timeout=10))
+    flash = flash or make_flash_stock(settings.redis_url, settings.redis_prefix)
     ticker = Ticker()
     ticker.every(settings.order_expiry_interval_seconds, "expire_orders",
-                 lambda: _with_session(db, orders.expire_overdue))
+                 lambda: _with_session(db, lambda s: orders.expire_overdue(s, flash)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
                   description="医药电商精准营销平台 — online pharmacy and precision marketing. "
                               "Errors are RFC 9457 problem+json with a stable `code`.")
     app.state.settings, app.state.db, app.state.cache = settings, db, cache
-    app.state.search, app.state.payments, app.state.gateway = search, payments, gateway
+    app.state.search, app.state.payments, app.state.gateway, app.state.flash = search, payments, gateway, flash
     app.state.metrics = Metrics()
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

@@ -131,9 +131,12 @@ def orders_expire():
     """Cancel unpaid or unreviewed orders past their deadline and release their stock (the server also
     does this every 30 s)."""
     from medreach.orders.service import expire_overdue
+    from medreach.promotions.flash import make_flash_stock
 
+    settings = get_settings()
     with _database().session() as s:
-        typer.echo(f"cancelled {expire_overdue(s)} overdue orders")
+        typer.echo(f"cancelled {expire_overdue(s, make_flash_stock(settings.redis_url, settings.redis_prefix))} "
+                   "overdue orders")
 
 
 @app.command()

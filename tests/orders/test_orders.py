@@ -99,8 +99,9 @@ def test_cancel_and_timeout_release_stock(client, db, shop, customer):
     assert r.json()["status"] == "cancelled" and stock(db, shop["otc"]) == 93
     assert client.post(f"/api/v1/orders/{a['id']}/cancel", headers=headers, json={}).status_code == 409
     with db.session() as s:
-        assert service.expire_overdue(s) == 0  # not due yet
-        assert service.expire_overdue(s, now=datetime.now(UTC) + timedelta(minutes=31)) == 1
+        flash = client.app.state.flash
+        assert service.expire_overdue(s, flash) == 0  # not due yet
+        assert service.expire_overdue(s, flash, now=datetime.now(UTC) + timedelta(minutes=31)) == 1
     assert client.get(f"/api/v1/orders/{b['id']}", headers=headers).json()["status"] == "cancelled"
     assert stock(db, shop["otc"]) == 100
     with db.session() as s:

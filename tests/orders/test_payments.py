@@ -100,7 +100,7 @@ def test_payment_after_the_order_lapsed_is_refunded(client, db, shop, customer):
     with db.session() as s:
         from medreach.orders import service
 
-        service.cancel(s, s.get(Order, order["id"]), actor_id=None, reason="timeout")
+        service.cancel(s, s.get(Order, order["id"]), actor_id=None, reason="timeout", flash=client.app.state.flash)
     trade_no = payment["pay_url"].rsplit("/", 1)[1]
     client.post(f"/sandbox-gateway/cashier/{trade_no}/pay", follow_redirects=False)
     with db.session() as s:

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     public_base_url: str = ""  # how the gateway and the browser reach us; default http://host:port
     payment_gateway_url: str = ""  # default: the sandbox gateway at public_base_url/sandbox-gateway
 
+    # Member levels by trailing 12-month paid spend: "name:threshold_yuan,…", lowest first.
+    member_levels: str = "普通会员:0,银卡会员:500,金卡会员:2000,钻石会员:5000"
+
     jobs_enabled: bool = True  # in-process periodic jobs (order expiry); off in tests that drive them by hand
     order_expiry_interval_seconds: int = 30
 
@@ -63,6 +66,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalize_db_url(self.database_url)
         return f"sqlite:///{(self.var_dir / 'medreach.db').resolve()}"
+
+    @property
+    def member_level_thresholds(self) -> list[tuple[str, int]]:
+        pairs = [part.rsplit(":", 1) for part in self.member_levels.split(",") if part.strip()]
+        return [(name.strip(), int(float(yuan)) * 100) for name, yuan in pairs]
 
     @property
     def base_url(self) -> str:

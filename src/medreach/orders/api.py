@@ -32,6 +32,10 @@ def provider(request: Request) -> payments.PaymentProvider:
     return request.app.state.payments
 
 
+def flash_of(request: Request):
+    return request.app.state.flash
+
+
 def uploads(request: Request) -> Path:
     return request.app.state.settings.uploads_path / "prescriptions"
 
@@ -39,83 +43,92 @@ def uploads(request: Request) -> Path:
 # --- cart ------------------------------------------------------------------------------------------------
 
 @router.get("/cart", response_model=schemas.CartOut, tags=["cart"])
-def get_cart(session: DbSession, user: MaybeUser, token: CartToken = None):
+def get_cart(request: Request, session: DbSession, user: MaybeUser, token: CartToken = None):
     cart = carts.find_cart(session, user, token)
     if cart is not None and cart.items:
         emit(session, "Cart Viewed", user_id=user and user.id, anonymous_id=cart.guest_token, cart_id=cart.id,
              products=[{"product_id": i.product_id, "quantity": i.quantity} for i in cart.items])
         session.commit()
-    return carts.view(session, user, cart)
+    return carts.view(session, user, cart, flash_of(request))
 
 
 @router.post("/cart/items", response_model=schemas.CartOut, tags=["cart"])
-def add_to_cart(data: schemas.CartItemIn, session: DbSession, user: MaybeUser, token: CartToken = None):
+def add_to_cart(data: schemas.CartItemIn, request: Request, session: DbSession, user: MaybeUser,
+                token: CartToken = None):
     """Add to the caller's cart; a guest without a token gets a new cart and its token in the answer."""
-    return carts.view(session, user, carts.add_item(session, user, token, data))
+    return carts.view(session, user, carts.add_item(session, user, token, data), flash_of(request))
 
 
 @router.patch("/cart/items/{product_id}", response_model=schemas.CartOut, tags=["cart"])
-def change_quantity(product_id: IdPath, data: schemas.CartQuantityIn, session: DbSession, user: MaybeUser,
-                    token: CartToken = None):
-    return carts.view(session, user, carts.set_quantity(session, user, token, product_id, data.quantity))
+def change_quantity(product_id: IdPath, data: schemas.CartQuantityIn, request: Request, session: DbSession,
+                    user: MaybeUser, token: CartToken = None):
+    return carts.view(session, user, carts.set_quantity(session, user, token, product_id, data.quantity),
+                      flash_of(request))
 
 
 @router.delete("/cart/items/{product_id}", response_model=schemas.CartOut, tags=["cart"])
-def remove_from_cart(product_id: IdPath, session: DbSession, user: MaybeUser, token: CartToken = None):
-    return carts.view(session, user, carts.remove_item(session, user, token, product_id))
+def remove_from_cart(product_id: IdPath, request: Request, session: DbSession, user: MaybeUser,
+                     token: CartToken = None):
+    return carts.view(session, user, carts.remove_item(session, user, token, product_id), flash_of(request))
 
 
 @router.post("/cart/merge", response_model=schemas.CartOut, tags=["cart"])
-def merge_cart(data: schemas.MergeIn, session: DbSession, user: CurrentUser):
+def merge_cart(data: schemas.MergeIn, request: Request, session: DbSession, user: CurrentUser):
     """After login: move the guest cart (by its token) into the account's cart."""
-    return carts.view(session, user, carts.merge(session, user, data.guest_token))
+    return carts.view(session, user, carts.merge(session, user, data.guest_token), flash_of(request))
 
 
 # --- checkout and orders ---------------------------------------------------------------------------------
 
 @router.post("/checkout/preview", response_model=schemas.PreviewOut, tags=["orders"])
-def checkout_preview(data: schemas.PreviewIn, session: DbSession, user: CurrentUser):
-    return service.preview(session, user, data)
+def checkout_preview(data: schemas.PreviewIn, request: Request, session: DbSession, user: CurrentUser):
+    """The exact price breakdown the order would get (every discount with its source, shipping, points)."""
+    return service.preview(session, user, data, flash_of(request))
 
 
 @router.post("/orders", response_model=schemas.OrderOut, status_code=201, tags=["orders"])
-def place_order(data: schemas.CheckoutIn, response: Response, session: DbSession, user: CurrentUser,
+def place_order(data: schemas.CheckoutIn, request: Request, response: Response, session: DbSession,
+                user: CurrentUser,
                 idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64,
                                                        pattern=r"^[A-Za-z0-9_-]+$")]):
     """Place an order from the cart (or the given items). Repeating the same Idempotency-Key returns the
     first order (200) instead of placing a second one."""
-    order, created = retrying(session, lambda: service.place_order(session, user, data, idempotency_key))
+    order, created = retrying(session, lambda: service.place_order(session, user, data, idempotency_key,
+                                                                   flash_of(request)))
     if not created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return service.view(order)
+    return service.view(session, order)
 
 
 @router.get("/orders", response_model=Page[schemas.OrderOut], tags=["orders"])
 def my_orders(session: DbSession, user: CurrentUser, paging: Paging, status: Status | None = None):
     rows, total = service.list_own(session, user, paging, status)
-    return Page(items=[service.view(o) for o in rows], total=total, **paging.model_dump())
+    return Page(items=[service.view(session, o) for o in rows], total=total, **paging.model_dump())
 
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderOut, tags=["orders"])
 def my_order(order_id: IdPath, session: DbSession, user: CurrentUser):
-    return service.view(service.get_own(session, user, order_id))
+    return service.view(session, service.get_own(session, user, order_id))
 
 
 @router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut, tags=["orders"])
-def cancel_order(order_id: IdPath, data: schemas.OptionalReasonIn, session: DbSession, user: CurrentUser):
+def cancel_order(order_id: IdPath, data: schemas.OptionalReasonIn, request: Request, session: DbSession,
+                 user: CurrentUser):
     order = service.get_own(session, user, order_id)
-    return service.view(service.cancel(session, order, actor_id=user.id, reason=data.reason or "customer"))
+    return service.view(session, service.cancel(session, order, actor_id=user.id, reason=data.reason or "customer",
+                                                flash=flash_of(request)))
 
 
 @router.post("/orders/{order_id}/confirm-receipt", response_model=schemas.OrderOut, tags=["orders"])
 def confirm_receipt(order_id: IdPath, session: DbSession, user: CurrentUser):
-    return service.view(service.confirm_receipt(session, user, service.get_own(session, user, order_id)))
+    return service.view(session, service.confirm_receipt(session, user, service.get_own(session, user, order_id)))
 
 
 @router.post("/orders/{order_id}/refund-request", response_model=schemas.OrderOut, tags=["orders"])
 def request_refund(order_id: IdPath, data: schemas.ReasonIn, session: DbSession, user: CurrentUser):
-    return service.view(service.request_refund(session, user, service.get_own(session, user, order_id), data.reason))
+    return service.view(session, service.request_refund(session, user, service.get_own(session, user, order_id),
+                                                        data.reason))
 
 
 def _payment_out(payment: Payment, qr: str = "") -> schemas.PaymentOut:
@@ -237,10 +250,10 @@ def review_file(rx_id: IdPath, request: Request, session: DbSession, viewer: Ann
 
 
 @router.post("/admin/prescriptions/{rx_id}/review", response_model=schemas.PrescriptionOut, tags=["pharmacist"])
-def review_prescription(rx_id: IdPath, data: schemas.ModerateIn, session: DbSession,
+def review_prescription(rx_id: IdPath, data: schemas.ModerateIn, request: Request, session: DbSession,
                         pharmacist: Annotated[User, require("rx:review")]):
     rx = prescriptions.review(session, pharmacist, rx_id, data.decision == "approve", data.reason,
-                              on_decided=service.on_prescription_decided)
+                              on_decided=service.on_prescription_decided(flash_of(request)))
     return prescriptions.view(session, rx, masked=False)
 
 
@@ -253,33 +266,34 @@ def search_orders(session: DbSession, paging: Paging, viewer: Annotated[User, re
                   since: datetime | None = None, until: datetime | None = None, requires_rx: bool | None = None):
     rows, total = service.search(session, viewer, paging, q=q, status=status, user_id=user_id, since=since,
                                  until=until, requires_rx=requires_rx)
-    return Page(items=[service.view(o, staff=True) for o in rows], total=total, **paging.model_dump())
+    return Page(items=[service.view(session, o, staff=True) for o in rows], total=total, **paging.model_dump())
 
 
 @router.get("/admin/orders/{order_id}", response_model=schemas.OrderOut, tags=["orders admin"])
 def order_detail(order_id: IdPath, session: DbSession, _: Annotated[User, require("orders:read_all")]):
-    return service.view(service.get_any(session, order_id), staff=True)
+    return service.view(session, service.get_any(session, order_id), staff=True)
 
 
 @router.post("/admin/orders/{order_id}/ship", response_model=schemas.OrderOut, tags=["orders admin"])
 def ship_order(order_id: IdPath, data: schemas.ShipIn, session: DbSession,
                agent: Annotated[User, require("orders:write")]):
-    return service.view(service.ship(session, agent, service.get_any(session, order_id), data.tracking_no), staff=True)
+    return service.view(session, service.ship(session, agent, service.get_any(session, order_id), data.tracking_no),
+                        staff=True)
 
 
 @router.post("/admin/orders/{order_id}/refund", response_model=schemas.OrderOut, tags=["orders admin"])
 def decide_refund(order_id: IdPath, data: schemas.ModerateIn, request: Request, session: DbSession,
                   agent: Annotated[User, require("orders:write")]):
     order = service.get_any(session, order_id)
-    return service.view(service.decide_refund(session, agent, order, data.decision == "approve", data.reason,
-                                              provider(request)), staff=True)
+    return service.view(session, service.decide_refund(session, agent, order, data.decision == "approve",
+                                                       data.reason, provider(request)), staff=True)
 
 
 @router.post("/admin/orders/{order_id}/cancel", response_model=schemas.OrderOut, tags=["orders admin"])
-def staff_cancel(order_id: IdPath, data: schemas.ReasonIn, session: DbSession,
+def staff_cancel(order_id: IdPath, data: schemas.ReasonIn, request: Request, session: DbSession,
                  agent: Annotated[User, require("orders:write")]):
-    return service.view(service.cancel(session, service.get_any(session, order_id), actor_id=agent.id,
-                                       reason=data.reason), staff=True)
+    return service.view(session, service.cancel(session, service.get_any(session, order_id), actor_id=agent.id,
+                                                reason=data.reason, flash=flash_of(request)), staff=True)
 
 
 # --- reviews ---------------------------------------------------------------------------------------------------

@@ -118,9 +118,11 @@ def merge(session: Session, user: User, guest_token: str) -> Cart:
     return cart
 
 
-def view(session: Session, user: User | None, cart: Cart | None) -> schemas.CartOut:
+def view(session: Session, user: User | None, cart: Cart | None, flash=None) -> schemas.CartOut:
     items = [(i.product_id, i.quantity) for i in cart.items] if cart else []
-    lines = pricing.lines(session, user, items)
-    totals = pricing.totals(lines)
+    lines, b = pricing.priced(session, user, items, flash=flash)
     return schemas.CartOut(guest_token=cart.guest_token if cart else None, lines=lines,
-                           item_count=sum(q for _, q in items), **totals)
+                           item_count=sum(q for _, q in items), subtotal_fen=b["subtotal_fen"],
+                           discount_fen=b["discount_fen"] + b["points_fen"], shipping_fen=b["shipping_fen"],
+                           total_fen=b["total_fen"], requires_rx=any(line.product.drug_class == "rx" for line in lines),
+                           breakdown=b)

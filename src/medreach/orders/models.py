@@ -86,6 +86,7 @@ class Order(Timestamped, Base):
     shipping_fen: Mapped[int] = mapped_column(Integer, default=0)
     discount_fen: Mapped[int] = mapped_column(Integer, default=0)
     total_fen: Mapped[int] = mapped_column(Integer)
+    points_earned: Mapped[int] = mapped_column(Integer, default=0)  # credited when paid
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     # A snapshot of the shipping address at order time (JSON, encrypted as personal data).
     address: Mapped[str] = mapped_column("address_enc", EncryptedString())

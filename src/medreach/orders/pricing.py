@@ -1,9 +1,8 @@
-"""Line and order totals in fen. The promotions capability replaces `totals` with the full pricing engine;
-until then the only rule is shipping: free from 99 yuan, else 10 yuan."""
+"""Cart and checkout prices, from the one pricing engine (promotions.engine via promotions.service),
+with the storefront's display rules applied to each line."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medreach.accounts.models import User
@@ -11,9 +10,9 @@ from medreach.catalog import service as catalog
 from medreach.catalog.models import Product
 from medreach.orders import schemas
 from medreach.orders.prescriptions import approved_product_ids
-
-FREE_SHIPPING_FROM_FEN = 9900
-SHIPPING_FEN = 1000
+from medreach.promotions import service as promotions
+from medreach.promotions.engine import Breakdown
+from medreach.promotions.flash import FlashStock
 
 
 def check_line(product: Product, quantity: int, rx_ok: bool) -> str | None:
@@ -27,24 +26,37 @@ def check_line(product: Product, quantity: int, rx_ok: bool) -> str | None:
     return None
 
 
-def lines(session: Session, user: User | None, items: list[tuple[int, int]]) -> list[schemas.CartLineOut]:
-    """Priced lines with the display rules applied; banned or withdrawn products are dropped."""
-    ids = [pid for pid, _ in items]
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids), *catalog.visible()))}
+def breakdown_out(b: Breakdown) -> dict:
+    def adj(a):
+        return {"source": a.source, "source_id": a.source_id, "kind": a.kind, "label": a.label,
+                "amount_fen": a.amount_fen, "product_id": a.product_id}
+
+    return {"lines": [{"product_id": line.product_id, "quantity": line.quantity, "list_price_fen": line.list_price_fen,
+                       "list_total_fen": line.list_total_fen, "flash_units": line.flash_units,
+                       "discount_fen": line.discount_fen, "final_fen": line.final_fen,
+                       "adjustments": [adj(a) for a in line.adjustments]} for line in b.lines],
+            "applied": [adj(a) for a in b.applied], "subtotal_fen": b.subtotal_fen, "discount_fen": b.discount_fen,
+            "goods_fen": b.goods_fen, "points_redeemed": b.points_redeemed, "points_fen": b.points_fen,
+            "shipping_fen": b.shipping_fen, "total_fen": b.total_fen, "points_earned": b.points_earned,
+            "gifts": [{"product_id": g[0], "name": g[1], "quantity": g[2]} for g in b.gifts],
+            "coupon_problem": b.coupon_problem}
+
+
+def priced(session: Session, user: User | None, items: list[tuple[int, int]], *, coupon_grant_id: int | None = None,
+           points: int = 0, flash: FlashStock | None = None) -> tuple[list[schemas.CartLineOut], dict]:
+    """Priced lines with the display rules applied, and the engine's breakdown; banned or withdrawn
+    products are dropped."""
+    visible = {p.id for p in catalog.visible_by_ids(session, [pid for pid, _ in items])}
+    items = [(pid, q) for pid, q in items if pid in visible]
+    b = promotions.quote(session, user, items, coupon_grant_id=coupon_grant_id, points=points, flash=flash)
+    products = {p.id: p for p in catalog.visible_by_ids(session, [pid for pid, _ in items])}
     approved = approved_product_ids(session, user and user.id)
-    out = []
-    for product_id, quantity in items:
-        p = products.get(product_id)
-        if p is None:
-            continue
+    lines = []
+    for line in b.lines:
+        p = products[line.product_id]
         rx_ok = p.id in approved
-        out.append(schemas.CartLineOut(product=catalog.card(p, rx_ok), quantity=quantity,
-                                       line_total_fen=p.price_fen * quantity, problem=check_line(p, quantity, rx_ok)))
-    return out
-
-
-def totals(priced: list[schemas.CartLineOut]) -> dict:
-    subtotal = sum(line.line_total_fen for line in priced)
-    shipping = 0 if subtotal == 0 or subtotal >= FREE_SHIPPING_FROM_FEN else SHIPPING_FEN
-    return {"subtotal_fen": subtotal, "shipping_fen": shipping, "total_fen": subtotal + shipping,
-            "requires_rx": any(line.product.drug_class == "rx" for line in priced)}
+        lines.append(schemas.CartLineOut(
+            product=catalog.card(p, rx_ok), quantity=line.quantity, line_total_fen=line.list_total_fen,
+            discount_fen=line.discount_fen, final_fen=line.final_fen, flash_units=line.flash_units,
+            problem=check_line(p, line.quantity, rx_ok)))
+    return lines, breakdown_out(b)

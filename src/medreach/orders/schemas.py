@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from medreach.catalog.schemas import ProductCard
+from medreach.promotions.schemas import BreakdownOut
 
 Qty = Annotated[int, Field(ge=1, le=999)]
 ProductId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -25,7 +26,10 @@ class CartQuantityIn(BaseModel):
 class CartLineOut(BaseModel):
     product: ProductCard
     quantity: int
-    line_total_fen: int
+    line_total_fen: int  # at list price
+    discount_fen: int
+    final_fen: int
+    flash_units: int
     problem: str | None  # e.g. OUT_OF_STOCK, RX_PRESCRIPTION_REQUIRED: the line cannot be checked out as is
 
 
@@ -34,9 +38,11 @@ class CartOut(BaseModel):
     lines: list[CartLineOut]
     item_count: int
     subtotal_fen: int
+    discount_fen: int
     shipping_fen: int
     total_fen: int
     requires_rx: bool
+    breakdown: BreakdownOut
 
 
 class MergeIn(BaseModel):
@@ -50,6 +56,8 @@ class OrderItemIn(BaseModel):
 
 class CheckoutIn(BaseModel):
     address_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    coupon_grant_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    points: Annotated[int, Field(ge=0, le=100_000_000)] = 0
     items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=50)] | None = None  # default: the cart
     prescription_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     risk_confirmed: bool = False  # the buyer confirmed the Rx risk notice
@@ -58,15 +66,19 @@ class CheckoutIn(BaseModel):
 
 class PreviewIn(BaseModel):
     items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=50)] | None = None
+    coupon_grant_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    points: Annotated[int, Field(ge=0, le=100_000_000)] = 0
 
 
 class PreviewOut(BaseModel):
     lines: list[CartLineOut]
     subtotal_fen: int
+    discount_fen: int
     shipping_fen: int
     total_fen: int
     requires_rx: bool
     rx_notice: str | None
+    breakdown: BreakdownOut
 
 
 class OrderLineOut(BaseModel):
@@ -93,6 +105,15 @@ class StatusChangeOut(BaseModel):
     at: datetime
 
 
+class AdjustmentOut(BaseModel):
+    product_id: int | None
+    source: str
+    source_id: int | None
+    kind: str
+    label: str
+    amount_fen: int
+
+
 class OrderOut(BaseModel):
     id: int
     number: str
@@ -115,7 +136,9 @@ class OrderOut(BaseModel):
     tracking_no: str
     note: str
     created_at: datetime
+    points_earned: int
     lines: list[OrderLineOut]
+    adjustments: list[AdjustmentOut]
     history: list[StatusChangeOut]
     allowed_actions: list[str]
 

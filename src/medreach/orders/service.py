@@ -23,6 +23,8 @@ from medreach.core.pagination import PageParams, paginate
 from medreach.ops.service import audit
 from medreach.orders import cart as carts
 from medreach.orders import payments, pricing, prescriptions, schemas, state
+from medreach.promotions import service as promotions
+from medreach.promotions.flash import FlashStock
 from medreach.orders.models import Order, OrderLine, OrderStatusChange, Payment, Prescription
 
 PAY_WITHIN = timedelta(minutes=30)
@@ -42,13 +44,17 @@ def _items(session: Session, user: User, requested: list[schemas.OrderItemIn] | 
     return items
 
 
-def preview(session: Session, user: User, data: schemas.PreviewIn) -> schemas.PreviewOut:
-    lines = pricing.lines(session, user, _items(session, user, data.items))
-    totals = pricing.totals(lines)
-    emit(session, "Checkout Started", user_id=user.id, value=totals["total_fen"] / 100, currency="CNY",
+def preview(session: Session, user: User, data: schemas.PreviewIn, flash: FlashStock | None = None
+            ) -> schemas.PreviewOut:
+    lines, b = pricing.priced(session, user, _items(session, user, data.items), coupon_grant_id=data.coupon_grant_id,
+                              points=data.points, flash=flash)
+    requires_rx = any(line.product.drug_class == "rx" for line in lines)
+    emit(session, "Checkout Started", user_id=user.id, value=b["total_fen"] / 100, currency="CNY",
          products=[{"product_id": line.product.id, "quantity": line.quantity} for line in lines])
     session.commit()
-    return schemas.PreviewOut(lines=lines, rx_notice=RX_NOTICE if totals["requires_rx"] else None, **totals)
+    return schemas.PreviewOut(lines=lines, subtotal_fen=b["subtotal_fen"], discount_fen=b["discount_fen"] + b["points_fen"],
+                              shipping_fen=b["shipping_fen"], total_fen=b["total_fen"], requires_rx=requires_rx,
+                              rx_notice=RX_NOTICE if requires_rx else None, breakdown=b)
 
 
 def _request_hash(data: schemas.CheckoutIn, items: list[tuple[int, int]]) -> str:
@@ -83,50 +89,67 @@ def _check_prescription(session: Session, user: User, data: schemas.CheckoutIn,
     return rx
 
 
-def place_order(session: Session, user: User, data: schemas.CheckoutIn, idempotency_key: str) -> tuple[Order, bool]:
-    """Create the order, reserving stock line by line with conditional updates: either every line gets
-    its units or nothing is written. Returns (order, created); a repeated key returns the first order."""
+def place_order(session: Session, user: User, data: schemas.CheckoutIn, idempotency_key: str,
+                flash: FlashStock, flash_promotion: int | None = None) -> tuple[Order, bool]:
+    """Create the order at the engine's price, reserving flash units and stock with conditional updates:
+    either every line gets its units or nothing is written. Returns (order, created); a repeated key
+    returns the first order. `flash_promotion` (the flash-sale page) makes a flash refusal an error."""
     items = _items(session, user, data.items)
     request_hash = _request_hash(data, items)
     found = _existing(session, user, idempotency_key, request_hash)
     if found is not None:
         return found, False
+    held: list = []
+    try:
+        return _place(session, user, data, idempotency_key, request_hash, items, flash, flash_promotion, held)
+    except BaseException:
+        promotions.undo_flash(session, flash, held, user.id)
+        raise
+
+
+def _place(session, user, data, idempotency_key, request_hash, items, flash, flash_promotion, held):
     address = accounts.get_address(session, user, data.address_id)
     products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_([i for i, _ in items])))}
-    priced: list[tuple[Product, int]] = []
+    wanted: list[tuple[Product, int]] = []
     for product_id, quantity in items:
         p = products.get(product_id)
         if p is None or not p.is_active or p.online_banned:
             raise AppError(422, "PRODUCT_UNAVAILABLE", field="items", product=str(product_id))
         if quantity > p.max_per_order:
             raise AppError(422, "QUANTITY_LIMIT", field="items", product=p.sku, limit=p.max_per_order)
-        priced.append((p, quantity))
-    rx = _check_prescription(session, user, data, [(p, q) for p, q in priced if p.is_rx])
-    subtotal = sum(p.price_fen * q for p, q in priced)
-    shipping = 0 if subtotal >= pricing.FREE_SHIPPING_FROM_FEN else pricing.SHIPPING_FEN
+        wanted.append((p, quantity))
+    rx = _check_prescription(session, user, data, [(p, q) for p, q in wanted if p.is_rx])
+    allowance = promotions.reserve_flash(session, flash, user, items, held, strict_promotion=flash_promotion)
+    b = promotions.quote(session, user, items, coupon_grant_id=data.coupon_grant_id, points=data.points,
+                         allowance=allowance)
+    if data.coupon_grant_id is not None and b.coupon_problem:
+        raise AppError(422, b.coupon_problem, field="coupon_grant_id")
+    finals = {line.product_id: line.final_fen for line in b.lines}
     now = datetime.now(UTC)
     status = state.AWAITING_RX if rx is not None and rx.status == "pending" else state.AWAITING_PAYMENT
     order = Order(number=now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(3).upper(), user_id=user.id,
                   idempotency_key=idempotency_key, request_hash=request_hash, status=status,
-                  subtotal_fen=subtotal, shipping_fen=shipping, discount_fen=0, total_fen=subtotal + shipping,
+                  subtotal_fen=b.subtotal_fen, shipping_fen=b.shipping_fen, discount_fen=b.discount_fen + b.points_fen,
+                  total_fen=b.total_fen, points_earned=b.points_earned,
                   address=json.dumps({k: getattr(address, k) for k in (
                       "recipient", "phone", "province", "city", "district", "detail", "postal_code")},
                       ensure_ascii=False),
                   requires_rx=rx is not None, prescription_id=rx.id if rx else None,
                   risk_confirmed_at=now if rx is not None else None, note=data.note,
                   expires_at=now + (REVIEW_WITHIN if status == state.AWAITING_RX else PAY_WITHIN))
-    order.lines = [OrderLine(product_id=p.id, sku=p.sku, generic_name=p.generic_name, brand_name=p.brand_name,
-                             specification=p.specification, dosage_form=p.dosage_form, manufacturer=p.manufacturer,
-                             approval_number=p.approval_number, drug_class=p.drug_class, batch_no=p.batch_no,
-                             expiry_date=p.expiry_date, unit_price_fen=p.price_fen, quantity=q,
-                             line_total_fen=p.price_fen * q) for p, q in priced]
+    gifts = [(session.get(Product, pid), qty) for pid, _, qty in b.gifts]
+    gift_lines = [_line(g, q, 0, gift=True) for g, q in gifts if g is not None]
+    order.lines = [_line(p, q, finals[p.id]) for p, q in wanted] + gift_lines
     order.history = [OrderStatusChange(from_status="", to_status=status, actor_id=user.id, reason="placed", at=now)]
     # Stock first, in a fixed product order: each UPDATE takes its row lock before anything else touches
     # the row (inserting order lines first would take shared locks through the foreign key and deadlock).
-    for p, q in sorted(priced, key=lambda pq: pq[0].id):
-        if not catalog.reserve_stock(session, p.id, q, ref=order.number):
+    for line in sorted(order.lines, key=lambda line: line.product_id):
+        if not catalog.reserve_stock(session, line.product_id, line.quantity, ref=order.number):
+            if line in gift_lines:
+                order.lines.remove(line)  # an out-of-stock gift is simply not given
+                continue
             session.rollback()
-            raise AppError(409, "OUT_OF_STOCK", field="items", product=p.sku)
+            raise AppError(409, "OUT_OF_STOCK", field="items", product=line.sku)
     session.add(order)
     try:
         session.flush()
@@ -136,29 +159,41 @@ def place_order(session: Session, user: User, data: schemas.CheckoutIn, idempote
         if found is None:
             raise
         return found, False
+    promotions.record(session, order, user, b, held, data.coupon_grant_id)
     if rx is not None:
         prescriptions.bind(session, rx, order.id)
-    carts.clear(session, carts.find_cart(session, user, None), {p.id for p, _ in priced})
+    carts.clear(session, carts.find_cart(session, user, None), {p.id for p, _ in wanted})
     emit(session, "Order Placed", user_id=user.id, order_id=order.number, total=order.total_fen / 100,
-         shipping=order.shipping_fen / 100, currency="CNY", requires_rx=order.requires_rx,
-         products=[{"product_id": p.id, "sku": p.sku, "quantity": q, "price": p.price_fen / 100} for p, q in priced])
+         discount=order.discount_fen / 100, shipping=order.shipping_fen / 100, currency="CNY",
+         requires_rx=order.requires_rx, products=[{"product_id": p.id, "sku": p.sku, "quantity": q,
+                                                   "price": p.price_fen / 100} for p, q in wanted])
     session.commit()
     return order, True
 
 
+def _line(p: Product, quantity: int, line_total_fen: int, gift: bool = False) -> OrderLine:
+    """A sales record line; `line_total_fen` is what the buyer pays for it after every discount."""
+    return OrderLine(product_id=p.id, sku=p.sku, generic_name=p.generic_name, brand_name=p.brand_name,
+                     specification=p.specification, dosage_form=p.dosage_form, manufacturer=p.manufacturer,
+                     approval_number=p.approval_number, drug_class=p.drug_class, batch_no=p.batch_no,
+                     expiry_date=p.expiry_date, unit_price_fen=0 if gift else p.price_fen,
+                     quantity=quantity, line_total_fen=line_total_fen)
+
+
 # --- lifecycle -------------------------------------------------------------------------------------------
 
-def _release(session: Session, order: Order) -> None:
+def _release(session: Session, order: Order, flash: FlashStock) -> None:
     for line in order.lines:
         catalog.release_stock(session, line.product_id, line.quantity, ref=order.number)
     prescriptions.unbind(session, order.prescription_id, order.id)
+    promotions.on_cancelled(session, flash, order)
 
 
-def cancel(session: Session, order: Order, *, actor_id: int | None, reason: str) -> Order:
+def cancel(session: Session, order: Order, *, actor_id: int | None, reason: str, flash: FlashStock) -> Order:
     if order.status not in state.HOLDS_STOCK:
         raise AppError(409, "ORDER_STATE_CONFLICT", current=order.status, to=state.CANCELLED)
     state.transition(session, order, state.CANCELLED, actor_id=actor_id, reason=reason)
-    _release(session, order)
+    _release(session, order, flash)
     session.execute(Payment.__table__.update().where(Payment.order_id == order.id, Payment.status == "created")
                     .values(status="closed"))
     emit(session, "Order Cancelled", user_id=order.user_id, order_id=order.number, reason=reason,
@@ -167,7 +202,7 @@ def cancel(session: Session, order: Order, *, actor_id: int | None, reason: str)
     return order
 
 
-def expire_overdue(session: Session, now: datetime | None = None) -> int:
+def expire_overdue(session: Session, flash: FlashStock, now: datetime | None = None) -> int:
     """Cancel unpaid or unreviewed orders past their deadline, releasing their stock. Safe to run anywhere,
     any number of times at once: each cancellation is a guarded state change."""
     now = now or datetime.now(UTC)
@@ -176,25 +211,28 @@ def expire_overdue(session: Session, now: datetime | None = None) -> int:
     done = 0
     for order in overdue:
         try:
-            cancel(session, order, actor_id=None, reason="timeout")
+            cancel(session, order, actor_id=None, reason="timeout", flash=flash)
             done += 1
         except AppError:  # paid or cancelled meanwhile
             session.rollback()
     return done
 
 
-def on_prescription_decided(session: Session, rx: Prescription, order: Order | None) -> None:
-    """A bound order follows its prescription: approved -> awaiting payment; rejected -> cancelled."""
-    if order is None or order.status != state.AWAITING_RX:
-        return
-    if rx.status == "approved":
-        state.transition(session, order, state.AWAITING_PAYMENT, actor_id=rx.reviewer_id, reason="rx approved")
-        order.expires_at = datetime.now(UTC) + PAY_WITHIN
-    else:
+def on_prescription_decided(flash: FlashStock):
+    def follow(session: Session, rx: Prescription, order: Order | None) -> None:
+        """A bound order follows its prescription: approved -> awaiting payment; rejected -> cancelled."""
+        if order is None or order.status != state.AWAITING_RX:
+            return
+        if rx.status == "approved":
+            state.transition(session, order, state.AWAITING_PAYMENT, actor_id=rx.reviewer_id, reason="rx approved")
+            order.expires_at = datetime.now(UTC) + PAY_WITHIN
+            return
         state.transition(session, order, state.CANCELLED, actor_id=rx.reviewer_id, reason="rx rejected")
-        _release(session, order)
+        _release(session, order, flash)
         emit(session, "Order Cancelled", user_id=order.user_id, order_id=order.number, reason="rx rejected",
              total=order.total_fen / 100, currency=order.currency)
+
+    return follow
 
 
 def on_paid(provider: payments.PaymentProvider):
@@ -209,6 +247,7 @@ def on_paid(provider: payments.PaymentProvider):
         state.transition(session, order, state.PAID, actor_id=None, reason=f"paid {payment.out_trade_no}")
         order.expires_at = None
         prescriptions.consume(session, order.prescription_id)
+        promotions.on_paid(session, order, order.points_earned)
         emit(session, "Order Completed", user_id=order.user_id, order_id=order.number,
              total=order.total_fen / 100, revenue=order.subtotal_fen / 100, shipping=order.shipping_fen / 100,
              currency=order.currency, products=[{"product_id": line.product_id, "sku": line.sku,
@@ -256,6 +295,7 @@ def decide_refund(session: Session, agent: User, order: Order, approve: bool, re
         previous = _status_before_refund_request(order)
         payments.refund_payment(session, provider, order)
         state.transition(session, order, state.REFUNDED, actor_id=agent.id, reason=reason or "refund approved")
+        promotions.on_refunded(session, order)
         if previous == state.PAID:  # never shipped: the units go back on the shelf
             for line in order.lines:
                 catalog.release_stock(session, line.product_id, line.quantity, ref=order.number)
@@ -276,10 +316,12 @@ STAFF_ACTIONS = {state.PAID: ["ship"], state.REFUND_REQUESTED: ["approve_refund"
                  state.AWAITING_RX: ["cancel"], state.AWAITING_PAYMENT: ["cancel"]}
 
 
-def view(order: Order, staff: bool = False) -> schemas.OrderOut:
+def view(session: Session, order: Order, staff: bool = False) -> schemas.OrderOut:
     return schemas.OrderOut(
         **{f: getattr(order, f) for f in schemas.OrderOut.model_fields
-           if f not in ("address", "lines", "history", "allowed_actions")},
+           if f not in ("address", "lines", "history", "allowed_actions", "adjustments")},
+        adjustments=[schemas.AdjustmentOut(**{f: getattr(a, f) for f in schemas.AdjustmentOut.model_fields})
+                     for a in promotions.adjustments_of(session, order.id)],
         address=json.loads(order.address),
         lines=[schemas.OrderLineOut(**{f: getattr(line, f) for f in schemas.OrderLineOut.model_fields})
                for line in order.lines],
