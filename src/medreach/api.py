@@ -24,6 +24,7 @@ from medreach.orders import service as orders
 from medreach.orders.api import router as orders_router
 from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
+from medreach.promotions.api import router as promotions_router
 from medreach.promotions.flash import FlashStock, make_flash_stock
 
 UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
     errors.install(app)
-    for router in (accounts_router, catalog_router, orders_router, ops_router):
+    for router in (accounts_router, catalog_router, orders_router, promotions_router, ops_router):
         app.include_router(router)
     if gateway is not None:  # the stand-in for the bank, reached over HTTP like a real gateway
         app.mount("/sandbox-gateway", gateway.app)

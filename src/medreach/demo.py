@@ -7,6 +7,8 @@ Idempotent: a second run finds the accounts and products and leaves their data a
 from __future__ import annotations
 
 import csv
+import hashlib
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -36,12 +38,20 @@ def read_csv(name: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def with_batch(row: dict) -> dict:
+    """A believable batch number and expiry date (18-36 months out) for the sales record, stable per SKU."""
+    seed = int(hashlib.sha256(row["sku"].encode()).hexdigest()[:8], 16)
+    made = date.today() - timedelta(days=30 + seed % 240)
+    return {**row, "batch_no": row.get("batch_no") or f"{made:%Y%m%d}{seed % 100:02d}",
+            "expiry_date": row.get("expiry_date") or (made + timedelta(days=548 + seed % 548)).isoformat()}
+
+
 def load_catalog(session: Session) -> int:
     """Categories and products from the curated files; products already present are left as they are."""
     catalog.upsert_categories(session, read_csv("categories.csv"))
     if session.scalar(select(func.count()).select_from(Product)):
         return 0
-    report = catalog.import_products(session, None, read_csv("demo_products.csv"))
+    report = catalog.import_products(session, None, [with_batch(row) for row in read_csv("demo_products.csv")])
     if report.errors:
         raise ValueError(f"demo catalog has bad rows: {report.errors[:3]}")
     return report.created

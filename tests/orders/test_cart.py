@@ -48,3 +48,16 @@ def test_each_customer_has_their_own_cart(client, shop, register):
     assert client.get("/api/v1/cart", headers=bob).json()["lines"] == []
     assert client.delete(f"/api/v1/cart/items/{shop['otc']}", headers=bob).status_code == 404
     assert len(client.get("/api/v1/cart", headers=alice).json()["lines"]) == 1
+
+
+def test_lowering_a_quantity_always_works(client, db, shop, customer):
+    from medreach.catalog.models import Product
+
+    _, headers, _ = customer
+    client.post("/api/v1/cart/items", headers=headers, json={"product_id": shop["otc"], "quantity": 3})
+    with db.session() as s:
+        s.get(Product, shop["otc"]).stock = 1
+    r = client.patch(f"/api/v1/cart/items/{shop['otc']}", headers=headers, json={"quantity": 2})
+    assert r.status_code == 200 and r.json()["lines"][0]["problem"] == "OUT_OF_STOCK"
+    r = client.patch(f"/api/v1/cart/items/{shop['otc']}", headers=headers, json={"quantity": 3})
+    assert r.status_code == 409

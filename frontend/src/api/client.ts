@@ -78,7 +78,9 @@ export function setRequestLocale(locale: string): void {
 
 // ---------------------------------------------------------------- request
 
-export type Query = Record<string, string | number | boolean | null | undefined>
+export type QueryValue = string | number | boolean | null | undefined
+/** Array values are sent as repeated parameters (`drug_class=otc_a&drug_class=otc_b`). */
+export type Query = Record<string, QueryValue | QueryValue[]>
 
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
@@ -87,15 +89,21 @@ export interface RequestOptions {
   /** Attach the bearer token (default true). */
   auth?: boolean
   signal?: AbortSignal
+  /** Extra request headers (X-Cart-Token, Idempotency-Key, ...). */
+  headers?: Record<string, string>
+  /** Read the answer as a Blob (downloads, prescription files) instead of JSON. */
+  blob?: boolean
 }
 
 function buildUrl(path: string, query?: Query): string {
   let url = API_BASE + path
   if (query) {
     const params = new URLSearchParams()
-    for (const [key, value] of Object.entries(query)) {
-      if (value === undefined || value === null || value === '') continue
-      params.append(key, String(value))
+    for (const [key, raw] of Object.entries(query)) {
+      for (const value of Array.isArray(raw) ? raw : [raw]) {
+        if (value === undefined || value === null || value === '') continue
+        params.append(key, String(value))
+      }
     }
     const qs = params.toString()
     if (qs) url += (url.includes('?') ? '&' : '?') + qs
@@ -122,15 +130,18 @@ async function send(path: string, opts: RequestOptions, accessToken: string | nu
   const headers: Record<string, string> = {
     Accept: 'application/json, application/problem+json',
     'Accept-Language': requestLocale,
+    ...(opts.headers || {}),
   }
-  if (opts.body !== undefined) headers['Content-Type'] = 'application/json'
+  // FormData (uploads) sets its own multipart Content-Type with the boundary.
+  const isForm = typeof FormData !== 'undefined' && opts.body instanceof FormData
+  if (opts.body !== undefined && !isForm) headers['Content-Type'] = 'application/json'
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`
   let res: Response
   try {
     res = await fetch(buildUrl(path, opts.query), {
       method: opts.method || 'GET',
       headers,
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+      body: opts.body === undefined ? undefined : isForm ? (opts.body as FormData) : JSON.stringify(opts.body),
       signal: opts.signal,
       credentials: 'same-origin',
     })
@@ -138,7 +149,7 @@ async function send(path: string, opts: RequestOptions, accessToken: string | nu
     if ((err as Error)?.name === 'AbortError') throw err
     throw new ApiError(0, { title: 'Network error', code: 'NETWORK_ERROR' })
   }
-  const data = await readBody(res)
+  const data = opts.blob && res.ok ? await res.blob() : await readBody(res)
   return { res, data }
 }
 
@@ -218,6 +229,11 @@ export async function request<T = unknown>(path: string, opts: RequestOptions = 
 
   if (!res.ok) throw toError(res, data)
   return data as T
+}
+
+/** GET a binary resource with the bearer token (and the usual refresh-and-retry). */
+export function requestBlob(path: string, query?: Query): Promise<Blob> {
+  return request<Blob>(path, { method: 'GET', query, blob: true })
 }
 
 export const api = {

@@ -1,9 +1,32 @@
 // Typed calls for each backend endpoint, on top of the fetch wrapper.
 
-import { api } from './client'
+import { api, requestBlob } from './client'
 import type {
   Address,
   AddressInput,
+  BulkItem,
+  BulkUpdateResult,
+  Cart,
+  Category,
+  CheckoutInput,
+  CheckoutPreview,
+  DrugClass,
+  EPrescriptionInput,
+  ImportReport,
+  Order,
+  OrderItemInput,
+  OrderStatus,
+  Payment,
+  Prescription,
+  PrescriptionStatus,
+  ProductAdmin,
+  ProductDetail,
+  ProductInput,
+  ProductSearchQuery,
+  Review,
+  ReviewStatus,
+  SearchResult,
+  StockMovement,
   AuditEntry,
   AuditOutcome,
   AuthResult,
@@ -96,4 +119,134 @@ export const adminApi = {
   listPermissions: () => api.get<Permission[]>('/admin/permissions'),
 
   listAudit: (query: AuditQuery) => api.get<Page<AuditEntry>>('/admin/audit', { ...query }),
+}
+
+// ---------------------------------------------------------------- storefront catalog
+
+export const catalogApi = {
+  categories: () => api.get<Category[]>('/categories'),
+  search: (query: ProductSearchQuery) => api.get<SearchResult>('/products', { ...query }),
+  suggest: (q: string) => api.get<string[]>('/products/suggest', { q }),
+  product: (id: number | string) => api.get<ProductDetail>(`/products/${id}`),
+  reviews: (id: number | string, limit = 10, offset = 0) =>
+    api.get<Page<Review>>(`/products/${id}/reviews`, { limit, offset }),
+  postReview: (id: number | string, rating: number, body: string) =>
+    api.post<Review>(`/products/${id}/reviews`, { rating, body }),
+}
+
+// ---------------------------------------------------------------- cart (guests carry X-Cart-Token)
+
+function cartHeaders(token: string | null): Record<string, string> {
+  return token ? { 'X-Cart-Token': token } : {}
+}
+
+export const cartApi = {
+  get: (token: string | null) => api.get<Cart>('/cart', undefined, { headers: cartHeaders(token) }),
+  add: (token: string | null, product_id: number, quantity: number) =>
+    api.post<Cart>('/cart/items', { product_id, quantity }, { headers: cartHeaders(token) }),
+  setQuantity: (token: string | null, product_id: number, quantity: number) =>
+    api.patch<Cart>(`/cart/items/${product_id}`, { quantity }, { headers: cartHeaders(token) }),
+  remove: (token: string | null, product_id: number) =>
+    api.del<Cart>(`/cart/items/${product_id}`, { headers: cartHeaders(token) }),
+  merge: (guest_token: string) => api.post<Cart>('/cart/merge', { guest_token }),
+}
+
+// ---------------------------------------------------------------- checkout, orders, payments
+
+export const orderApi = {
+  preview: (items?: OrderItemInput[]) => api.post<CheckoutPreview>('/checkout/preview', items ? { items } : {}),
+  place: (input: CheckoutInput, idempotencyKey: string) =>
+    api.post<Order>('/orders', input, { headers: { 'Idempotency-Key': idempotencyKey } }),
+  list: (query: { status?: OrderStatus | ''; limit?: number; offset?: number }) =>
+    api.get<Page<Order>>('/orders', { ...query }),
+  get: (id: number | string) => api.get<Order>(`/orders/${id}`),
+  cancel: (id: number | string, reason = '') => api.post<Order>(`/orders/${id}/cancel`, { reason }),
+  confirmReceipt: (id: number | string) => api.post<Order>(`/orders/${id}/confirm-receipt`, {}),
+  requestRefund: (id: number | string, reason: string) => api.post<Order>(`/orders/${id}/refund-request`, { reason }),
+  pay: (id: number | string) => api.post<Payment>(`/orders/${id}/pay`, {}),
+  payment: (id: number | string) => api.get<Payment>(`/orders/${id}/payment`),
+}
+
+// ---------------------------------------------------------------- prescriptions
+
+export const rxApi = {
+  upload: (file: File | Blob, filename: string, items: OrderItemInput[]) => {
+    const form = new FormData()
+    form.append('file', file, filename)
+    form.append('items', JSON.stringify(items))
+    form.append('filename', filename)
+    return api.post<Prescription>('/prescriptions', form)
+  },
+  eRx: (input: EPrescriptionInput) => api.post<Prescription>('/prescriptions/e-rx', input),
+  list: () => api.get<Prescription[]>('/prescriptions'),
+  get: (id: number | string) => api.get<Prescription>(`/prescriptions/${id}`),
+  file: (id: number | string) => requestBlob(`/prescriptions/${id}/file`),
+}
+
+// ---------------------------------------------------------------- console: catalog
+
+export interface AdminProductQuery {
+  q?: string
+  category?: string
+  drug_class?: DrugClass | ''
+  banned?: boolean
+  active?: boolean
+  low_stock?: boolean
+  limit?: number
+  offset?: number
+}
+
+export const adminCatalogApi = {
+  list: (query: AdminProductQuery) => api.get<Page<ProductAdmin>>('/admin/products', { ...query }),
+  get: (id: number) => api.get<ProductAdmin>(`/admin/products/${id}`),
+  create: (input: ProductInput) => api.post<ProductAdmin>('/admin/products', input),
+  update: (id: number, patch: Partial<ProductInput>) => api.patch<ProductAdmin>(`/admin/products/${id}`, patch),
+  import: (file: File, dryRun: boolean) => {
+    const form = new FormData()
+    form.append('file', file, file.name)
+    return api.post<ImportReport>('/admin/products/import', form, { query: { dry_run: dryRun } })
+  },
+  export: (format: 'csv' | 'xlsx') => requestBlob('/admin/products/export', { format }),
+  bulk: (items: BulkItem[]) => api.post<BulkUpdateResult>('/admin/products/bulk', { items }),
+  movements: (id: number, limit = 20, offset = 0) =>
+    api.get<Page<StockMovement>>(`/admin/products/${id}/stock-movements`, { limit, offset }),
+}
+
+// ---------------------------------------------------------------- console: orders
+
+export interface AdminOrderQuery {
+  q?: string
+  status?: OrderStatus | ''
+  since?: string
+  until?: string
+  requires_rx?: boolean
+  limit?: number
+  offset?: number
+}
+
+export const adminOrderApi = {
+  list: (query: AdminOrderQuery) => api.get<Page<Order>>('/admin/orders', { ...query }),
+  get: (id: number) => api.get<Order>(`/admin/orders/${id}`),
+  ship: (id: number, tracking_no: string) => api.post<Order>(`/admin/orders/${id}/ship`, { tracking_no }),
+  refund: (id: number, decision: 'approve' | 'reject', reason: string) =>
+    api.post<Order>(`/admin/orders/${id}/refund`, { decision, reason }),
+  cancel: (id: number, reason: string) => api.post<Order>(`/admin/orders/${id}/cancel`, { reason }),
+}
+
+// ---------------------------------------------------------------- console: pharmacist, moderation
+
+export const adminRxApi = {
+  list: (query: { status?: PrescriptionStatus | ''; limit?: number; offset?: number }) =>
+    api.get<Page<Prescription>>('/admin/prescriptions', { ...query }),
+  get: (id: number) => api.get<Prescription>(`/admin/prescriptions/${id}`),
+  file: (id: number) => requestBlob(`/admin/prescriptions/${id}/file`),
+  review: (id: number, decision: 'approve' | 'reject', reason: string) =>
+    api.post<Prescription>(`/admin/prescriptions/${id}/review`, { decision, reason }),
+}
+
+export const adminReviewApi = {
+  list: (query: { status?: ReviewStatus; limit?: number; offset?: number }) =>
+    api.get<Page<Review>>('/admin/reviews', { ...query }),
+  moderate: (id: number, decision: 'approve' | 'reject', reason: string) =>
+    api.post<Review>(`/admin/reviews/${id}/moderate`, { decision, reason }),
 }

@@ -13,10 +13,17 @@ export function describeError(err: unknown): string {
       // The backend's detail already names the wait; add it only if it does not.
       return err.detail && err.detail.includes(String(seconds)) ? err.detail : t('auth.locked', { seconds })
     }
-    const base = err.detail || err.title || t('errors.generic')
+    // The backend localises `detail`; for codes it has no message for yet it answers the bare code,
+    // so the UI's own wording (errorCodes.*) is used then.
+    const local = i18n.global.te(`errorCodes.${err.code}`) ? t(`errorCodes.${err.code}`) : ''
+    const untranslated = !err.detail || err.detail === err.code
+    const base = (untranslated && local) || err.detail || err.title || t('errors.generic')
     // Errors about the body as a whole (e.g. "give exactly one of phone or email") have no
     // form field to sit under: show them with the message.
-    const general = err.errors.filter((e) => !fieldKey(e.field || '')).map((e) => e.message)
+    const general = err.errors
+      .filter((e) => !fieldKey(e.field || ''))
+      .map((e) => e.message)
+      .filter((m) => m && m !== err.code && m !== base)
     return general.length ? `${base}: ${general.join('; ')}` : base
   }
   return t('errors.generic')
@@ -63,7 +70,12 @@ export function useFormErrors() {
         const name = fieldKey(e?.field || '')
         if (!name) continue
         const key = aliases[name] ?? name
-        fieldErrors[key] = fieldErrors[key] ? `${fieldErrors[key]}; ${e.message}` : e.message
+        const code = e.code || ''
+        const text =
+          (!e.message || e.message === code) && i18n.global.te(`errorCodes.${code}`)
+            ? i18n.global.t(`errorCodes.${code}`)
+            : e.message
+        fieldErrors[key] = fieldErrors[key] ? `${fieldErrors[key]}; ${text}` : text
       }
     }
     return showError(err)

@@ -1,6 +1,16 @@
 // The single table the console side menu AND the console route guards are built from.
 import type { Component } from 'vue'
-import { DataAnalysis, Document, Key, User, UserFilled } from '@element-plus/icons-vue'
+import {
+  ChatLineSquare,
+  DataAnalysis,
+  Document,
+  FirstAidKit,
+  Key,
+  List,
+  Stamp,
+  User,
+  UserFilled,
+} from '@element-plus/icons-vue'
 
 export interface ConsoleMenuItem {
   /** Path under /console ('' is the dashboard). */
@@ -22,6 +32,38 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: DataAnalysis,
     permission: null,
     component: () => import('@/views/console/DashboardView.vue'),
+  },
+  {
+    path: 'products',
+    key: 'products',
+    titleKey: 'console.menu.products',
+    icon: FirstAidKit,
+    permission: 'catalog:read',
+    component: () => import('@/views/console/ProductsView.vue'),
+  },
+  {
+    path: 'orders',
+    key: 'orders',
+    titleKey: 'console.menu.orders',
+    icon: List,
+    permission: 'orders:read_all',
+    component: () => import('@/views/console/OrdersView.vue'),
+  },
+  {
+    path: 'prescriptions',
+    key: 'prescriptions',
+    titleKey: 'console.menu.prescriptions',
+    icon: Stamp,
+    permission: 'rx:review',
+    component: () => import('@/views/console/PrescriptionsView.vue'),
+  },
+  {
+    path: 'reviews',
+    key: 'reviews',
+    titleKey: 'console.menu.reviews',
+    icon: ChatLineSquare,
+    permission: 'reviews:moderate',
+    component: () => import('@/views/console/ReviewsView.vue'),
   },
   {
     path: 'customers',

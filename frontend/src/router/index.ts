@@ -75,6 +75,48 @@ const routes: RouteRecordRaw[] = [
         meta: { titleKey: 'address.title', requiresAuth: true },
       },
       {
+        path: 'account/prescriptions',
+        name: 'prescriptions',
+        component: () => import('@/views/store/PrescriptionsView.vue'),
+        meta: { titleKey: 'rx.title', requiresAuth: true },
+      },
+      {
+        path: 'products',
+        name: 'products',
+        component: () => import('@/views/store/ProductListView.vue'),
+        meta: { titleKey: 'listing.title' },
+      },
+      {
+        path: 'products/:id(\\d+)',
+        name: 'product',
+        component: () => import('@/views/store/ProductDetailView.vue'),
+        meta: { titleKey: 'product.title' },
+      },
+      {
+        path: 'cart',
+        name: 'cart',
+        component: () => import('@/views/store/CartView.vue'),
+        meta: { titleKey: 'cart.title' },
+      },
+      {
+        path: 'checkout',
+        name: 'checkout',
+        component: () => import('@/views/store/CheckoutView.vue'),
+        meta: { titleKey: 'checkout.title', requiresAuth: true },
+      },
+      {
+        path: 'orders',
+        name: 'orders',
+        component: () => import('@/views/store/OrdersView.vue'),
+        meta: { titleKey: 'orders.title', requiresAuth: true },
+      },
+      {
+        path: 'orders/:id(\\d+)',
+        name: 'order',
+        component: () => import('@/views/store/OrderDetailView.vue'),
+        meta: { titleKey: 'orders.detailTitle', requiresAuth: true },
+      },
+      {
         path: ':pathMatch(.*)*',
         name: 'not-found',
         component: () => import('@/views/store/NotFoundView.vue'),

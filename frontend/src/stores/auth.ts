@@ -3,6 +3,7 @@ import { computed, ref } from 'vue'
 import { clearTokens, getTokens, setTokens } from '@/api/client'
 import { authApi, meApi, type RegisterInput } from '@/api/services'
 import type { Me, ProfilePatch } from '@/api/types'
+import { useCartStore } from './cart'
 
 export const useAuthStore = defineStore('auth', () => {
   const user = ref<Me | null>(null)
@@ -34,12 +35,14 @@ export const useAuthStore = defineStore('auth', () => {
   async function login(login: string, password: string): Promise<Me> {
     const result = await authApi.login(login, password)
     acceptSession(result)
+    if (!result.user.is_staff) await useCartStore().mergeGuestCart()
     return result.user
   }
 
   async function register(input: RegisterInput): Promise<Me> {
     const result = await authApi.register(input)
     acceptSession(result)
+    await useCartStore().mergeGuestCart()
     return result.user
   }
 
@@ -87,6 +90,7 @@ export const useAuthStore = defineStore('auth', () => {
     clearTokens()
     hasTokens.value = false
     user.value = null
+    useCartStore().reset()
   }
 
   /** Revoke the refresh token on the server (best effort) and forget the session. */

@@ -11,3 +11,40 @@ export function permissionLabel(code: string, fallback = ''): string {
   const key = `permissionNames.${code.replace(/[^a-zA-Z0-9]/g, '_')}`
   return i18n.global.te(key) ? i18n.global.t(key) : fallback
 }
+
+/** A category's name in the current language (Chinese when there is no English name). */
+export function categoryName(cat: { name_zh: string; name_en: string }): string {
+  return i18n.global.locale.value === 'en' && cat.name_en ? cat.name_en : cat.name_zh
+}
+
+/** A problem code's message (cart line problems, order errors), if the UI knows one. */
+export function problemLabel(code: string | null | undefined): string {
+  if (!code) return ''
+  const key = `errorCodes.${code}`
+  return i18n.global.te(key) ? i18n.global.t(key) : code
+}
+
+/** A category tree flattened for a select: every node with its depth, parents first. */
+export function flattenCategories<T extends { code: string; name_zh: string; name_en: string; children: T[] }>(
+  tree: T[],
+  depth = 0,
+  out: { code: string; label: string; depth: number }[] = [],
+): { code: string; label: string; depth: number }[] {
+  for (const c of tree) {
+    out.push({ code: c.code, label: categoryName(c), depth })
+    flattenCategories(c.children, depth + 1, out)
+  }
+  return out
+}
+
+/** Save a Blob as a file through a temporary link. */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = filename
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}

@@ -17,6 +17,7 @@ from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
 from medreach.orders import reviews
 from medreach.orders.prescriptions import approved_product_ids
+from medreach.promotions import service as promotions
 
 router = APIRouter(prefix="/api/v1")
 Sort = Literal["relevance", "price_asc", "price_desc", "sales", "newest"]
@@ -56,7 +57,9 @@ def search_products(request: Request, session: DbSession, user: MaybeUser, pagin
     products = {p.id: p for p in service.visible_by_ids(session, result.ids)}
     approved = approved_product_ids(session, user and user.id)
     rated = reviews.ratings(session, list(products))
-    items = [service.card(products[i], i in approved, rated.get(i, (None, 0))) for i in result.ids if i in products]
+    promo = promotions.unit_prices(session, list(products.values()))
+    items = [_with_promo(service.card(products[i], i in approved, rated.get(i, (None, 0))), promo)
+             for i in result.ids if i in products]
     if q.strip():
         emit(session, "Products Searched", user_id=user and user.id, anonymous_id=_anon(request), query=q.strip(),
              results=result.total, filters={"category": category, "drug_class": drug_class, "sort": sort})
@@ -81,7 +84,16 @@ def product_page(product_id: IdPath, request: Request, session: DbSession, user:
          sku=product.sku, name=product.generic_name, brand=product.brand_name, category=product.category.code,
          price=product.price_fen / 100, drug_class=product.drug_class)
     session.commit()
-    return service.detail(product, approved, reviews.ratings(session, [product.id]).get(product.id, (None, 0)))
+    page = service.detail(product, approved, reviews.ratings(session, [product.id]).get(product.id, (None, 0)))
+    return _with_promo(page, promotions.unit_prices(session, [product]))
+
+
+def _with_promo(card, prices: dict[int, tuple[int, str]]):
+    """Show the running promotion's price next to the list price (never for Rx: no drug marketing)."""
+    if card.id in prices:
+        price, label = prices[card.id]
+        return card.model_copy(update={"promo_price_fen": price, "promo_label": label})
+    return card
 
 
 @router.get("/products/{product_id}/image.svg", tags=["catalog"], response_class=Response)

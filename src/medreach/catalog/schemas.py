@@ -141,6 +141,8 @@ class ProductCard(BaseModel):
     notice: str  # the mandatory risk notice for Rx / OTC; '' otherwise
     rating: float | None = None
     review_count: int = 0
+    promo_price_fen: int | None = None  # the running promotion's one-unit price, if any
+    promo_label: str = ""
 
 
 class ProductDetail(ProductCard):

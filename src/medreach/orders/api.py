@@ -233,8 +233,8 @@ def my_prescription_file(rx_id: IdPath, request: Request, session: DbSession, us
 
 @router.get("/admin/prescriptions", response_model=Page[schemas.PrescriptionOut], tags=["pharmacist"])
 def review_queue(session: DbSession, paging: Paging, viewer: Annotated[User, require("rx:review")],
-                 status: Literal["pending", "approved", "rejected", "consumed"] | None = "pending"):
-    rows, total = prescriptions.queue(session, viewer, paging, status)
+                 status: Literal["pending", "approved", "rejected", "consumed", "all"] = "pending"):
+    rows, total = prescriptions.queue(session, viewer, paging, None if status == "all" else status)
     return Page(items=[prescriptions.view(session, rx, masked=False) for rx in rows], total=total,
                 **paging.model_dump())
 

@@ -422,6 +422,24 @@ def quote(session: Session, user: User | None, wanted: list[tuple[int, int]], *,
         points_to_redeem=points, flash_allowance=tuple(allowance.items()), at=at, policy=_policy()))
 
 
+def preview_for_level(session: Session, wanted: list[tuple[int, int]], level: int, *, coupon_id: int | None = None,
+                      at: datetime | None = None, extra: list[Promotion] = ()) -> engine.Breakdown:
+    """The console's price preview: a sample cart for a member level, without any buyer's data."""
+    items = items_for(session, wanted)
+    rules = [_rule(p) for p in [*running(session, at), *extra]]
+    offer = None
+    if coupon_id is not None:
+        c = get_coupon(session, coupon_id)
+        offer = engine.CouponOffer(grant_id=0, coupon_id=c.id, name=c.name, kind=c.kind, amount_off_fen=c.amount_off_fen,
+                                   percent_off=c.percent_off, max_off_fen=c.max_off_fen, min_spend_fen=c.min_spend_fen,
+                                   scope=engine.Scope.of(c.scope))
+    sales = {s.promotion_id: s.per_user_limit for s in session.scalars(select(FlashSale).where(
+        FlashSale.promotion_id.in_([r.id for r in rules if r.kind == "flash_sale"])))}
+    return engine.price(engine.PricingInput(items=tuple(i for _, i in items), rules=tuple(rules), coupon=offer,
+                                            member_level=level, flash_allowance=tuple(sales.items()), at=at,
+                                            policy=_policy()))
+
+
 def _user_flash_units(session: Session, promotion_id: int, user_id: int) -> int:
     return session.scalar(select(func.coalesce(func.sum(FlashReservation.quantity), 0)).where(
         FlashReservation.promotion_id == promotion_id, FlashReservation.user_id == user_id,
@@ -429,15 +447,18 @@ def _user_flash_units(session: Session, promotion_id: int, user_id: int) -> int:
 
 
 def unit_prices(session: Session, products: list[Product], at: datetime | None = None) -> dict[int, tuple[int, str]]:
-    """The best single-unit promotional price per product for anyone (for cards and pages), with its label."""
+    """The best one-unit promotional price per product for any shopper (cards and pages), with its label.
+    Member prices are left out: they depend on who is looking."""
+    rules = tuple(_rule(p) for p in running(session, at) if p.kind in ("catalog_discount", "flash_sale"))
+    if not rules:
+        return {}
+    sales = {s.promotion_id: 1 for s in flash_sales_for(session, [p.id for p in products], at) if s.remaining > 0}
     out = {}
-    for p in products:
-        if p.is_rx:
-            continue
-        b = quote(session, None, [(p.id, 1)], at=at)
+    for p, item in items_for(session, [(p.id, 1) for p in products if not p.is_rx]):
+        b = engine.price(engine.PricingInput(items=(item,), rules=rules, flash_allowance=tuple(sales.items()),
+                                             policy=_policy()))
         if b.discount_fen > 0:
-            label = b.lines[0].adjustments[0].label if b.lines[0].adjustments else ""
-            out[p.id] = (b.goods_fen, label)
+            out[p.id] = (b.goods_fen, b.lines[0].adjustments[0].label)
     return out
 
 
