@@ -82,3 +82,19 @@ def test_catalog_import_reindex_and_expire(cli_env, tmp_path):
     assert r.exit_code == 0 and "indexed" in r.output
     assert int(r.output.split("indexed ")[1].split()[0]) >= 300
     assert "cancelled 0 overdue orders" in run("orders", "expire").output
+
+
+def test_demo_has_running_promotions(cli_env):
+    import sqlalchemy as sa
+
+    from medreach.promotions import service as promotions
+    from medreach.promotions.models import Coupon
+
+    run("db", "upgrade")
+    assert run("demo").exit_code == 0
+    with cli_env.session() as s:
+        kinds = {p.kind for p in promotions.running(s)}
+        claimable = promotions.claimable(s)
+        assert s.scalar(sa.select(sa.func.count()).select_from(Coupon)) >= 4
+    assert {"flash_sale", "spend_tier", "catalog_discount", "free_shipping", "member_price", "gift"} <= kinds
+    assert len(claimable) >= 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -76,4 +76,55 @@ def load_demo(session: Session) -> list[dict[str, str]]:
         service.register(session, schemas.RegisterIn(phone=phone, password=DEMO_PASSWORD, name=name))
     logins.append({"role": "customer", "login": phone, "password": DEMO_PASSWORD})
     load_catalog(session)
+    load_promotions(session)
     return logins
+
+
+def _find(session: Session, generic_contains: str, drug_class: tuple[str, ...]) -> Product:
+    return session.scalar(select(Product).where(Product.generic_name.contains(generic_contains),
+                                                Product.drug_class.in_(drug_class), Product.online_banned.is_(False))
+                          .order_by(Product.id))
+
+
+def load_promotions(session: Session) -> int:
+    """Running promotions for the demo (created by the marketer, approved by the admin): a flash sale,
+    spend-X-save-Y tiers, a category discount, free shipping, a non-drug gift, member prices and coupons."""
+    from medreach.promotions import schemas as ps
+    from medreach.promotions import service as promotions
+    from medreach.promotions.models import Promotion
+
+    if session.scalar(select(func.count()).select_from(Promotion)):
+        return 0
+    marketer = service.find_by_login(session, DEMO_STAFF["marketer"][0])
+    admin = service.find_by_login(session, DEMO_STAFF["admin"][0])
+    start, end = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(days=60)
+    flash_item = _find(session, "感冒灵", ("otc_a", "otc_b")) or _find(session, "", ("otc_b",))
+    mask = _find(session, "口罩", ("device",))
+    plans = [
+        ("限时秒杀 · 999感冒灵", "flash_sale", {"product_id": flash_item.id, "sale_price_fen": flash_item.price_fen * 6 // 10,
+                                           "sale_stock": 50, "per_user_limit": 2}, {}),
+        ("双12 满99减10 满199减30", "spend_tier", {"tiers": [{"threshold_fen": 9900, "off_fen": 1000},
+                                                         {"threshold_fen": 19900, "off_fen": 3000}]}, {}),
+        ("感冒季 感冒用药9折", "catalog_discount", {"percent_off": 10}, {"category_codes": ["cold_flu"]}),
+        ("满59包邮", "free_shipping", {"threshold_fen": 5900}, {}),
+        ("会员价：银卡95折 金卡9折 钻石85折", "member_price", {"level_percent": {"1": 95, "2": 90, "3": 85}}, {}),
+    ]
+    if mask is not None:
+        plans.append(("满199赠医用口罩", "gift", {"threshold_fen": 19900, "gift_product_id": mask.id}, {}))
+    for name, kind, rules, scope in plans:
+        promo = promotions.create_promotion(session, marketer, ps.PromotionIn(
+            name=name, kind=kind, rules=rules, scope=ps.ScopeIn(**scope), starts_at=start, ends_at=end))
+        promotions.act(session, marketer, promo, "submit")
+        promotions.review(session, admin, promo, "approve", "demo")
+    coupons = [
+        dict(name="新人券 满50减10", kind="amount_off", amount_off_fen=1000, min_spend_fen=5000),
+        dict(name="全场95折 最高减20", kind="percent_off", percent_off=5, max_off_fen=2000),
+        dict(name="会员专享 满200减30", kind="amount_off", amount_off_fen=3000, min_spend_fen=20000, min_member_level=1),
+        dict(name="口令券 MEDREACH2026 满30减5", kind="amount_off", amount_off_fen=500, min_spend_fen=3000,
+             claimable=False, public_code="MEDREACH2026", total_limit=1000),
+    ]
+    for fields in coupons:
+        coupon = promotions.create_coupon(session, marketer, ps.CouponIn(valid_from=start, valid_to=end, **fields))
+        promotions.act(session, marketer, coupon, "submit")
+        promotions.review(session, admin, coupon, "approve", "demo")
+    return len(plans) + len(coupons)
