@@ -25,7 +25,7 @@ from medreach.orders.api import router as orders_router
 from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
 from medreach.promotions.api import router as promotions_router
-from medreach.promotions.flash import FlashStock, make_flash_stock
+from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 
 UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
                               "Errors are RFC 9457 problem+json with a stable `code`.")
     app.state.settings, app.state.db, app.state.cache = settings, db, cache
     app.state.search, app.state.payments, app.state.gateway, app.state.flash = search, payments, gateway, flash
+    app.state.flash_sales = SaleCache()
     app.state.metrics = Metrics()
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

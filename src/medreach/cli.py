@@ -48,7 +48,7 @@ def serve(host: Annotated[str, typer.Option(help="bind address")] = "",
     host, port = host or settings.host, port or settings.port
     typer.echo(f"MedReach at http://{host}:{port}  (console: http://{host}:{port}/console)")
     uvicorn.run("medreach.api:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, proxy_headers=False)
+                access_log=False, proxy_headers=False, timeout_keep_alive=30, backlog=4096)
 
 
 @db_app.command("upgrade")

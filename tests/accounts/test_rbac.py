@@ -15,6 +15,7 @@ PUBLIC = {
     ("GET", "/api/v1/products/{product_id}/image.svg"), ("GET", "/api/v1/products/{product_id}/reviews"),
     ("GET", "/api/v1/cart"), ("POST", "/api/v1/cart/items"), ("PATCH", "/api/v1/cart/items/{product_id}"),
     ("DELETE", "/api/v1/cart/items/{product_id}"),
+    ("GET", "/api/v1/coupons/claimable"), ("GET", "/api/v1/flash-sales"),
     ("POST", "/api/v1/payments/sandbox/notify"),  # the gateway's call: it proves itself by signature
 }
 
@@ -68,7 +69,8 @@ def test_builtin_roles_use_known_permissions():
 
 
 def _concrete(path: str) -> str:
-    for param in ("{user_id}", "{address_id}", "{product_id}", "{order_id}", "{rx_id}", "{review_id}"):
+    for param in ("{user_id}", "{address_id}", "{product_id}", "{order_id}", "{rx_id}", "{review_id}",
+                  "{promo_id}", "{coupon_id}"):
         path = path.replace(param, "999999")
     return path.replace("{name}", "no-such-role")
 

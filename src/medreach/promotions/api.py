@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from medreach.accounts.deps import CurrentUser, DbSession, require
 from medreach.accounts.models import User
@@ -16,6 +16,7 @@ from medreach.orders import schemas as order_schemas
 from medreach.orders import service as orders
 from medreach.orders.pricing import breakdown_out
 from medreach.promotions import membership, schemas, service
+from medreach.promotions.models import FlashSale
 
 router = APIRouter(prefix="/api/v1")
 
@@ -162,8 +163,16 @@ def flash_sales(request: Request, session: DbSession):
         session, "flash_sale", "published") if service.state_of(p) in ("running", "scheduled")]
 
 
+def not_sold_out(promo_id: IdPath, request: Request) -> None:
+    """Under a rush most requests find the sale sold out: answer them from the sale cache and the stock
+    counter alone, before authentication and before any database work."""
+    sale = request.app.state.flash_sales.get(promo_id)
+    if sale is not None and flash_of(request).known_sold_out(sale):
+        raise AppError(409, "FLASH_SOLD_OUT")
+
+
 @router.post("/flash-sales/{promo_id}/orders", response_model=order_schemas.OrderOut, status_code=201,
-             tags=["flash sales"])
+             tags=["flash sales"], dependencies=[Depends(not_sold_out)])
 def buy_flash(promo_id: IdPath, data: schemas.FlashBuyIn, request: Request, response: Response,
               session: DbSession, user: CurrentUser,
               idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64,
@@ -172,6 +181,10 @@ def buy_flash(promo_id: IdPath, data: schemas.FlashBuyIn, request: Request, resp
     promo = service.get_promotion(session, promo_id)
     if promo.kind != "flash_sale" or service.state_of(promo) != "running":
         raise AppError(409, "FLASH_NOT_RUNNING")
+    sale = session.get(FlashSale, promo.id)
+    request.app.state.flash_sales.put(sale)
+    if flash_of(request).remaining(session, sale) <= 0:
+        raise AppError(409, "FLASH_SOLD_OUT")
     checkout = order_schemas.CheckoutIn(address_id=data.address_id, items=[order_schemas.OrderItemIn(
         product_id=promo.rules["product_id"], quantity=data.quantity)])
     order, created = retrying(session, lambda: orders.place_order(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis
@@ -16,6 +18,8 @@ SOLD_OUT, LIMIT_REACHED = "FLASH_SOLD_OUT", "FLASH_LIMIT_REACHED"
 
 
 class FlashStock(Protocol):
+    def known_sold_out(self, sale) -> bool:
+        """A cheap answer before any database work: True only when certainly sold out."""
     def reserve(self, session: Session, sale: FlashSale, user_id: int, quantity: int) -> str | None:
         """Take `quantity` sale units for the user; None on success, else the reason."""
     def release(self, session: Session, sale: FlashSale, user_id: int, quantity: int) -> None: ...
@@ -24,6 +28,9 @@ class FlashStock(Protocol):
 
 class DbFlashStock:
     """Two guarded updates in the caller's transaction: the buyer's count, then the sale's stock."""
+
+    def known_sold_out(self, sale) -> bool:
+        return False  # only the transaction knows
 
     def reserve(self, session, sale, user_id, quantity):
         try:
@@ -98,6 +105,9 @@ class RedisFlashStock:
     def release(self, session, sale, user_id, quantity):
         self._release(keys=self._keys(sale), args=[user_id, quantity])
 
+    def known_sold_out(self, sale) -> bool:
+        return self.remaining(None, sale) <= 0
+
     def remaining(self, session, sale):
         value = self.client.get(self._keys(sale)[0])
         return sale.remaining if value is None else int(value)
@@ -109,3 +119,25 @@ class RedisFlashStock:
 
 def make_flash_stock(redis_url: str | None, prefix: str = "medreach:") -> FlashStock:
     return RedisFlashStock(redis_url, prefix) if redis_url else DbFlashStock()
+
+
+@dataclass(frozen=True)
+class SaleRef:
+    """What the rush path needs to know about a sale, cached for a few seconds per process."""
+
+    promotion_id: int
+    remaining: int
+    per_user_limit: int
+
+
+class SaleCache:
+    def __init__(self, ttl_seconds: float = 5.0):
+        self.ttl, self._items = ttl_seconds, {}
+
+    def get(self, promotion_id: int) -> SaleRef | None:
+        item = self._items.get(promotion_id)
+        return item[0] if item and item[1] > time.monotonic() else None
+
+    def put(self, sale: FlashSale) -> None:
+        self._items[sale.promotion_id] = (SaleRef(sale.promotion_id, sale.remaining, sale.per_user_limit),
+                                          time.monotonic() + self.ttl)
