@@ -186,3 +186,22 @@ def test_results_and_price_preview(client, db, shop, publish, customer, promo_st
     preview = client.post("/api/v1/admin/pricing/preview", headers=marketer, json={
         "items": [{"product_id": shop["otc"], "quantity": 4}], "include_promotion_ids": [draft["id"]]}).json()
     assert preview["subtotal_fen"] == 6000 and preview["discount_fen"] == 800 + 500
+
+
+def test_points_rate_is_configurable(client, db, shop, customer, monkeypatch):
+    from medreach.core.settings import get_settings
+
+    user, headers, _ = customer
+    with db.session() as s:
+        s.add(PointsEntry(user_id=user["id"], delta=1000, balance=1000, reason="earned"))
+    body = {"items": [{"product_id": shop["device"], "quantity": 1}], "points": 1000}
+    default = client.post("/api/v1/checkout/preview", headers=headers, json=body).json()["breakdown"]
+    assert default["points_fen"] == 1000  # 100 points = ¥1 → 1000 points = ¥10
+    monkeypatch.setenv("MEDREACH_POINTS_PER_YUAN", "200")
+    get_settings.cache_clear()
+    try:
+        halved = client.post("/api/v1/checkout/preview", headers=headers, json=body).json()["breakdown"]
+    finally:
+        monkeypatch.delenv("MEDREACH_POINTS_PER_YUAN")
+        get_settings.cache_clear()
+    assert halved["points_fen"] == 500 and halved["points_redeemed"] == 1000

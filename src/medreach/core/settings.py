@@ -44,6 +44,10 @@ class Settings(BaseSettings):
 
     # Member levels by trailing 12-month paid spend: "name:threshold_yuan,…", lowest first.
     member_levels: str = "普通会员:0,银卡会员:500,金卡会员:2000,钻石会员:5000"
+    points_per_yuan: int = 100  # points redeemed for ¥1 at checkout
+    points_max_ratio_percent: int = 50  # points pay at most this share of the goods
+    shipping_fen: int = 1000
+    free_shipping_from_fen: int = 9900
 
     jobs_enabled: bool = True  # in-process periodic jobs (order expiry); off in tests that drive them by hand
     order_expiry_interval_seconds: int = 30

@@ -15,6 +15,7 @@ from medreach.catalog import service as catalog
 from medreach.catalog.models import Product
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
+from medreach.core.settings import get_settings
 from medreach.ops.service import audit
 from medreach.orders.models import Order, OrderLine
 from medreach.promotions import engine, membership, schemas
@@ -392,7 +393,9 @@ def coupon_offer(session: Session, user: User | None, grant_id: int | None) -> e
 
 
 def _policy() -> engine.Policy:
-    return engine.Policy()
+    s = get_settings()
+    return engine.Policy(shipping_fen=s.shipping_fen, free_shipping_from_fen=s.free_shipping_from_fen,
+                         points_per_yuan=s.points_per_yuan, max_points_ratio_percent=s.points_max_ratio_percent)
 
 
 def flash_sales_for(session: Session, product_ids: list[int], at: datetime | None = None) -> list[FlashSale]:
