@@ -19,33 +19,29 @@ import datetime as dt
 import os
 import platform
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVERS = {"mariadb": "mysql+pymysql://root@127.0.0.1:3306", "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else 0.0
+from medreach.accounts import service as accounts
+from medreach.accounts.models import Address, Role, User
+from medreach.catalog.models import Product
+from medreach.core.db import Database
+from medreach.core.security import blind_index, hash_password, issue_access_token
+from medreach.core.settings import get_settings
+from medreach.demo import DEMO_STAFF
+from medreach.devserver import base_env, percentile, prepare, scratch_database, serving
+from medreach.promotions import schemas as ps
+from medreach.promotions import service as promotions
 
 
 def main() -> None:
@@ -61,37 +57,36 @@ def main() -> None:
     args = ap.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="medreach-flashbench-"))
-    keys = {"MEDREACH_SECRET_KEY": "bench-" + uuid.uuid4().hex * 2,
-            "MEDREACH_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode()}
-    env = {**os.environ, **keys, "MEDREACH_VAR_DIR": str(var), "MEDREACH_LOG_LEVEL": "WARNING",
-           "MEDREACH_JOBS_ENABLED": "false", "MEDREACH_REDIS_PREFIX": f"flashbench-{uuid.uuid4().hex[:6]}:"}
-    if args.redis != "none":
-        env["MEDREACH_REDIS_URL"] = args.redis
-    admin_engine, dbname = None, f"mr_flash_{uuid.uuid4().hex[:8]}"
-    if args.db != "sqlite":
-        admin_engine = sa.create_engine(SERVERS[args.db], isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as c:
-            c.exec_driver_sql(f"CREATE DATABASE {dbname}")
-        env["MEDREACH_DATABASE_URL"] = f"{SERVERS[args.db]}/{dbname}"
-    os.environ.update({k: v for k, v in env.items() if k.startswith("MEDREACH_")})
-    cli = [sys.executable, "-m", "medreach.cli"]
-    subprocess.run(cli + ["db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
-    subprocess.run(cli + ["demo"], env=env, check=True, capture_output=True, cwd=ROOT)
+    with ExitStack() as stack:
+        db_url = stack.enter_context(scratch_database(args.db, var))
+        env = base_env(var, MEDREACH_DATABASE_URL=db_url, MEDREACH_SECRET_KEY="bench-" + uuid.uuid4().hex * 2,
+                       MEDREACH_ENCRYPTION_KEY=base64.b64encode(os.urandom(32)).decode(), MEDREACH_LOG_LEVEL="WARNING",
+                       MEDREACH_JOBS_ENABLED="false", MEDREACH_REDIS_PREFIX=f"flashbench-{uuid.uuid4().hex[:6]}:")
+        if args.redis != "none":
+            env["MEDREACH_REDIS_URL"] = args.redis
+        os.environ.update({k: v for k, v in env.items() if k.startswith("MEDREACH_")})  # for setup() below
+        prepare(env)
+        t0 = time.perf_counter()
+        sale = setup(args)
+        stack.callback(sale.db.dispose)
+        print(f"setup: {args.buyers} buyers and the sale in {time.perf_counter() - t0:.1f} s; logs in {var}")
+        base = stack.enter_context(serving(env, var / "server.log", workers=args.workers))
+        if not rush(args, base, sale):
+            raise SystemExit(1)
 
-    # Buyers and the sale, straight through the service layer (the rush itself goes through HTTP).
-    sys.path.insert(0, str(ROOT / "src"))
-    from medreach.accounts import service as accounts
-    from medreach.accounts.models import Address, Role, User
-    from medreach.catalog.models import Product
-    from medreach.core.db import Database
-    from medreach.core.security import blind_index, hash_password, issue_access_token
-    from medreach.core.settings import get_settings
-    from medreach.demo import DEMO_STAFF
-    from medreach.promotions import schemas as ps
-    from medreach.promotions import service as promotions
 
+@dataclass
+class Sale:
+    db: object
+    promo_id: int
+    product_id: int
+    buyers: list[tuple[str, int]]  # (access token, user id)
+    addresses: dict[int, int]
+
+
+def setup(args) -> Sale:
+    """Buyers and the sale, straight through the service layer (the rush itself goes through HTTP)."""
     db = Database(get_settings().db_url)
-    t0 = time.perf_counter()
     with db.session() as s:
         product = s.scalar(sa.select(Product).where(Product.drug_class == "otc_b", Product.online_banned.is_(False))
                            .order_by(Product.id))
@@ -116,81 +111,60 @@ def main() -> None:
                           detail="1号", is_default=True) for u in users)
         buyers = [(issue_access_token(u.id, minutes=120)[0], u.id) for u in users]
         addresses = dict(s.execute(sa.select(Address.user_id, Address.id)).all())
-    print(f"server log: {var / 'server.log'}")
-    print(f"setup: {args.buyers} buyers and the sale in {time.perf_counter() - t0:.1f} s")
+    return Sale(db, promo_id, product_id, buyers, addresses)
 
-    port = free_port()
-    env["MEDREACH_PORT"] = str(port)
-    server = subprocess.Popen(cli + ["serve", "--port", str(port), "--workers", str(args.workers)], env=env,
-                              cwd=ROOT, stdout=open(var / "server.log", "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        rnd = random.Random(7)
-        plan = [buyers[rnd.randrange(len(buyers))] for _ in range(args.attempts)]
-        latencies, codes, won = [], Counter(), []
 
-        local = threading.local()
-        lock = threading.Lock()
+def rush(args, base: str, sale: Sale) -> bool:
+    db, promo_id, product_id, buyers, addresses = sale.db, sale.promo_id, sale.product_id, sale.buyers, sale.addresses
+    rnd = random.Random(7)
+    plan = [buyers[rnd.randrange(len(buyers))] for _ in range(args.attempts)]
+    latencies, codes, won = [], Counter(), []
 
-        def one(attempt):
-            token, user_id = attempt
-            client = getattr(local, "client", None)
-            if client is None:  # one keep-alive connection per thread
-                client = local.client = httpx.Client(base_url=base, timeout=60)
-            t = time.perf_counter()
-            r = client.post(f"/api/v1/flash-sales/{promo_id}/orders",
-                            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
-                            json={"address_id": addresses[user_id], "quantity": 1})
-            done = time.perf_counter()
-            body = r.json()
-            with lock:
-                latencies.append(done - t)
-                codes[(r.status_code, body.get("code") if r.status_code != 201 else None)] += 1
-                if r.status_code == 201:
-                    won.append((user_id, body["id"], done))
+    local = threading.local()
+    lock = threading.Lock()
 
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            list(pool.map(one, plan))
-        wall = time.perf_counter() - start
-        sold_out_at = max((w[2] for w in won), default=start) - start
-        with db.engine.connect() as c:
-            orders = c.exec_driver_sql("SELECT COUNT(*) FROM orders").scalar()
-            per_user = Counter(uid for (uid,) in c.execute(sa.text("SELECT user_id FROM orders")).all())
-            units = c.execute(sa.text("SELECT COALESCE(SUM(quantity), 0) FROM order_lines WHERE product_id = :p"),
-                              {"p": product_id}).scalar()
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-              f"{dt.datetime.now():%Y-%m-%d %H:%M}")
-        print(f"database: {args.db}; flash stock in: {'Redis' if args.redis != 'none' else 'the database'}; "
-              f"server workers: {args.workers}; in flight: {args.concurrency}")
-        print(f"attempts: {args.attempts} from {len(set(plan))} buyers in {wall:.1f} s ({args.attempts / wall:.0f} req/s)")
-        print(f"responses: {dict(codes)}")
-        print(f"successful orders: {len(won)}; sale sold out after {sold_out_at:.2f} s "
-              f"({len(won) / max(sold_out_at, 1e-9):.0f} orders/s until then)")
-        print(f"latency ms, all attempts: p50 {pct(latencies, 50) * 1000:.1f}  p95 {pct(latencies, 95) * 1000:.1f}  "
-              f"p99 {pct(latencies, 99) * 1000:.1f}")
-        checks = {"exactly the stock sold": orders == args.stock == len(won) and units == args.stock,
-                  "no buyer over the limit": max(per_user.values(), default=0) <= args.limit,
-                  "no duplicate order": len({w[1] for w in won}) == len(won)}
-        print("checks:", checks)
-        if not all(checks.values()):
-            raise SystemExit(1)
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        db.dispose()
-        if admin_engine is not None:
-            with admin_engine.connect() as c:
-                c.exec_driver_sql(f"DROP DATABASE {dbname}" + (" WITH (FORCE)" if args.db == "postgresql" else ""))
+    def one(attempt):
+        token, user_id = attempt
+        client = getattr(local, "client", None)
+        if client is None:  # one keep-alive connection per thread
+            client = local.client = httpx.Client(base_url=base, timeout=60)
+        t = time.perf_counter()
+        r = client.post(f"/api/v1/flash-sales/{promo_id}/orders",
+                        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
+                        json={"address_id": addresses[user_id], "quantity": 1})
+        done = time.perf_counter()
+        body = r.json()
+        with lock:
+            latencies.append(done - t)
+            codes[(r.status_code, body.get("code") if r.status_code != 201 else None)] += 1
+            if r.status_code == 201:
+                won.append((user_id, body["id"], done))
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        list(pool.map(one, plan))
+    wall = time.perf_counter() - start
+    sold_out_at = max((w[2] for w in won), default=start) - start
+    with db.engine.connect() as c:
+        orders = c.exec_driver_sql("SELECT COUNT(*) FROM orders").scalar()
+        per_user = Counter(uid for (uid,) in c.execute(sa.text("SELECT user_id FROM orders")).all())
+        units = c.execute(sa.text("SELECT COALESCE(SUM(quantity), 0) FROM order_lines WHERE product_id = :p"),
+                          {"p": product_id}).scalar()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"{dt.datetime.now():%Y-%m-%d %H:%M}")
+    print(f"database: {args.db}; flash stock in: {'Redis' if args.redis != 'none' else 'the database'}; "
+          f"server workers: {args.workers}; in flight: {args.concurrency}")
+    print(f"attempts: {args.attempts} from {len(set(plan))} buyers in {wall:.1f} s ({args.attempts / wall:.0f} req/s)")
+    print(f"responses: {dict(codes)}")
+    print(f"successful orders: {len(won)}; sale sold out after {sold_out_at:.2f} s "
+          f"({len(won) / max(sold_out_at, 1e-9):.0f} orders/s until then)")
+    print(f"latency ms, all attempts: p50 {percentile(latencies, 50) * 1000:.1f}  p95 {percentile(latencies, 95) * 1000:.1f}  "
+          f"p99 {percentile(latencies, 99) * 1000:.1f}")
+    checks = {"exactly the stock sold": orders == args.stock == len(won) and units == args.stock,
+              "no buyer over the limit": max(per_user.values(), default=0) <= args.limit,
+              "no duplicate order": len({w[1] for w in won}) == len(won)}
+    print("checks:", checks)
+    return all(checks.values())
 
 
 if __name__ == "__main__":

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import sync_playwright
+
+from medreach.devserver import base_env, prepare, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MEDREACH_CHROMIUM", "/usr/bin/chromium")
@@ -24,42 +21,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """`medreach db upgrade`, `medreach demo` and `medreach serve` on a fresh SQLite database."""
     if not DIST.exists():
         pytest.fail("the web UI is not built: run `make build-ui` (make test does it)")
     var = tmp_path_factory.mktemp("e2e-var")
-    port = _free_port()
-    env = {**os.environ, "MEDREACH_VAR_DIR": str(var), "MEDREACH_PORT": str(port), "MEDREACH_LOG_JSON": "true"}
-    env.pop("MEDREACH_DATABASE_URL", None)
-    env.pop("MEDREACH_REDIS_URL", None)
-    cli = [sys.executable, "-m", "medreach.cli"]
-    for args in (["db", "upgrade"], ["demo"]):
-        subprocess.run(cli + args, env=env, check=True, capture_output=True, cwd=ROOT)
-    log = open(var / "server.log", "w")
-    proc = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + (var / "server.log").read_text()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    env = base_env(var, MEDREACH_LOG_JSON="true")
+    prepare(env)
+    with serving(env, var / "server.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
