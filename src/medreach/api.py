@@ -25,6 +25,9 @@ from medreach.orders.api import router as orders_router
 from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
 from medreach.promotions.api import router as promotions_router
+from medreach.tracking.api import router as tracking_router
+from medreach.tracking.log import EventLog
+from medreach.tracking.service import Deduper, KeyRing
 from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 
 UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
@@ -54,10 +57,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
     async def lifespan(app: FastAPI):
         with db.session() as s:
             catalog.ensure_index(s, search)
+        app.state.event_log = EventLog(settings.events_path, fsync=settings.events_fsync)
+        app.state.dedupe = Deduper(app.state.event_log)
         if settings.jobs_enabled:
             ticker.start()
         yield
         ticker.stop()
+        app.state.event_log.close()
         db.dispose()
 
     app = FastAPI(title="MedReach API", version="0.1.0", lifespan=lifespan,
@@ -66,11 +72,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
     app.state.settings, app.state.db, app.state.cache = settings, db, cache
     app.state.search, app.state.payments, app.state.gateway, app.state.flash = search, payments, gateway, flash
     app.state.flash_sales = SaleCache()
+    app.state.keyring = KeyRing()
     app.state.metrics = Metrics()
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
     errors.install(app)
-    for router in (accounts_router, catalog_router, orders_router, promotions_router, ops_router):
+    for router in (accounts_router, catalog_router, orders_router, promotions_router, tracking_router, ops_router):
         app.include_router(router)
     if gateway is not None:  # the stand-in for the bank, reached over HTTP like a real gateway
         app.mount("/sandbox-gateway", gateway.app)

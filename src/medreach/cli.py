@@ -46,6 +46,8 @@ def serve(host: Annotated[str, typer.Option(help="bind address")] = "",
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    # The app (created in each worker) reads these: links to the payment gateway follow the real port.
+    os.environ["MEDREACH_HOST"], os.environ["MEDREACH_PORT"] = host, str(port)
     typer.echo(f"MedReach at http://{host}:{port}  (console: http://{host}:{port}/console)")
     uvicorn.run("medreach.api:create_app", factory=True, host=host, port=port, workers=workers,
                 access_log=False, proxy_headers=False, timeout_keep_alive=30, backlog=4096)

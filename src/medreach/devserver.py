@@ -32,9 +32,17 @@ def prepare(env: dict[str, str]) -> None:
 @contextmanager
 def serving(env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds: float = 30) -> Iterator[str]:
     """`medreach serve` on a free port until the block ends; yields the base URL once /readyz answers."""
-    port = free_port()
+    with server_process(env, log_path, workers, wait_seconds) as (_, base):
+        yield base
+
+
+@contextmanager
+def server_process(env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds: float = 30,
+                   port: int | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Like `serving`, also giving the process (a test may kill it)."""
+    port = port or free_port()
     env = {**env, "MEDREACH_PORT": str(port)}
-    with open(log_path, "w") as log:
+    with open(log_path, "a") as log:
         proc = subprocess.Popen(CLI + ["serve", "--port", str(port), "--workers", str(workers)], env=env,
                                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         base = f"http://127.0.0.1:{port}"
@@ -49,7 +57,7 @@ def serving(env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("server did not start: " + log_path.read_text()[-2000:])
                 time.sleep(0.1)
-            yield base
+            yield proc, base
         finally:
             proc.terminate()
             try:

@@ -17,6 +17,8 @@ PUBLIC = {
     ("DELETE", "/api/v1/cart/items/{product_id}"),
     ("GET", "/api/v1/coupons/claimable"), ("GET", "/api/v1/flash-sales"),
     ("POST", "/api/v1/payments/sandbox/notify"),  # the gateway's call: it proves itself by signature
+    *(("POST", f"/v1/{kind}") for kind in ("identify", "track", "page", "screen", "group", "alias", "batch",
+                                          "import")),  # the collector: a source's write key
 }
 
 
@@ -70,7 +72,7 @@ def test_builtin_roles_use_known_permissions():
 
 def _concrete(path: str) -> str:
     for param in ("{user_id}", "{address_id}", "{product_id}", "{order_id}", "{rx_id}", "{review_id}",
-                  "{promo_id}", "{coupon_id}"):
+                  "{promo_id}", "{coupon_id}", "{source_id}"):
         path = path.replace(param, "999999")
     return path.replace("{name}", "no-such-role")
 

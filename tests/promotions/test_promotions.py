@@ -205,3 +205,19 @@ def test_points_rate_is_configurable(client, db, shop, customer, monkeypatch):
         monkeypatch.delenv("MEDREACH_POINTS_PER_YUAN")
         get_settings.cache_clear()
     assert halved["points_fen"] == 500 and halved["points_redeemed"] == 1000
+
+
+def test_times_need_a_zone_and_rule_errors_say_why(client, promo_staff):
+    marketer, _ = promo_staff
+    body = {"name": "t", "kind": "catalog_discount", "rules": {"percent_off": 10},
+            "starts_at": "2026-12-01T10:00:00", "ends_at": "2026-12-05T10:00:00+08:00"}
+    r = client.post("/api/v1/admin/promotions", headers=marketer, json=body)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "starts_at"
+    r = client.post("/api/v1/admin/promotions", headers=marketer, json={
+        **body, "starts_at": "0001-01-01T00:00:00+00:01"})
+    assert r.status_code == 422
+    r = client.post("/api/v1/admin/promotions", headers=marketer, json={
+        **body, "starts_at": "2026-12-01T10:00:00+08:00", "kind": "spend_tier",
+        "rules": {"tiers": [{"threshold_fen": 1000, "off_fen": 2000}]}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "rules"
+    assert "less than its threshold" in r.json()["errors"][0]["message"]

@@ -1,6 +1,6 @@
 // Typed calls for each backend endpoint, on top of the fetch wrapper.
 
-import { api, requestBlob } from './client'
+import { api, request, requestBlob } from './client'
 import type {
   Address,
   AddressInput,
@@ -10,6 +10,21 @@ import type {
   Category,
   CheckoutInput,
   CheckoutPreview,
+  Coupon,
+  CouponGrant,
+  CouponInput,
+  LifecycleAction,
+  Membership,
+  PointsEntry,
+  PreviewInput,
+  PricingPreviewInput,
+  Promotion,
+  PromotionInput,
+  PromotionKind,
+  PromotionPatch,
+  PromotionResults,
+  PromotionStatus,
+  Breakdown,
   DrugClass,
   EPrescriptionInput,
   ImportReport,
@@ -154,7 +169,14 @@ export const cartApi = {
 // ---------------------------------------------------------------- checkout, orders, payments
 
 export const orderApi = {
-  preview: (items?: OrderItemInput[]) => api.post<CheckoutPreview>('/checkout/preview', items ? { items } : {}),
+  /** Price the cart (or `items`) with an optional coupon grant and points to redeem. */
+  preview: (input: PreviewInput = {}) => {
+    const body: PreviewInput = {}
+    if (input.items) body.items = input.items
+    if (input.coupon_grant_id) body.coupon_grant_id = input.coupon_grant_id
+    if (input.points) body.points = input.points
+    return api.post<CheckoutPreview>('/checkout/preview', body)
+  },
   place: (input: CheckoutInput, idempotencyKey: string) =>
     api.post<Order>('/orders', input, { headers: { 'Idempotency-Key': idempotencyKey } }),
   list: (query: { status?: OrderStatus | ''; limit?: number; offset?: number }) =>
@@ -249,4 +271,55 @@ export const adminReviewApi = {
     api.get<Page<Review>>('/admin/reviews', { ...query }),
   moderate: (id: number, decision: 'approve' | 'reject', reason: string) =>
     api.post<Review>(`/admin/reviews/${id}/moderate`, { decision, reason }),
+}
+
+// ---------------------------------------------------------------- storefront: coupons, flash sales, membership
+
+export const couponApi = {
+  claimable: () => api.get<Coupon[]>('/coupons/claimable', undefined, { auth: false }),
+  claim: (couponId: number) => api.post<CouponGrant>(`/coupons/${couponId}/claim`, {}),
+  redeem: (code: string) => api.post<CouponGrant>('/coupons/redeem', { code }),
+  mine: () => api.get<CouponGrant[]>('/me/coupons'),
+}
+
+export const flashApi = {
+  list: () => api.get<Promotion[]>('/flash-sales', undefined, { auth: false }),
+  buy: (promotionId: number, addressId: number | string, quantity: number, idempotencyKey: string) =>
+    api.post<Order>(
+      `/flash-sales/${promotionId}/orders`,
+      { address_id: addressId, quantity },
+      { headers: { 'Idempotency-Key': idempotencyKey } },
+    ),
+}
+
+export const membershipApi = {
+  get: () => api.get<Membership>('/me/membership'),
+  points: () => api.get<PointsEntry[]>('/me/points'),
+}
+
+// ---------------------------------------------------------------- console: promotions and coupons
+
+export const adminPromoApi = {
+  list: (query: { kind?: PromotionKind | ''; status?: PromotionStatus | '' } = {}) =>
+    api.get<Promotion[]>('/admin/promotions', { ...query }),
+  get: (id: number) => api.get<Promotion>(`/admin/promotions/${id}`),
+  create: (input: PromotionInput) => api.post<Promotion>('/admin/promotions', input),
+  update: (id: number, patch: PromotionPatch) => api.patch<Promotion>(`/admin/promotions/${id}`, patch),
+  act: (id: number, action: LifecycleAction) => api.post<Promotion>(`/admin/promotions/${id}/actions`, { action }),
+  review: (id: number, decision: 'approve' | 'reject', note: string) =>
+    api.post<Promotion>(`/admin/promotions/${id}/review`, { decision, note }),
+  results: (id: number) => api.get<PromotionResults>(`/admin/promotions/${id}/results`),
+  preview: (input: PricingPreviewInput) => api.post<Breakdown>('/admin/pricing/preview', input),
+}
+
+export const adminCouponApi = {
+  list: () => api.get<Coupon[]>('/admin/coupons'),
+  create: (input: CouponInput) => api.post<Coupon>('/admin/coupons', input),
+  act: (id: number, action: LifecycleAction) => api.post<Coupon>(`/admin/coupons/${id}/actions`, { action }),
+  review: (id: number, decision: 'approve' | 'reject', note: string) =>
+    api.post<Coupon>(`/admin/coupons/${id}/review`, { decision, note }),
+  /** Single-use codes in bulk: the answer is a CSV file. */
+  codes: (id: number, count: number) =>
+    request<Blob>(`/admin/coupons/${id}/codes`, { method: 'POST', body: { count }, blob: true }),
+  issue: (id: number, user_ids: number[]) => api.post<{ issued: number }>(`/admin/coupons/${id}/issue`, { user_ids }),
 }

@@ -165,6 +165,9 @@ export interface ProductCard {
   notice: string
   rating: number | null
   review_count: number
+  /** The running promotion's one-unit price for any shopper (catalog discount or flash sale), if any. */
+  promo_price_fen?: number | null
+  promo_label?: string
 }
 
 export interface ProductDetail extends ProductCard {
@@ -338,6 +341,8 @@ export interface CartLine {
   /** Promotions (when the backend applies them): the line's discount and what is left to pay. */
   discount_fen?: number
   final_fen?: number
+  /** Units sold at the flash-sale price. */
+  flash_units?: number
   problem: LineProblem | null
 }
 
@@ -350,6 +355,7 @@ export interface Cart {
   shipping_fen: number
   total_fen: number
   requires_rx: boolean
+  breakdown?: Breakdown
 }
 
 export interface OrderItemInput {
@@ -365,11 +371,20 @@ export interface CheckoutPreview {
   total_fen: number
   requires_rx: boolean
   rx_notice: string | null
+  breakdown?: Breakdown
+}
+
+export interface PreviewInput {
+  items?: OrderItemInput[]
+  coupon_grant_id?: number | null
+  points?: number
 }
 
 export interface CheckoutInput {
   address_id: number | string
   items?: OrderItemInput[]
+  coupon_grant_id?: number
+  points?: number
   prescription_id?: number
   risk_confirmed: boolean
   note: string
@@ -453,8 +468,10 @@ export interface Order {
   note: string
   created_at: string
   lines: OrderLine[]
-  /** Promotions applied to the order (label and amount), when there are any. */
-  adjustments?: { label: string; amount_fen: number; kind?: string; product_id?: number | null }[]
+  /** Points this order earns (credited when it is paid). */
+  points_earned?: number
+  /** Every discount, one row per line it was spread over (order-level ones appear once per line). */
+  adjustments?: OrderAdjustment[]
   history: StatusChange[]
   /** Customer: pay, cancel, confirm, refund, review. Staff: ship, approve_refund, reject_refund, cancel. */
   allowed_actions: string[]
@@ -529,4 +546,222 @@ export interface Review {
   status: ReviewStatus
   moderation_reason: string
   created_at: string
+}
+
+// ---------------------------------------------------------------- promotions, coupons, membership
+
+export type AdjustmentSource = 'promotion' | 'coupon' | 'points' | string
+
+export interface Adjustment {
+  source: AdjustmentSource
+  source_id: number | null
+  kind: string
+  label: string
+  amount_fen: number
+  product_id: number | null
+}
+
+export type OrderAdjustment = Adjustment
+
+export interface PricedLine {
+  product_id: number
+  quantity: number
+  list_price_fen: number
+  list_total_fen: number
+  flash_units: number
+  discount_fen: number
+  final_fen: number
+  adjustments: Adjustment[]
+}
+
+export interface GiftOut {
+  product_id: number
+  name: string
+  quantity: number
+}
+
+export type CouponProblem = 'COUPON_MIN_SPEND' | 'COUPON_NOT_APPLICABLE' | 'COUPON_NOT_COMBINABLE' | string
+
+/** The pricing engine's answer: lines, every discount applied (order-level ones once), totals. */
+export interface Breakdown {
+  lines: PricedLine[]
+  applied: Adjustment[]
+  subtotal_fen: number
+  discount_fen: number
+  goods_fen: number
+  points_redeemed: number
+  points_fen: number
+  shipping_fen: number
+  total_fen: number
+  points_earned: number
+  gifts: GiftOut[]
+  coupon_problem: CouponProblem | null
+}
+
+export type PromotionKind =
+  | 'catalog_discount'
+  | 'spend_tier'
+  | 'spend_percent'
+  | 'free_shipping'
+  | 'gift'
+  | 'member_price'
+  | 'flash_sale'
+export const PROMOTION_KINDS: PromotionKind[] = [
+  'catalog_discount',
+  'spend_tier',
+  'spend_percent',
+  'free_shipping',
+  'gift',
+  'member_price',
+  'flash_sale',
+]
+
+/** Stored status (what the filter takes). */
+export type PromotionStatus = 'draft' | 'in_review' | 'published' | 'paused' | 'ended'
+export const PROMOTION_STATUSES: PromotionStatus[] = ['draft', 'in_review', 'published', 'paused', 'ended']
+/** The status with the time window applied (what the table shows). */
+export type PromotionState = 'draft' | 'in_review' | 'scheduled' | 'running' | 'paused' | 'ended'
+
+export interface Scope {
+  product_ids: number[]
+  category_codes: string[]
+  brands: string[]
+}
+
+export interface FlashInfo {
+  product_id: number
+  product_name: string
+  list_price_fen: number
+  sale_price_fen: number
+  sale_stock: number
+  per_user_limit: number
+  remaining: number
+  image_url: string | null
+}
+
+export interface Promotion {
+  id: number
+  name: string
+  kind: PromotionKind
+  status: PromotionStatus
+  state: PromotionState
+  starts_at: string
+  ends_at: string
+  priority: number
+  exclusive: boolean
+  scope: Scope
+  rules: Record<string, unknown>
+  review_note: string
+  created_by: number | null
+  reviewed_by: number | null
+  flash: FlashInfo | null
+}
+
+export interface PromotionInput {
+  name: string
+  kind: PromotionKind
+  starts_at: string
+  ends_at: string
+  priority: number
+  exclusive: boolean
+  scope: Scope
+  rules: Record<string, unknown>
+}
+
+export type PromotionPatch = Partial<Omit<PromotionInput, 'kind'>>
+
+export interface PromotionResults {
+  promotion_id: number
+  orders: number
+  gmv_fen: number
+  discount_fen: number
+  units: number
+}
+
+export type LifecycleAction = 'submit' | 'pause' | 'resume' | 'end'
+
+export interface PricingPreviewInput {
+  items: OrderItemInput[]
+  member_level: number
+  coupon_id?: number | null
+  at?: string
+  include_promotion_ids: number[]
+}
+
+export type CouponKind = 'amount_off' | 'percent_off'
+
+export interface Coupon {
+  id: number
+  name: string
+  kind: CouponKind
+  amount_off_fen: number
+  percent_off: number
+  max_off_fen: number
+  min_spend_fen: number
+  scope: Scope
+  valid_from: string
+  valid_to: string
+  per_user_limit: number
+  total_limit: number
+  issued: number
+  claimable: boolean
+  public_code: string | null
+  min_member_level: number
+  status: PromotionState
+  review_note: string
+}
+
+export interface CouponInput {
+  name: string
+  kind: CouponKind
+  amount_off_fen: number
+  percent_off: number
+  max_off_fen: number
+  min_spend_fen: number
+  scope: Scope
+  valid_from: string
+  valid_to: string
+  per_user_limit: number
+  total_limit: number
+  claimable: boolean
+  public_code: string | null
+  min_member_level: number
+}
+
+export type GrantStatus = 'available' | 'locked' | 'used' | string
+
+export interface CouponGrant {
+  id: number
+  coupon: Coupon
+  status: GrantStatus
+  code: string | null
+  granted_at: string
+  usable_now: boolean
+}
+
+export interface MemberLevel {
+  level: number
+  name: string
+  threshold_fen: number
+}
+
+export interface Membership {
+  level: number
+  level_name: string
+  spend_12m_fen: number
+  next_level_name: string | null
+  next_level_at_fen: number | null
+  points: number
+  levels: MemberLevel[]
+}
+
+export type PointsReason = 'earned' | 'redeemed' | 'refunded_redemption' | 'reversed' | string
+
+export interface PointsEntry {
+  id: number
+  delta: number
+  balance: number
+  reason: PointsReason
+  order_id: number | null
+  at: string
 }

@@ -7,7 +7,9 @@ import {
   FirstAidKit,
   Key,
   List,
+  Present,
   Stamp,
+  Ticket,
   User,
   UserFilled,
 } from '@element-plus/icons-vue'
@@ -64,6 +66,22 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: ChatLineSquare,
     permission: 'reviews:moderate',
     component: () => import('@/views/console/ReviewsView.vue'),
+  },
+  {
+    path: 'promotions',
+    key: 'promotions',
+    titleKey: 'console.menu.promotions',
+    icon: Present,
+    permission: 'promotions:write',
+    component: () => import('@/views/console/PromotionsView.vue'),
+  },
+  {
+    path: 'coupons',
+    key: 'coupons',
+    titleKey: 'console.menu.coupons',
+    icon: Ticket,
+    permission: 'promotions:write',
+    component: () => import('@/views/console/CouponsView.vue'),
   },
   {
     path: 'customers',

@@ -81,6 +81,30 @@ const routes: RouteRecordRaw[] = [
         meta: { titleKey: 'rx.title', requiresAuth: true },
       },
       {
+        path: 'account/coupons',
+        name: 'coupon-wallet',
+        component: () => import('@/views/store/CouponWalletView.vue'),
+        meta: { titleKey: 'promo.walletTitle', requiresAuth: true },
+      },
+      {
+        path: 'account/membership',
+        name: 'membership',
+        component: () => import('@/views/store/MembershipView.vue'),
+        meta: { titleKey: 'membership.title', requiresAuth: true },
+      },
+      {
+        path: 'coupons',
+        name: 'coupons',
+        component: () => import('@/views/store/CouponCenterView.vue'),
+        meta: { titleKey: 'promo.centreTitle' },
+      },
+      {
+        path: 'flash-sales',
+        name: 'flash-sales',
+        component: () => import('@/views/store/FlashSalesView.vue'),
+        meta: { titleKey: 'flash.title' },
+      },
+      {
         path: 'products',
         name: 'products',
         component: () => import('@/views/store/ProductListView.vue'),

@@ -56,3 +56,26 @@ export function shanghaiWallTimeToIso(value: string | null | undefined): string 
 export function orDash(value: unknown): string {
   return value === null || value === undefined || value === '' ? '—' : String(value)
 }
+
+/**
+ * An API (UTC) timestamp → the Beijing wall-clock string the date-time pickers use
+ * ("YYYY-MM-DD HH:mm:ss"); the inverse of `shanghaiWallTimeToIso`.
+ */
+export function isoToShanghaiWallTime(value: string | null | undefined): string {
+  if (!value) return ''
+  const date = parseApiTime(value)
+  if (Number.isNaN(date.getTime())) return ''
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: TIME_ZONE,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  }).formatToParts(date)
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '00'
+  const hour = get('hour') === '24' ? '00' : get('hour')
+  return `${get('year')}-${get('month')}-${get('day')} ${hour}:${get('minute')}:${get('second')}`
+}

@@ -16,8 +16,8 @@ class Cache(Protocol):
     def get(self, key: str) -> str | None: ...
     def set(self, key: str, value: str, ttl: int | None = None) -> None: ...
     def delete(self, *keys: str) -> None: ...
-    def incr(self, key: str, ttl: int) -> int:
-        """Add one and return the new count; the key expires ttl seconds after its first increment."""
+    def incr(self, key: str, ttl: int, amount: int = 1) -> int:
+        """Add `amount` (one) and return the new count; the key expires ttl seconds after its first increment."""
     def ttl(self, key: str) -> int:
         """Seconds left before the key expires; 0 when it is absent or has no expiry."""
     def ping(self) -> None: ...
@@ -49,10 +49,10 @@ class MemoryCache:
             for k in keys:
                 self._data.pop(k, None)
 
-    def incr(self, key: str, ttl: int) -> int:
+    def incr(self, key: str, ttl: int, amount: int = 1) -> int:
         with self._lock:
             item = self._live(key)
-            count = int(item[0]) + 1 if item else 1
+            count = int(item[0]) + amount if item else amount
             self._data[key] = (str(count), item[1] if item else time.monotonic() + ttl)
             return count
 
@@ -80,10 +80,10 @@ class RedisCache:
         if keys:
             self.client.delete(*(self.prefix + k for k in keys))
 
-    def incr(self, key: str, ttl: int) -> int:
+    def incr(self, key: str, ttl: int, amount: int = 1) -> int:
         k = self.prefix + key
         pipe = self.client.pipeline()
-        pipe.incr(k)
+        pipe.incr(k, amount)
         pipe.expire(k, ttl, nx=True)  # only the first increment starts the window
         count, _ = pipe.execute()
         return int(count)

@@ -55,8 +55,10 @@ def _field_of(loc: tuple) -> str:
 async def _app_error(request: Request, exc: AppError) -> JSONResponse:
     errors = None
     if exc.field:
-        errors = [{"field": exc.field, "code": exc.code, "message": message(
-            exc.code, pick_language(request.headers.get("accept-language")), field=exc.field, **exc.params)}]
+        # A `reason` given with the error says more than the code's generic message.
+        text = exc.params.get("reason") or message(
+            exc.code, pick_language(request.headers.get("accept-language")), field=exc.field, **exc.params)
+        errors = [{"field": exc.field, "code": exc.code, "message": text}]
     params = {"field": exc.field, **exc.params} if exc.field else exc.params
     return problem(request, exc.status, exc.code, errors=errors, headers=exc.headers, **params)
 

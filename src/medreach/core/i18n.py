@@ -83,6 +83,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "COUPON_NOT_APPLICABLE": ("订单中没有可用此优惠券的商品", "No item in the order can use this coupon"),
     "COUPON_NOT_COMBINABLE": ("已享受的促销不能与优惠券同时使用", "The promotion applied cannot be combined with a coupon"),
     "POINTS_INSUFFICIENT": ("积分不足（当前 {balance}）", "Not enough points (balance {balance})"),
+    # collector
+    "INVALID_WRITE_KEY": ("写入密钥无效或已吊销", "The write key is invalid or revoked"),
+    "BATCH_TOO_LARGE": ("批量请求过大（上限 {limit} 字节）", "The batch is too large (limit {limit} bytes)"),
+    "EVENT_REJECTED": ("事件被拒收：{reason}", "The event was rejected: {reason}"),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     shipping_fen: int = 1000
     free_shipping_from_fen: int = 9900
 
+    events_fsync: bool = True  # an event is acknowledged only once fsync'd (turn off only for throwaway data)
+
     jobs_enabled: bool = True  # in-process periodic jobs (order expiry); off in tests that drive them by hand
     order_expiry_interval_seconds: int = 30
 
@@ -87,6 +89,10 @@ class Settings(BaseSettings):
     @cached_property
     def merchant_key(self) -> str:
         return self.payment_key or _local_secret(self.var_dir, "payment_key", lambda: secrets.token_urlsafe(32))
+
+    @property
+    def events_path(self) -> Path:
+        return self.var_dir / "events"
 
     @property
     def search_path(self) -> Path:

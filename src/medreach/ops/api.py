@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +12,7 @@ from medreach.accounts.deps import DbSession, require
 from medreach.accounts.models import User
 from medreach.ops.schemas import AuditOut
 from medreach.core.pagination import Page, Paging
+from medreach.core.params import Moment
 from medreach.ops.service import search_audit
 
 router = APIRouter()
@@ -25,7 +25,7 @@ def audit_log(session: DbSession, paging: Paging, _: Annotated[User, require("au
               subject_type: Annotated[str | None, Query(max_length=32)] = None,
               subject_id: Annotated[str | None, Query(max_length=64)] = None,
               outcome: Literal["success", "denied", "failure"] | None = None,
-              since: datetime | None = None, until: datetime | None = None):
+              since: Moment | None = None, until: Moment | None = None):
     rows, total = search_audit(session, paging, actor_id=actor_id, action=action, subject_type=subject_type,
                                subject_id=subject_id, outcome=outcome, since=since, until=until)
     return Page(items=rows, total=total, **paging.model_dump())

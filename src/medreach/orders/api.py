@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,7 +17,7 @@ from medreach.core.db import retrying
 from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.core.pagination import Page, Paging
-from medreach.core.params import IdPath
+from medreach.core.params import IdPath, Moment
 from medreach.orders import cart as carts
 from medreach.orders import payments, prescriptions, reviews, schemas, service, state
 from medreach.orders.models import Payment
@@ -263,7 +262,7 @@ def review_prescription(rx_id: IdPath, data: schemas.ModerateIn, request: Reques
 def search_orders(session: DbSession, paging: Paging, viewer: Annotated[User, require("orders:read_all")],
                   q: Annotated[str | None, Query(max_length=64)] = None, status: Status | None = None,
                   user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-                  since: datetime | None = None, until: datetime | None = None, requires_rx: bool | None = None):
+                  since: Moment | None = None, until: Moment | None = None, requires_rx: bool | None = None):
     rows, total = service.search(session, viewer, paging, q=q, status=status, user_id=user_id, since=since,
                                  until=until, requires_rx=requires_rx)
     return Page(items=[service.view(session, o, staff=True) for o in rows], total=total, **paging.model_dump())

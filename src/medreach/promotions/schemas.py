@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from medreach.core.params import Moment, RowId
+
 Fen = Annotated[int, Field(ge=0, le=100_000_000)]
 Percent = Annotated[int, Field(ge=1, le=99)]
 Kind = Literal["catalog_discount", "spend_tier", "spend_percent", "free_shipping", "gift", "member_price",
@@ -81,8 +83,8 @@ RULES_FOR: dict[str, type[BaseModel]] = {
 class PromotionIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     kind: Kind
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     priority: Annotated[int, Field(ge=0, le=100)] = 0
     exclusive: bool = False
     scope: ScopeIn = ScopeIn()
@@ -92,15 +94,13 @@ class PromotionIn(BaseModel):
     def _window(self):
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("times need a time zone (e.g. 2026-11-25T10:00:00+08:00)")
         return self
 
 
 class PromotionPatch(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     priority: Annotated[int, Field(ge=0, le=100)] | None = None
     exclusive: bool | None = None
     scope: ScopeIn | None = None
@@ -150,8 +150,8 @@ class CouponIn(BaseModel):
     max_off_fen: Fen = 0
     min_spend_fen: Fen = 0
     scope: ScopeIn = ScopeIn()
-    valid_from: datetime
-    valid_to: datetime
+    valid_from: Moment
+    valid_to: Moment
     per_user_limit: Annotated[int, Field(ge=1, le=100)] = 1
     total_limit: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     claimable: bool = True
@@ -259,8 +259,8 @@ class PreviewIn(BaseModel):
     items: Annotated[list[PreviewItem], Field(min_length=1, max_length=50)]
     member_level: Annotated[int, Field(ge=0, le=3)] = 0
     coupon_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
-    at: datetime | None = None
-    include_promotion_ids: Annotated[list[int], Field(max_length=50)] = []  # drafts to try out as if running
+    at: Moment | None = None
+    include_promotion_ids: Annotated[list[RowId], Field(max_length=50)] = []  # drafts to try out as if running
 
 
 class MembershipOut(BaseModel):

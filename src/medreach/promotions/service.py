@@ -98,7 +98,8 @@ def _validated_rules(session: Session, kind: str, raw: dict) -> dict:
         rules = schemas.RULES_FOR[kind].model_validate(raw)
     except ValidationError as e:
         err = e.errors()[0]
-        raise AppError(422, "VALIDATION_ERROR", field="rules." + ".".join(map(str, err["loc"]))) from e
+        field = ".".join(["rules", *map(str, err["loc"])])
+        raise AppError(422, "VALIDATION_ERROR", field=field, reason=err["msg"]) from e
     data = rules.model_dump(exclude_none=True)
     if kind == "gift":
         gift = session.get(Product, rules.gift_product_id)

@@ -1,0 +1,153 @@
+"""The collector (Segment-compatible /v1/* endpoints) and the console's source management."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import zlib
+from datetime import UTC, datetime
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from medreach.accounts.deps import DbSession, require
+from medreach.accounts.models import User
+from medreach.core.errors import AppError, problem
+from medreach.core.params import IdPath
+from medreach.tracking import collector, schemas, service
+
+router = APIRouter()
+OK = {"success": True}
+
+
+def _write_key(request: Request, body) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("basic "):
+        try:
+            return base64.b64decode(auth[6:]).decode().split(":", 1)[0] or None
+        except (ValueError, UnicodeDecodeError):
+            return None
+    if isinstance(body, dict) and isinstance(body.get("writeKey"), str):
+        return body["writeKey"]
+    return None
+
+
+async def _body(request: Request) -> bytes:
+    raw = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:  # bounded: a small gzip cannot unpack into more than the batch limit
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            raw = d.decompress(raw, collector.MAX_BATCH_BYTES + 1)
+        except (zlib.error, gzip.BadGzipFile) as e:
+            raise AppError(400, "MALFORMED_BODY") from e
+    return raw
+
+
+async def collect(request: Request, kind: str | None) -> JSONResponse:
+    raw = await _body(request)
+    if len(raw) > collector.MAX_BATCH_BYTES:
+        raise AppError(413, "BATCH_TOO_LARGE", limit=collector.MAX_BATCH_BYTES)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise AppError(400, "MALFORMED_BODY") from e
+    state = request.app.state
+    key = _write_key(request, body)
+    source_id = state.keyring.cached(key) if key else None
+    if source_id is None and key:  # a database look-up only on a cache miss
+        source_id = await run_in_threadpool(state.keyring.source_for, state.db.sessions, key)
+    if source_id is None:
+        raise AppError(401, "INVALID_WRITE_KEY", headers={"WWW-Authenticate": 'Basic realm="write key"'})
+    if kind is None:  # batch
+        events = body.get("batch") if isinstance(body, dict) else None
+        if not isinstance(events, list):
+            raise AppError(400, "EVENT_REJECTED", field="batch", reason="missing_batch")
+        sent_at = body.get("sentAt")
+    else:
+        events, sent_at = [body], None
+    received = datetime.now(UTC)
+    received_iso, batch_sent = collector.iso(received), collector.parse_time(sent_at)
+    accepted, rejected = [], []
+    for i, event in enumerate(events):
+        problem_ = collector.check(event, kind, i if kind is None else None)
+        if problem_:
+            rejected.append(problem_)
+        else:
+            accepted.append(collector.normalize(event, kind, source_id, received, batch_sent, received_iso))
+    fresh = state.dedupe.fresh([e["messageId"] for e in accepted])
+    to_write = [e for e, new in zip(accepted, fresh) if new]
+    if to_write:
+        try:
+            await state.event_log.append_async([orjson.dumps(e) for e in to_write])
+        except OSError:
+            state.dedupe.forget([e["messageId"] for e in to_write])
+            raise
+    service.count(state.cache, source_id, len(to_write), len(rejected))
+    if rejected:
+        await run_in_threadpool(_record, state, source_id, rejected, raw)
+    if rejected and not accepted:
+        r = rejected[0]
+        field = r.field if r.index is None else f"batch[{r.index}].{r.field}"
+        status = 413 if r.reason == "event_too_large" else 400
+        return problem(request, status, "EVENT_REJECTED", reason=r.reason, errors=[
+            {"field": field if x.index is None else f"batch[{x.index}].{x.field}", "code": x.reason, "message": x.reason}
+            for x in rejected[:20]])
+    body_out = dict(OK)
+    if rejected:
+        body_out["rejected"] = [{"index": r.index, "field": r.field, "reason": r.reason} for r in rejected[:100]]
+    return JSONResponse(body_out)
+
+
+def _record(state, source_id, rejected, raw) -> None:
+    with state.db.sessions() as s:
+        service.record_rejections(s, source_id, rejected, raw)
+
+
+def _route(kind: str | None):
+    async def endpoint(request: Request):
+        return await collect(request, kind)
+
+    endpoint.__name__ = f"collect_{kind or 'batch'}"
+    endpoint.__doc__ = (f"Segment-compatible `{kind}` call." if kind else
+                        "Segment-compatible batch of up to 500 KB; valid events are kept, the rest reported.")
+    return endpoint
+
+
+for _kind in collector.TYPES:
+    router.add_api_route(f"/v1/{_kind}", _route(_kind), methods=["POST"], tags=["collector"])
+router.add_api_route("/v1/batch", _route(None), methods=["POST"], tags=["collector"])
+router.add_api_route("/v1/import", _route(None), methods=["POST"], tags=["collector"])
+
+
+# --- console: sources ----------------------------------------------------------------------------------------
+
+@router.get("/api/v1/admin/sources", response_model=list[schemas.SourceOut], tags=["tracking admin"])
+def list_sources(session: DbSession, _: Annotated[User, require("analytics:read")]):
+    return service.list_sources(session)
+
+
+@router.post("/api/v1/admin/sources", response_model=schemas.SourceWithKey, status_code=201, tags=["tracking admin"])
+def create_source(data: schemas.SourceIn, session: DbSession, actor: Annotated[User, require("pipeline:run")]):
+    source, key = service.create_source(session, actor, data.name, data.kind)
+    return schemas.SourceWithKey(**schemas.SourceOut.model_validate(source).model_dump(), write_key=key)
+
+
+@router.post("/api/v1/admin/sources/{source_id}/rotate", response_model=schemas.SourceWithKey, tags=["tracking admin"])
+def rotate_source(source_id: IdPath, session: DbSession, actor: Annotated[User, require("pipeline:run")]):
+    source, key = service.rotate_key(session, actor, source_id)
+    return schemas.SourceWithKey(**schemas.SourceOut.model_validate(source).model_dump(), write_key=key)
+
+
+@router.post("/api/v1/admin/sources/{source_id}/revoke", response_model=schemas.SourceOut, tags=["tracking admin"])
+def revoke_source(source_id: IdPath, session: DbSession, actor: Annotated[User, require("pipeline:run")]):
+    return service.revoke(session, actor, source_id)
+
+
+@router.get("/api/v1/admin/sources/{source_id}/stats", tags=["tracking admin"])
+def source_stats(source_id: IdPath, request: Request, session: DbSession,
+                 _: Annotated[User, require("analytics:read")]):
+    service.get_source(session, source_id)
+    return service.stats(session, request.app.state.cache, source_id)

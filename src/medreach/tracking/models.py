@@ -1,0 +1,39 @@
+"""Tracking sources (write keys) and the record of rejected calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from medreach.core.db import Base, utcnow
+
+
+class Source(Base):
+    """Where events come from (web, server, app, import). Only a hash of the write key is stored."""
+
+    __tablename__ = "tracking_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # web | server | app | import
+    write_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(String(12))  # the first characters, to tell keys apart
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column()
+
+
+class Rejection(Base):
+    """A call the collector refused, with the reason (kept for the sources page)."""
+
+    __tablename__ = "tracking_rejections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("tracking_sources.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(48))
+    field: Mapped[str] = mapped_column(String(48), default="")
+    message_id: Mapped[str] = mapped_column(String(64), default="")
+    sample: Mapped[str] = mapped_column(String(512), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

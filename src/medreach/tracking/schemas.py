@@ -1,0 +1,29 @@
+"""API shapes for tracking sources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SourceIn(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    kind: Literal["web", "server", "app", "import"]
+
+
+class SourceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    key_hint: str
+    status: str
+    created_at: datetime
+    rotated_at: datetime | None
+
+
+class SourceWithKey(SourceOut):
+    write_key: str  # shown once, at creation or rotation

@@ -1,0 +1,154 @@
+"""Sources and their write keys; counting received and rejected events; de-duplication by messageId."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from medreach.accounts.models import User
+from medreach.core.cache import Cache
+from medreach.core.errors import AppError, not_found
+from medreach.core.security import sha256_hex
+from medreach.ops.service import audit
+from medreach.tracking.collector import Rejected
+from medreach.tracking.log import EventLog
+from medreach.tracking.models import Rejection, Source
+
+
+def _new_key() -> str:
+    return "mr_" + secrets.token_urlsafe(24)
+
+
+def create_source(session: Session, actor: User, name: str, kind: str) -> tuple[Source, str]:
+    key = _new_key()
+    source = Source(name=name, kind=kind, write_key_hash=sha256_hex(key), key_hint=key[:9])
+    session.add(source)
+    session.flush()
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="sources.create", subject_type="source",
+          subject_id=source.id, detail={"name": name, "kind": kind})
+    session.commit()
+    return source, key
+
+
+def rotate_key(session: Session, actor: User, source_id: int) -> tuple[Source, str]:
+    source = get_source(session, source_id)
+    key = _new_key()
+    source.write_key_hash, source.key_hint, source.rotated_at = sha256_hex(key), key[:9], datetime.now(UTC)
+    source.status = "active"
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="sources.rotate", subject_type="source",
+          subject_id=source.id)
+    session.commit()
+    return source, key
+
+
+def revoke(session: Session, actor: User, source_id: int) -> Source:
+    source = get_source(session, source_id)
+    source.status = "revoked"
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="sources.revoke", subject_type="source",
+          subject_id=source.id)
+    session.commit()
+    return source
+
+
+def get_source(session: Session, source_id: int) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise not_found("source")
+    return source
+
+
+def list_sources(session: Session) -> list[Source]:
+    return list(session.scalars(select(Source).order_by(Source.id)))
+
+
+class KeyRing:
+    """Write key -> active source id, cached per process for a few seconds (revocation takes hold fast)."""
+
+    def __init__(self, ttl_seconds: float = 5.0):
+        self.ttl, self._cache, self._lock = ttl_seconds, {}, threading.Lock()
+
+    def cached(self, key: str) -> int | None:
+        hit = self._cache.get(sha256_hex(key))
+        return hit[0] if hit and hit[1] > time.monotonic() else None
+
+    def source_for(self, session_factory, key: str) -> int | None:
+        digest = sha256_hex(key)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit and hit[1] > now:
+            return hit[0]
+        with session_factory() as s:
+            source_id = s.scalar(select(Source.id).where(Source.write_key_hash == digest, Source.status == "active"))
+        with self._lock:
+            self._cache[digest] = (source_id, now + self.ttl)
+        return source_id
+
+
+class Deduper:
+    """Message ids already in the log. Preloaded from the log at start, so a retry after a restart is
+    still recognised; bounded (the oldest ids are forgotten first)."""
+
+    def __init__(self, log: EventLog, capacity: int = 2_000_000):
+        self.capacity, self._seen, self._lock = capacity, OrderedDict(), threading.Lock()
+        for record in log.read():
+            self._remember(record.get("messageId"))
+
+    def _remember(self, message_id) -> None:
+        if message_id:
+            self._seen[message_id] = None
+            if len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+
+    def fresh(self, message_ids: list[str]) -> list[bool]:
+        """For each id, True if never seen (and remember it); duplicates within the list count too."""
+        out = []
+        with self._lock:
+            for mid in message_ids:
+                new = mid not in self._seen
+                if new:
+                    self._remember(mid)
+                out.append(new)
+        return out
+
+    def forget(self, message_ids: list[str]) -> None:
+        """The write failed: these ids may be sent again."""
+        with self._lock:
+            for mid in message_ids:
+                self._seen.pop(mid, None)
+
+
+def count(cache: Cache, source_id: int, received: int, rejected: int) -> None:
+    """Per-source, per-day volumes (in the cache: Redis across processes when configured)."""
+    day = datetime.now(UTC).strftime("%Y%m%d")
+    for what, n in (("received", received), ("rejected", rejected)):
+        if n:
+            cache.incr(f"tracking:{source_id}:{day}:{what}", 8 * 86400, n)
+
+
+def record_rejections(session: Session, source_id: int | None, rejected: list[Rejected], sample: bytes = b"") -> None:
+    for r in rejected[:20]:  # a flood of bad events keeps only a sample of reasons
+        session.add(Rejection(source_id=source_id, reason=r.reason, field=r.field, message_id=(r.message_id or "")[:64],
+                              sample=sample[:500].decode("utf-8", "replace")))
+    session.commit()
+
+
+def stats(session: Session, cache: Cache, source_id: int, days: int = 7) -> dict:
+    today = datetime.now(UTC)
+    series = []
+    for n in range(days - 1, -1, -1):
+        day = (today - timedelta(days=n)).strftime("%Y%m%d")
+        series.append({"day": day, "received": int(cache.get(f"tracking:{source_id}:{day}:received") or 0),
+                       "rejected": int(cache.get(f"tracking:{source_id}:{day}:rejected") or 0)})
+    reasons = dict(session.execute(select(Rejection.reason, func.count()).where(Rejection.source_id == source_id)
+                                   .group_by(Rejection.reason)).all())
+    recent = list(session.scalars(select(Rejection).where(Rejection.source_id == source_id)
+                                  .order_by(Rejection.id.desc()).limit(20)))
+    return {"days": series, "rejected_by_reason": reasons,
+            "recent_rejections": [{"reason": r.reason, "field": r.field, "message_id": r.message_id,
+                                   "sample": r.sample, "at": r.at} for r in recent]}
