@@ -33,7 +33,8 @@ def access_of(route: APIRoute) -> str:
             walk(dep)
 
     walk(route.dependant)
-    found.discard("authenticated") if len(found) > 1 else None
+    if len(found) > 1:  # require() builds on current_user: the permission is the declaration
+        found.discard("authenticated")
     assert len(found) <= 1, (route.path, found)
     return found.pop() if found else "public"
 

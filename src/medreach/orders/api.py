@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from medreach.accounts.deps import CurrentUser, DbSession, MaybeUser, require
@@ -153,7 +154,7 @@ def pay_order(order_id: IdPath, request: Request, session: DbSession, user: Curr
 def order_payment(order_id: IdPath, request: Request, session: DbSession, user: CurrentUser):
     """The latest payment; if the gateway says it is paid but no notification came, it is applied now."""
     order = service.get_own(session, user, order_id)
-    payment = session.query(Payment).filter(Payment.order_id == order.id).order_by(Payment.id.desc()).first()
+    payment = session.scalar(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1))
     if payment is None:
         raise AppError(404, "NOT_FOUND", resource="payment")
     p = provider(request)
