@@ -27,6 +27,7 @@ from medreach.orders.sandbox_gateway import SandboxGateway
 from medreach.promotions.api import router as promotions_router
 from medreach.tracking.api import router as tracking_router
 from medreach.tracking.log import EventLog
+from medreach.tracking.relay import relay
 from medreach.tracking.service import Deduper, KeyRing
 from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
     ticker = Ticker()
     ticker.every(settings.order_expiry_interval_seconds, "expire_orders",
                  lambda: _with_session(db, lambda s: orders.expire_overdue(s, flash)))
+    ticker.every(settings.event_relay_interval_seconds, "relay_domain_events",
+                 lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
