@@ -24,6 +24,7 @@ def upgrade() -> None:
     sa.Column('write_key_hash', sa.String(length=64), nullable=False),
     sa.Column('key_hint', sa.String(length=12), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('embedded_key_enc', medreach.core.security.EncryptedString(), nullable=True),
     sa.Column('created_at', medreach.core.db.UTCDateTime(), nullable=False),
     sa.Column('rotated_at', medreach.core.db.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tracking_sources')),

@@ -15,7 +15,7 @@ PUBLIC = {
     ("GET", "/api/v1/products/{product_id}/image.svg"), ("GET", "/api/v1/products/{product_id}/reviews"),
     ("GET", "/api/v1/cart"), ("POST", "/api/v1/cart/items"), ("PATCH", "/api/v1/cart/items/{product_id}"),
     ("DELETE", "/api/v1/cart/items/{product_id}"),
-    ("GET", "/api/v1/coupons/claimable"), ("GET", "/api/v1/flash-sales"),
+    ("GET", "/api/v1/coupons/claimable"), ("GET", "/api/v1/flash-sales"), ("GET", "/api/v1/tracking/config"),
     ("POST", "/api/v1/payments/sandbox/notify"),  # the gateway's call: it proves itself by signature
     *(("POST", f"/v1/{kind}") for kind in ("identify", "track", "page", "screen", "group", "alias", "batch",
                                           "import")),  # the collector: a source's write key

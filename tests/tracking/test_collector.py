@@ -137,3 +137,16 @@ def test_sources_need_permissions(client, staff, source):
     assert client.post("/api/v1/admin/sources", headers=marketer, json={"name": "x", "kind": "web"}).status_code == 403
     _, customer = staff()
     assert client.get("/api/v1/admin/sources", headers=customer).status_code == 403
+
+
+def test_storefront_config_hands_out_the_web_sources_key(client, app, admin):
+    app.state.keyring = KeyRing(ttl_seconds=0)
+    config = client.get("/api/v1/tracking/config").json()
+    assert config["enabled"] and config["write_key"].startswith("mr_")
+    assert client.get("/api/v1/tracking/config").json() == config  # one built-in source
+    r = client.post("/v1/page", headers=basic(config["write_key"]), json={"anonymousId": "a", "name": "Home"})
+    assert r.status_code == 200
+    _, headers = admin
+    [web] = [s for s in client.get("/api/v1/admin/sources", headers=headers).json() if s["kind"] == "web"]
+    rotated = client.post(f"/api/v1/admin/sources/{web['id']}/rotate", headers=headers).json()
+    assert client.get("/api/v1/tracking/config").json()["write_key"] == rotated["write_key"]

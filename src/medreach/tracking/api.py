@@ -122,6 +122,13 @@ router.add_api_route("/v1/batch", _route(None), methods=["POST"], tags=["collect
 router.add_api_route("/v1/import", _route(None), methods=["POST"], tags=["collector"])
 
 
+@router.get("/api/v1/tracking/config", tags=["collector"])
+def tracking_config(session: DbSession):
+    """What the storefront's tracker needs: the built-in web source's (public) write key."""
+    key = service.storefront_key(session)
+    return {"write_key": key, "enabled": bool(key)}
+
+
 # --- console: sources ----------------------------------------------------------------------------------------
 
 @router.get("/api/v1/admin/sources", response_model=list[schemas.SourceOut], tags=["tracking admin"])

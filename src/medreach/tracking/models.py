@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medreach.core.db import Base, utcnow
+from medreach.core.security import EncryptedString
 
 
 class Source(Base):
@@ -21,6 +22,9 @@ class Source(Base):
     write_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_hint: Mapped[str] = mapped_column(String(12))  # the first characters, to tell keys apart
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked
+    # The storefront's own source: its key is public by nature (it ships to every browser), so it is kept
+    # (encrypted) to hand to the web app; every other key exists only as its hash.
+    embedded_key: Mapped[str | None] = mapped_column("embedded_key_enc", EncryptedString())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column()
 

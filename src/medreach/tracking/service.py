@@ -36,9 +36,25 @@ def create_source(session: Session, actor: User, name: str, kind: str) -> tuple[
     return source, key
 
 
+STOREFRONT = "storefront (web)"
+
+
+def storefront_key(session: Session) -> str:
+    """The write key the storefront's tracker uses (the built-in web source, created on first use)."""
+    source = session.scalar(select(Source).where(Source.name == STOREFRONT, Source.kind == "web"))
+    if source is None:
+        key = _new_key()
+        source = Source(name=STOREFRONT, kind="web", write_key_hash=sha256_hex(key), key_hint=key[:9], embedded_key=key)
+        session.add(source)
+        session.commit()
+    return source.embedded_key if source.status == "active" else ""
+
+
 def rotate_key(session: Session, actor: User, source_id: int) -> tuple[Source, str]:
     source = get_source(session, source_id)
     key = _new_key()
+    if source.embedded_key is not None:
+        source.embedded_key = key
     source.write_key_hash, source.key_hint, source.rotated_at = sha256_hex(key), key[:9], datetime.now(UTC)
     source.status = "active"
     audit(session, actor_id=actor.id, actor_login=actor.login, action="sources.rotate", subject_type="source",
