@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from contextlib import asynccontextmanager
 
 import httpx
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
     app.state.search, app.state.payments, app.state.gateway, app.state.flash = search, payments, gateway, flash
     app.state.flash_sales = SaleCache()
     app.state.keyring = KeyRing()
+    app.state.recent = deque(maxlen=5000)  # the live view's window onto this process's newest events
     app.state.metrics = Metrics()
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +17,8 @@ from medreach.accounts.deps import DbSession, require
 from medreach.accounts.models import User
 from medreach.core.errors import AppError, problem
 from medreach.core.params import IdPath
-from medreach.tracking import collector, schemas, service
+from medreach.ops.service import audit
+from medreach.tracking import collector, identity, schemas, service
 
 router = APIRouter()
 OK = {"success": True}
@@ -86,6 +87,9 @@ async def collect(request: Request, kind: str | None) -> JSONResponse:
             state.dedupe.forget([e["messageId"] for e in to_write])
             raise
     service.count(state.cache, source_id, len(to_write), len(rejected))
+    state.recent.extend(to_write)
+    if any(e["type"] in ("identify", "alias") for e in to_write):
+        await run_in_threadpool(_stitch, state, to_write)
     if rejected:
         await run_in_threadpool(_record, state, source_id, rejected, raw)
     if rejected and not accepted:
@@ -99,6 +103,11 @@ async def collect(request: Request, kind: str | None) -> JSONResponse:
     if rejected:
         body_out["rejected"] = [{"index": r.index, "field": r.field, "reason": r.reason} for r in rejected[:100]]
     return JSONResponse(body_out)
+
+
+def _stitch(state, records) -> None:
+    with state.db.sessions() as s:
+        identity.apply(s, records)
 
 
 def _record(state, source_id, rejected, raw) -> None:
@@ -158,3 +167,46 @@ def source_stats(source_id: IdPath, request: Request, session: DbSession,
                  _: Annotated[User, require("analytics:read")]):
     service.get_source(session, source_id)
     return service.stats(session, request.app.state.cache, source_id)
+
+
+# --- console: live view and timelines -------------------------------------------------------------------------
+
+@router.get("/api/v1/admin/events/live", tags=["tracking admin"])
+def live_events(request: Request, _: Annotated[User, require("analytics:read")],
+                source_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                event: Annotated[str | None, Query(max_length=64)] = None,
+                user: Annotated[str | None, Query(max_length=64)] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100):
+    """The newest events this process received (live view; filters by source, event name and user or
+    anonymous id)."""
+    out = []
+    for e in reversed(request.app.state.recent):
+        if source_id and e.get("sourceId") != source_id or event and e.get("event") != event:
+            continue
+        if user and user not in (e.get("userId"), e.get("anonymousId")):
+            continue
+        out.append(e)
+        if len(out) >= limit:
+            break
+    return out
+
+
+@router.get("/api/v1/admin/users/{user_id}/timeline", tags=["tracking admin"])
+def user_timeline(user_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request, session: DbSession,
+                  viewer: Annotated[User, require("profiles:read")],
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+    """One person's events across every id stitched to them, newest first (the read is audited)."""
+    ids = identity.ids_of(session, user_id)
+    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="tracking.timeline", subject_type="user",
+          subject_id=user_id, detail={"ids": len(ids)})
+    session.commit()
+    links = [{"id": link.id, "anonymous_id": link.anonymous_id, "via": link.via, "created_at": link.created_at,
+              "undone_at": link.undone_at} for link in identity.links(session, user_id)]
+    return {"user_id": user_id, "ids": sorted(ids), "links": links,
+            "events": identity.timeline(request.app.state.settings.events_path, ids, limit)}
+
+
+@router.post("/api/v1/admin/identity-links/{link_id}/undo", tags=["tracking admin"])
+def undo_link(link_id: IdPath, session: DbSession, actor: Annotated[User, require("users:manage")]):
+    link = identity.undo(session, actor, link_id)
+    return {"id": link.id, "anonymous_id": link.anonymous_id, "user_id": link.user_id, "undone_at": link.undone_at}

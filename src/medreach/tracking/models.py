@@ -41,3 +41,19 @@ class Rejection(Base):
     message_id: Mapped[str] = mapped_column(String(64), default="")
     sample: Mapped[str] = mapped_column(String(512), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class IdentityLink(Base):
+    """An anonymous id (or an earlier user id) stitched to a user id by identify or alias. Undoing one
+    (an admin's correction) keeps the row, so every merge and its reversal stay on record."""
+
+    __tablename__ = "identity_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anonymous_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    via: Mapped[str] = mapped_column(String(16))  # identify | alias
+    message_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column()
+    undone_by: Mapped[int | None] = mapped_column(Integer)

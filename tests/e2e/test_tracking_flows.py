@@ -1,0 +1,180 @@
+"""Storefront tracking in Chromium, at desktop and phone sizes: an admin creates a web source in the console
+(the write key is shown once), a shopper whose browser uses that key browses home → search → product → add to
+cart and the collector counts the events (the batches carry the `mr_anon_id` cookie as anonymousId); after the
+shopper turns 个性化与行为分析 off on the account page, browsing sends nothing and the count stays put."""
+
+import json
+import time
+import uuid
+
+from playwright.sync_api import Browser, Page, expect
+
+PHONE_WIDTH = 500
+PASSWORD = "medreach-demo-2026"
+
+STATS_JS = """async (id) => {
+    const token = JSON.parse(localStorage['medreach.tokens']).access_token
+    const r = await fetch('/api/v1/admin/sources/' + id + '/stats', {headers: {Authorization: 'Bearer ' + token}})
+    const body = await r.json()
+    return body.days[body.days.length - 1]
+}"""
+
+
+def is_phone(page: Page) -> bool:
+    return page.viewport_size["width"] < PHONE_WIDTH
+
+
+def today_received(admin: Page, source_id: str) -> int:
+    return int(admin.evaluate(STATS_JS, source_id)["received"])
+
+
+def wait_received(admin: Page, source_id: str, at_least: int, timeout: float = 20) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        n = today_received(admin, source_id)
+        if n >= at_least or time.monotonic() > deadline:
+            return n
+        time.sleep(0.5)
+
+
+def settle(admin: Page, source_id: str) -> int:
+    """The count once nothing more arrives for a few seconds (the tracker flushes every 2 s)."""
+    last = today_received(admin, source_id)
+    while True:
+        time.sleep(3)
+        n = today_received(admin, source_id)
+        if n == last:
+            return n
+        last = n
+
+
+def create_web_source(page: Page) -> tuple[str, str]:
+    page.goto("/console/login")
+    page.get_by_test_id("console-login-login").fill("admin@medreach.cn")
+    page.get_by_test_id("console-login-password").fill(PASSWORD)
+    page.get_by_test_id("console-login-submit").click()
+    expect(page.get_by_test_id("dashboard-greeting")).to_be_visible()
+    if is_phone(page):
+        page.get_by_test_id("console-menu-toggle").click()
+    page.get_by_test_id("menu-sources").click()
+    expect(page.get_by_test_id("sources-page")).to_be_visible()
+
+    page.get_by_test_id("sources-create").click()
+    page.get_by_test_id("source-form-name").fill(f"e2e web {uuid.uuid4().hex[:6]}")
+    page.get_by_test_id("source-form-kind-web").click()
+    page.get_by_test_id("source-form-submit").click()
+    dialog = page.get_by_test_id("source-key-dialog")
+    expect(dialog.get_by_test_id("source-key-warning")).to_be_visible()
+    key_el = page.get_by_test_id("source-key-value")
+    expect(key_el).to_have_text(lambda_re_key())
+    key = key_el.inner_text().strip()
+    source_id = key_el.get_attribute("data-source-id")
+    page.get_by_test_id("source-key-copy").click()
+    page.get_by_test_id("source-key-done").click()
+    expect(page.get_by_test_id("source-key-dialog")).to_be_hidden()
+    # Shown once: the table only has the hint.
+    row = page.locator(f'[data-testid="source-row"][data-source-id="{source_id}"]')
+    expect(row).to_have_attribute("data-status", "active")
+    assert key not in page.content()
+    # The stats drawer opens with its chart.
+    row_actions = page.get_by_test_id("source-stats")
+    row_actions.last.click()
+    expect(page.get_by_test_id("source-stats-drawer")).to_be_visible()
+    expect(page.get_by_test_id("source-stats-chart")).to_be_visible()
+    return key, source_id
+
+
+def lambda_re_key():
+    import re
+
+    return re.compile(r"^mr_[A-Za-z0-9_-]{20,}$")
+
+
+def store_nav(page: Page, testid: str) -> None:
+    if is_phone(page):
+        page.get_by_test_id("nav-menu-toggle").click()
+    page.get_by_test_id(testid).click()
+
+
+def browse(shop: Page) -> None:
+    shop.goto("/")
+    shop.get_by_test_id("home-search-input").fill("板蓝根")
+    shop.get_by_test_id("home-search-submit").click()
+    card = shop.get_by_test_id("product-card").filter(has_text="板蓝根").first
+    card.get_by_test_id("product-card-link").click()
+    expect(shop.get_by_test_id("product-name")).to_contain_text("板蓝根")
+    before = int(shop.get_by_test_id("cart-badge").get_attribute("data-count") or 0) \
+        if shop.get_by_test_id("cart-badge").count() else 0
+    shop.get_by_test_id("product-add-to-cart").click()
+    expect(shop.get_by_test_id("cart-badge")).to_have_attribute("data-count", str(before + 1))
+
+
+def test_storefront_sends_segment_batches_and_honours_the_opt_out(page: Page, browser: Browser, live_server: str):
+    key, source_id = create_web_source(page)
+    page.keyboard.press("Escape")
+    assert today_received(page, source_id) == 0
+
+    context = browser.new_context(viewport=page.viewport_size, locale="zh-CN", base_url=live_server)
+    context.set_default_timeout(15_000)
+    context.add_init_script(f"localStorage.setItem('medreach.trackingWriteKey', {json.dumps(key)})")
+    shop = context.new_page()
+    errors: list[str] = []
+    shop.on("pageerror", lambda e: errors.append(str(e)))
+    batches: list[dict] = []
+
+    def on_request(req):
+        if req.url.endswith("/v1/batch") and req.method == "POST":
+            batches.append({"auth": req.headers.get("authorization", ""), "body": json.loads(req.post_data or "{}")})
+
+    shop.on("request", on_request)
+    try:
+        browse(shop)
+        received = wait_received(page, source_id, 3)
+        assert received >= 3, f"the collector counted {received} events today"
+
+        anon = next(c["value"] for c in context.cookies() if c["name"] == "mr_anon_id")
+        events = [e for b in batches for e in b["body"].get("batch", [])]
+        added = [e for e in events if e.get("event") == "Product Added"]
+        deadline = time.monotonic() + 10
+        while not added and time.monotonic() < deadline:
+            shop.wait_for_timeout(500)
+            events = [e for b in batches for e in b["body"].get("batch", [])]
+            added = [e for e in events if e.get("event") == "Product Added"]
+        assert added, [e.get("event") or e.get("type") for e in events]
+        assert added[0]["anonymousId"] == anon
+        assert added[0]["properties"]["quantity"] == 1 and added[0]["properties"]["sku"]
+        assert {"Products Searched", "Product List Viewed", "Product Viewed"} <= {e.get("event") for e in events}
+        pages = [e for e in events if e["type"] == "page"]
+        assert pages and pages[0]["context"]["page"]["path"] == "/" and pages[0]["name"] == "home"
+        assert all(e["messageId"] and e["originalTimestamp"] and e["context"]["locale"] for e in events)
+        assert all(b["body"].get("sentAt") for b in batches)
+        assert all(b["auth"].startswith("Basic ") or b["body"].get("writeKey") for b in batches)
+
+        # Opt out on the account page (a new customer): nothing is queued or sent afterwards.
+        shop.goto("/register")
+        shop.get_by_test_id("register-phone").fill("139" + str(uuid.uuid4().int)[:8])
+        shop.get_by_test_id("register-password").fill("e2e-pass-123")
+        shop.get_by_test_id("register-name").fill("埋点测试")
+        shop.get_by_test_id("register-submit").click()
+        expect(shop.get_by_test_id("user-name")).to_have_text("埋点测试")
+        shop.goto("/account")
+        switch = shop.get_by_test_id("account-tracking-switch")
+        expect(switch).to_have_attribute("data-enabled", "true")
+        switch.click()
+        expect(switch).to_have_attribute("data-enabled", "false")
+        assert shop.evaluate("localStorage.getItem('medreach.trackingOptOut')") == "1"
+
+        settled = settle(page, source_id)
+        sent_before = len(batches)
+        browse(shop)
+        shop.wait_for_timeout(4500)
+        assert len(batches) == sent_before, "a batch was sent after the opt-out"
+        assert shop.evaluate("localStorage.getItem('medreach.trackingQueue')") is None
+        assert today_received(page, source_id) == settled
+
+        # Still off after a reload.
+        shop.goto("/account")
+        expect(shop.get_by_test_id("account-tracking-switch")).to_have_attribute("data-enabled", "false")
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the shop page: {errors}"
