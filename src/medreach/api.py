@@ -26,6 +26,7 @@ from medreach.orders.api import router as orders_router
 from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
 from medreach.promotions.api import router as promotions_router
+from medreach.tracking.api import compact_sealed
 from medreach.tracking.api import router as tracking_router
 from medreach.tracking.log import EventLog
 from medreach.tracking.relay import relay
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
                  lambda: _with_session(db, lambda s: orders.expire_overdue(s, flash)))
     ticker.every(settings.event_relay_interval_seconds, "relay_domain_events",
                  lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe)))
+    ticker.every(60, "compact_events", lambda: compact_sealed(app.state))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

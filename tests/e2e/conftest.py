@@ -6,11 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from medreach.devserver import base_env, prepare, serving
 
 ROOT = Path(__file__).resolve().parents[2]
+# CI shares 2 cores between the server, Chromium and the tests: give assertions the same patience as actions.
+expect.set_options(timeout=15_000)
 CHROMIUM = os.environ.get("MEDREACH_CHROMIUM", "/usr/bin/chromium")
 DIST = ROOT / "src" / "medreach" / "web" / "dist" / "index.html"
 

@@ -9,6 +9,7 @@
 // - Failed responses are thrown as ApiError, built from RFC 9457 problem+json.
 
 import type { FieldError, Problem, Tokens } from './types'
+import { anonymousIdHeader } from '@/tracking/tracker'
 
 export const API_BASE = '/api/v1'
 export const TOKENS_KEY = 'medreach.tokens'
@@ -136,6 +137,9 @@ async function send(path: string, opts: RequestOptions, accessToken: string | nu
   const isForm = typeof FormData !== 'undefined' && opts.body instanceof FormData
   if (opts.body !== undefined && !isForm) headers['Content-Type'] = 'application/json'
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`
+  // The tracker's anonymous id, so server-side events carry the same id as the browser's (not when opted out).
+  const anon = anonymousIdHeader()
+  if (anon) headers['X-Anonymous-Id'] = anon
   let res: Response
   try {
     res = await fetch(buildUrl(path, opts.query), {

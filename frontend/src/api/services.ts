@@ -323,3 +323,14 @@ export const adminCouponApi = {
     request<Blob>(`/admin/coupons/${id}/codes`, { method: 'POST', body: { count }, blob: true }),
   issue: (id: number, user_ids: number[]) => api.post<{ issued: number }>(`/admin/coupons/${id}/issue`, { user_ids }),
 }
+
+// ---------------------------------------------------------------- tracking sources
+
+export const adminSourceApi = {
+  list: () => api.get<import('./types').TrackingSource[]>('/admin/sources'),
+  create: (name: string, kind: import('./types').SourceKind) =>
+    api.post<import('./types').TrackingSourceWithKey>('/admin/sources', { name, kind }),
+  rotate: (id: number) => api.post<import('./types').TrackingSourceWithKey>(`/admin/sources/${id}/rotate`),
+  revoke: (id: number) => api.post<import('./types').TrackingSource>(`/admin/sources/${id}/revoke`),
+  stats: (id: number) => api.get<import('./types').SourceStats>(`/admin/sources/${id}/stats`),
+}

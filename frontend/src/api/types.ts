@@ -765,3 +765,31 @@ export interface PointsEntry {
   order_id: number | null
   at: string
 }
+
+// ---------------------------------------------------------------- tracking sources (Segment collector)
+
+export type SourceKind = 'web' | 'server' | 'app' | 'import'
+export const SOURCE_KINDS: SourceKind[] = ['web', 'server', 'app', 'import']
+
+export interface TrackingSource {
+  id: number
+  name: string
+  kind: SourceKind | string
+  /** The first characters of the write key (`mr_xxxxxx`). */
+  key_hint: string
+  status: 'active' | 'revoked' | string
+  created_at: string
+  rotated_at: string | null
+}
+
+/** Create / rotate answer: the write key is shown this once. */
+export interface TrackingSourceWithKey extends TrackingSource {
+  write_key: string
+}
+
+export interface SourceStats {
+  /** Oldest first; `day` is YYYYMMDD (UTC). */
+  days: { day: string; received: number; rejected: number }[]
+  rejected_by_reason: Record<string, number>
+  recent_rejections: { reason: string; field: string; message_id: string; sample: string; at: string }[]
+}

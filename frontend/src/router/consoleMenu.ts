@@ -6,6 +6,7 @@ import {
   Document,
   FirstAidKit,
   Key,
+  Connection,
   List,
   Present,
   Stamp,
@@ -82,6 +83,14 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: Ticket,
     permission: 'promotions:write',
     component: () => import('@/views/console/CouponsView.vue'),
+  },
+  {
+    path: 'sources',
+    key: 'sources',
+    titleKey: 'console.menu.sources',
+    icon: Connection,
+    permission: 'analytics:read',
+    component: () => import('@/views/console/SourcesView.vue'),
   },
   {
     path: 'customers',

@@ -4,6 +4,12 @@ import { clearTokens, getTokens, setTokens } from '@/api/client'
 import { authApi, meApi, type RegisterInput } from '@/api/services'
 import type { Me, ProfilePatch } from '@/api/types'
 import { useCartStore } from './cart'
+import { tracker } from '@/tracking/tracker'
+
+/** Segment traits: no phone, e-mail or ID numbers. */
+function traitsOf(u: Me) {
+  return { name: u.name || undefined, gender: u.gender || undefined, city: u.city || undefined }
+}
 
 export const useAuthStore = defineStore('auth', () => {
   const user = ref<Me | null>(null)
@@ -35,13 +41,17 @@ export const useAuthStore = defineStore('auth', () => {
   async function login(login: string, password: string): Promise<Me> {
     const result = await authApi.login(login, password)
     acceptSession(result)
-    if (!result.user.is_staff) await useCartStore().mergeGuestCart()
+    if (!result.user.is_staff) {
+      tracker.identify(result.user.id, traitsOf(result.user))
+      await useCartStore().mergeGuestCart()
+    }
     return result.user
   }
 
   async function register(input: RegisterInput): Promise<Me> {
     const result = await authApi.register(input)
     acceptSession(result)
+    tracker.identify(result.user.id, traitsOf(result.user))
     await useCartStore().mergeGuestCart()
     return result.user
   }
@@ -95,6 +105,7 @@ export const useAuthStore = defineStore('auth', () => {
 
   /** Revoke the refresh token on the server (best effort) and forget the session. */
   async function logout(): Promise<void> {
+    tracker.reset()
     const tokens = getTokens()
     if (tokens?.refresh_token) {
       try {

@@ -5,6 +5,17 @@ import { computed, ref } from 'vue'
 import { cartApi } from '@/api/services'
 import type { Cart } from '@/api/types'
 import { useAuthStore } from './auth'
+import { productRef, tracker } from '@/tracking/tracker'
+
+/** Segment's Product Added / Product Removed for a quantity change of one line. */
+function trackChange(before: Cart | null, after: Cart | null, productId: number) {
+  const old = before?.lines.find((l) => l.product.id === productId)
+  const now = after?.lines.find((l) => l.product.id === productId)
+  const delta = (now?.quantity ?? 0) - (old?.quantity ?? 0)
+  const product = now?.product ?? old?.product
+  if (!delta || !product) return
+  tracker.track(delta > 0 ? 'Product Added' : 'Product Removed', productRef(product, Math.abs(delta)))
+}
 
 export const CART_TOKEN_KEY = 'medreach.cartToken'
 
@@ -55,15 +66,27 @@ export const useCartStore = defineStore('cart', () => {
   }
 
   async function add(productId: number, quantity = 1): Promise<Cart> {
-    return accept(await cartApi.add(sendToken(), productId, quantity))
+    const before = cart.value
+    const next = accept(await cartApi.add(sendToken(), productId, quantity))
+    const line = next.lines.find((l) => l.product.id === productId)
+    // The cart may not have been loaded on this page: report the quantity asked for.
+    if (line) tracker.track('Product Added', productRef(line.product, quantity))
+    else trackChange(before, next, productId)
+    return next
   }
 
   async function setQuantity(productId: number, quantity: number): Promise<Cart> {
-    return accept(await cartApi.setQuantity(sendToken(), productId, quantity))
+    const before = cart.value
+    const next = accept(await cartApi.setQuantity(sendToken(), productId, quantity))
+    trackChange(before, next, productId)
+    return next
   }
 
   async function remove(productId: number): Promise<Cart> {
-    return accept(await cartApi.remove(sendToken(), productId))
+    const before = cart.value
+    const next = accept(await cartApi.remove(sendToken(), productId))
+    trackChange(before, next, productId)
+    return next
   }
 
   /** After login/register: move the guest cart into the account (once), then forget the token. */

@@ -88,5 +88,11 @@ def require(permission: str):
     return Depends(check)
 
 
+def anonymous_id(request: Request) -> str | None:
+    """The storefront tracker's anonymous id (header X-Anonymous-Id), so server events join the same
+    visitor's browser events."""
+    return request.headers.get("x-anonymous-id", "")[:64] or None
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""

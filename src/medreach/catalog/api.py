@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
-from medreach.accounts.deps import DbSession, MaybeUser, require
+from medreach.accounts.deps import DbSession, MaybeUser, anonymous_id, require
 from medreach.accounts.models import User
 from medreach.catalog import schemas, service
 from medreach.catalog.search import SearchIndex, SearchQuery
@@ -26,10 +26,6 @@ Classes = Literal["rx", "otc_a", "otc_b", "device", "health_food", "other"]
 
 def index_of(request: Request) -> SearchIndex:
     return request.app.state.search
-
-
-def _anon(request: Request) -> str | None:
-    return request.headers.get("x-anonymous-id", "")[:64] or None
 
 
 # --- storefront -----------------------------------------------------------------------------------------
@@ -61,10 +57,10 @@ def search_products(request: Request, session: DbSession, user: MaybeUser, pagin
     items = [_with_promo(service.card(products[i], i in approved, rated.get(i, (None, 0))), promo)
              for i in result.ids if i in products]
     if q.strip():
-        emit(session, "Products Searched", user_id=user and user.id, anonymous_id=_anon(request), query=q.strip(),
+        emit(session, "Products Searched", user_id=user and user.id, anonymous_id=anonymous_id(request), query=q.strip(),
              results=result.total, filters={"category": category, "drug_class": drug_class, "sort": sort})
     else:
-        emit(session, "Product List Viewed", user_id=user and user.id, anonymous_id=_anon(request),
+        emit(session, "Product List Viewed", user_id=user and user.id, anonymous_id=anonymous_id(request),
              category=category or "", products=[{"product_id": i.id} for i in items])
     session.commit()
     return schemas.SearchOut(items=items, total=result.total, limit=paging.limit, offset=paging.offset,
@@ -80,7 +76,7 @@ def suggest(request: Request, q: Annotated[str, Query(min_length=1, max_length=5
 def product_page(product_id: IdPath, request: Request, session: DbSession, user: MaybeUser):
     product = service.get_visible_product(session, product_id)
     approved = product.id in approved_product_ids(session, user and user.id)
-    emit(session, "Product Viewed", user_id=user and user.id, anonymous_id=_anon(request), product_id=product.id,
+    emit(session, "Product Viewed", user_id=user and user.id, anonymous_id=anonymous_id(request), product_id=product.id,
          sku=product.sku, name=product.generic_name, brand=product.brand_name, category=product.category.code,
          price=product.price_fen / 100, drug_class=product.drug_class)
     session.commit()

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from medreach.accounts.deps import CurrentUser, DbSession, MaybeUser, require
+from medreach.accounts.deps import CurrentUser, DbSession, MaybeUser, anonymous_id, require
 from medreach.accounts.models import User
 from medreach.core.db import retrying
 from medreach.core.errors import AppError
@@ -46,7 +46,8 @@ def uploads(request: Request) -> Path:
 def get_cart(request: Request, session: DbSession, user: MaybeUser, token: CartToken = None):
     cart = carts.find_cart(session, user, token)
     if cart is not None and cart.items:
-        emit(session, "Cart Viewed", user_id=user and user.id, anonymous_id=cart.guest_token, cart_id=cart.id,
+        emit(session, "Cart Viewed", user_id=user and user.id, anonymous_id=anonymous_id(request) or cart.guest_token,
+             cart_id=cart.id,
              products=[{"product_id": i.product_id, "quantity": i.quantity} for i in cart.items])
         session.commit()
     return carts.view(session, user, cart, flash_of(request))
@@ -56,7 +57,8 @@ def get_cart(request: Request, session: DbSession, user: MaybeUser, token: CartT
 def add_to_cart(data: schemas.CartItemIn, request: Request, session: DbSession, user: MaybeUser,
                 token: CartToken = None):
     """Add to the caller's cart; a guest without a token gets a new cart and its token in the answer."""
-    return carts.view(session, user, carts.add_item(session, user, token, data), flash_of(request))
+    return carts.view(session, user, carts.add_item(session, user, token, data, anonymous_id(request)),
+                      flash_of(request))
 
 
 @router.patch("/cart/items/{product_id}", response_model=schemas.CartOut, tags=["cart"])
@@ -69,7 +71,8 @@ def change_quantity(product_id: IdPath, data: schemas.CartQuantityIn, request: R
 @router.delete("/cart/items/{product_id}", response_model=schemas.CartOut, tags=["cart"])
 def remove_from_cart(product_id: IdPath, request: Request, session: DbSession, user: MaybeUser,
                      token: CartToken = None):
-    return carts.view(session, user, carts.remove_item(session, user, token, product_id), flash_of(request))
+    return carts.view(session, user, carts.remove_item(session, user, token, product_id, anonymous_id(request)),
+                      flash_of(request))
 
 
 @router.post("/cart/merge", response_model=schemas.CartOut, tags=["cart"])

@@ -47,7 +47,8 @@ def _refuse(problem: str, product: Product) -> AppError:
         available=max(product.stock, 0))
 
 
-def add_item(session: Session, user: User | None, guest_token: str | None, data: schemas.CartItemIn) -> Cart:
+def add_item(session: Session, user: User | None, guest_token: str | None, data: schemas.CartItemIn,
+             anonymous_id: str | None = None) -> Cart:
     product = catalog.get_visible_product(session, data.product_id)
     cart = _cart_for_write(session, user, guest_token)
     item = next((i for i in cart.items if i.product_id == product.id), None)
@@ -59,7 +60,8 @@ def add_item(session: Session, user: User | None, guest_token: str | None, data:
         item.quantity = quantity
     else:
         cart.items.append(CartItem(product_id=product.id, quantity=quantity))
-    emit(session, "Product Added", user_id=user and user.id, anonymous_id=cart.guest_token, product_id=product.id,
+    emit(session, "Product Added", user_id=user and user.id, anonymous_id=anonymous_id or cart.guest_token,
+         product_id=product.id,
          sku=product.sku, quantity=data.quantity, price=product.price_fen / 100, cart_id=cart.id)
     session.commit()
     return cart
@@ -81,13 +83,14 @@ def set_quantity(session: Session, user: User | None, guest_token: str | None, p
     return cart
 
 
-def remove_item(session: Session, user: User | None, guest_token: str | None, product_id: int) -> Cart | None:
+def remove_item(session: Session, user: User | None, guest_token: str | None, product_id: int,
+                anonymous_id: str | None = None) -> Cart | None:
     cart = find_cart(session, user, guest_token)
     item = next((i for i in cart.items if i.product_id == product_id), None) if cart else None
     if item is None:
         raise AppError(404, "NOT_FOUND", resource="cart item")
     cart.items.remove(item)
-    emit(session, "Product Removed", user_id=user and user.id, anonymous_id=cart.guest_token,
+    emit(session, "Product Removed", user_id=user and user.id, anonymous_id=anonymous_id or cart.guest_token,
          product_id=product_id, quantity=item.quantity, cart_id=cart.id)
     session.commit()
     return cart

@@ -18,7 +18,7 @@ from medreach.accounts.models import User
 from medreach.core.errors import AppError, problem
 from medreach.core.params import IdPath
 from medreach.ops.service import audit
-from medreach.tracking import collector, identity, schemas, service
+from medreach.tracking import collector, identity, lake, schemas, service
 
 router = APIRouter()
 OK = {"success": True}
@@ -203,7 +203,20 @@ def user_timeline(user_id: Annotated[str, Path(min_length=1, max_length=64)], re
     links = [{"id": link.id, "anonymous_id": link.anonymous_id, "via": link.via, "created_at": link.created_at,
               "undone_at": link.undone_at} for link in identity.links(session, user_id)]
     return {"user_id": user_id, "ids": sorted(ids), "links": links,
-            "events": identity.timeline(request.app.state.settings.events_path, ids, limit)}
+            "events": identity.timeline(request.app.state.event_log, request.app.state.settings.lake_path, ids, limit)}
+
+
+@router.post("/api/v1/admin/events/compact", tags=["tracking admin"])
+def compact_now(request: Request, _: Annotated[User, require("pipeline:run")]):
+    """Compact what this process has logged, and other processes' sealed segments, into the lake now
+    (it also happens every minute)."""
+    request.app.state.event_log.seal()
+    return {"events": compact_sealed(request.app.state, quiet_seconds=0)}
+
+
+def compact_sealed(state, quiet_seconds: float | None = None) -> int:
+    log = state.event_log
+    return lake.compact(log.sealed_segments(quiet_seconds), state.settings.lake_path, log.compacted_dir)
 
 
 @router.post("/api/v1/admin/identity-links/{link_id}/undo", tags=["tracking admin"])

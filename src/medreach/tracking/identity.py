@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from medreach.accounts.models import User
 from medreach.core.errors import AppError, not_found
 from medreach.ops.service import audit
+from medreach.tracking.lake import lake_glob, select_events
+from medreach.tracking.log import EventLog
 from medreach.tracking.models import IdentityLink
 
 # Segment's reserved traits -> MedReach profile fields (no phone, email or ID number: those come only from
@@ -100,23 +102,26 @@ def undo(session: Session, actor: User, link_id: int) -> IdentityLink:
     return link
 
 
-_COLUMNS = {"type": "VARCHAR", "event": "VARCHAR", "name": "VARCHAR", "userId": "VARCHAR", "anonymousId": "VARCHAR",
-            "messageId": "VARCHAR", "timestamp": "VARCHAR", "receivedAt": "VARCHAR", "sourceId": "INTEGER",
-            "properties": "JSON", "traits": "JSON", "context": "JSON", "previousId": "VARCHAR"}
-
-
-def timeline(events_dir: Path, ids: set[str], limit: int = 200) -> list[dict]:
-    """Every event of these ids, newest first, read straight from the log segments with DuckDB."""
-    files = sorted(str(p) for p in events_dir.glob("*.jsonl"))
-    if not files or not ids:
+def timeline(log: EventLog, lake_dir: Path, ids: set[str], limit: int = 200) -> list[dict]:
+    """Every event of these ids, newest first: the lake's Parquet files and the not yet compacted log
+    segments, read together by DuckDB in the lake's schema."""
+    if not ids:
         return []
-    columns = ", ".join(f"'{k}': '{v}'" for k, v in _COLUMNS.items())
+    parts = []
+    if list((lake_dir / "events").glob("day=*/*.parquet")):
+        parts.append(f"SELECT * FROM read_parquet('{lake_glob(lake_dir)}', hive_partitioning=false)")
+    live = [str(p) for p in log.segments()]
+    if live:
+        parts.append(select_events(live))
+    if not parts:
+        return []
     con = duckdb.connect()
     try:
+        con.execute("SET TimeZone = 'UTC'")
         rows = con.execute(
-            f"SELECT * FROM read_json(?, format='newline_delimited', columns={{{columns}}}, ignore_errors=true) "
-            "WHERE userId IN (SELECT unnest(?)) OR anonymousId IN (SELECT unnest(?)) "
-            "ORDER BY timestamp DESC, receivedAt DESC LIMIT ?", [files, list(ids), list(ids), limit]).fetchall()
+            f"SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}) "
+            "WHERE user_id IN (SELECT unnest(?)) OR anonymous_id IN (SELECT unnest(?)) "
+            "ORDER BY \"timestamp\" DESC, received_at DESC LIMIT ?", [list(ids), list(ids), limit]).fetchall()
         names = [d[0] for d in con.description]
     finally:
         con.close()

@@ -18,11 +18,16 @@ from pathlib import Path
 import orjson
 
 
+_SEAL = object()  # a marker in the write queue, not data
+
+
 class EventLog:
-    def __init__(self, directory: Path, segment_max_bytes: int = 128 * 1024 * 1024, fsync: bool = True):
+    def __init__(self, directory: Path, segment_max_bytes: int = 128 * 1024 * 1024, fsync: bool = True,
+                 segment_max_seconds: float = 60.0):
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_max_bytes, self.fsync = segment_max_bytes, fsync
+        self.segment_max_seconds = segment_max_seconds  # a segment this old is sealed: compaction may take it
         self._cond = threading.Condition()
         self._pending: list[tuple[bytes, object]] = []
         self._closed = False
@@ -36,7 +41,7 @@ class EventLog:
         self._seq += 1
         name = f"{time.time_ns():020d}-{os.getpid()}-{self._seq:04d}.jsonl"
         self._file = open(self.directory / name, "ab", buffering=0)
-        self._size = 0
+        self._size, self._opened = 0, time.monotonic()
 
     def _run(self) -> None:
         while True:
@@ -48,15 +53,20 @@ class EventLog:
                 batch, self._pending = self._pending, []
             error = None
             try:
-                if self._file is None or self._size >= self.segment_max_bytes:
-                    if self._file is not None:
-                        self._file.close()
-                    self._open_segment()
-                data = b"".join(chunk for chunk, _ in batch)
-                self._file.write(data)
-                if self.fsync:
-                    os.fsync(self._file.fileno())
-                self._size += len(data)
+                data = b"".join(chunk for chunk, _ in batch if chunk is not _SEAL)
+                if data:
+                    if self._file is None or self._size >= self.segment_max_bytes or (
+                            time.monotonic() - self._opened >= self.segment_max_seconds):
+                        if self._file is not None:
+                            self._file.close()
+                        self._open_segment()
+                    self._file.write(data)
+                    if self.fsync:
+                        os.fsync(self._file.fileno())
+                    self._size += len(data)
+                if self._file is not None and any(chunk is _SEAL for chunk, _ in batch):
+                    self._file.close()  # seal(): the next write opens a new segment
+                    self._file = None
             except OSError as e:  # disk full, I/O error: every waiter hears it, nothing is acknowledged
                 error = e
             for _, waiter in batch:
@@ -69,6 +79,14 @@ class EventLog:
                 raise RuntimeError("event log closed")
             self._pending.append((chunk, waiter))
             self._cond.notify()
+
+    def seal(self) -> None:
+        """Close the segment being written (after what is waiting), so compaction can take it now."""
+        done = threading.Event()
+        with self._cond:
+            self._pending.append((_SEAL, lambda error: done.set()))
+            self._cond.notify()
+        done.wait()
 
     def append(self, lines: list[bytes]) -> None:
         """Block until the lines are on disk."""
@@ -106,10 +124,28 @@ class EventLog:
         self._thread.join(timeout=10)
         if self._file is not None:
             self._file.close()
+            self._file = None
 
     # --- reading ---------------------------------------------------------------------------------------------
     def segments(self) -> list[Path]:
+        """Segments not yet compacted into the lake."""
         return sorted(self.directory.glob("*.jsonl"))
+
+    @property
+    def compacted_dir(self) -> Path:
+        return self.directory / "compacted"
+
+    def all_segments(self) -> list[Path]:
+        """Compacted ones too (kept for de-duplication and audits)."""
+        return sorted(self.compacted_dir.glob("*.jsonl")) + self.segments()
+
+    def sealed_segments(self, quiet_seconds: float | None = None) -> list[Path]:
+        """Segments no writer will touch again: not this process's open one, and unchanged for a while
+        (another process's open segment is still being written to)."""
+        quiet = self.segment_max_seconds + 5 if quiet_seconds is None else quiet_seconds
+        current = Path(self._file.name) if self._file is not None else None
+        now = time.time()
+        return [p for p in self.segments() if p != current and now - p.stat().st_mtime >= quiet]
 
     def read(self, segments: list[Path] | None = None) -> Iterator[dict]:
         """Every complete record, oldest segment first. A torn trailing line (a crash mid-write) is skipped."""

@@ -112,7 +112,7 @@ class Deduper:
 
     def __init__(self, log: EventLog, capacity: int = 2_000_000):
         self.capacity, self._seen, self._lock = capacity, OrderedDict(), threading.Lock()
-        for record in log.read():
+        for record in log.read(log.all_segments()):
             self._remember(record.get("messageId"))
 
     def _remember(self, message_id) -> None:

@@ -1,0 +1,82 @@
+"""Compaction of the event log into the lake: Parquet files partitioned by the day the event happened
+(late events land in their own day), with a declared schema — typed context columns, properties and
+traits kept as JSON. One definition, run by DuckDB."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import duckdb
+
+# The declared schema of lake/events: column -> (type, expression over the raw JSON record).
+EVENT_SCHEMA: dict[str, tuple[str, str]] = {
+    "message_id": ("VARCHAR", "messageId"),
+    "type": ("VARCHAR", "type"),
+    "event": ("VARCHAR", "event"),
+    "name": ("VARCHAR", "name"),
+    "user_id": ("VARCHAR", "userId"),
+    "anonymous_id": ("VARCHAR", "anonymousId"),
+    "previous_id": ("VARCHAR", "previousId"),
+    "source_id": ("INTEGER", "sourceId"),
+    "timestamp": ("TIMESTAMPTZ", "CAST(\"timestamp\" AS TIMESTAMPTZ)"),
+    "received_at": ("TIMESTAMPTZ", "CAST(receivedAt AS TIMESTAMPTZ)"),
+    "page_path": ("VARCHAR", "json_extract_string(context, '$.page.path')"),
+    "page_url": ("VARCHAR", "json_extract_string(context, '$.page.url')"),
+    "page_referrer": ("VARCHAR", "json_extract_string(context, '$.page.referrer')"),
+    "campaign_source": ("VARCHAR", "json_extract_string(context, '$.campaign.source')"),
+    "campaign_medium": ("VARCHAR", "json_extract_string(context, '$.campaign.medium')"),
+    "campaign_name": ("VARCHAR", "json_extract_string(context, '$.campaign.name')"),
+    "user_agent": ("VARCHAR", "json_extract_string(context, '$.userAgent')"),
+    "locale": ("VARCHAR", "json_extract_string(context, '$.locale')"),
+    "library": ("VARCHAR", "json_extract_string(context, '$.library.name')"),
+    "properties": ("JSON", "properties"),
+    "traits": ("JSON", "traits"),
+}
+RAW_COLUMNS = {"type": "VARCHAR", "event": "VARCHAR", "name": "VARCHAR", "userId": "VARCHAR",
+               "anonymousId": "VARCHAR", "previousId": "VARCHAR", "messageId": "VARCHAR", "timestamp": "VARCHAR",
+               "receivedAt": "VARCHAR", "sourceId": "INTEGER", "properties": "JSON", "traits": "JSON",
+               "context": "JSON"}
+
+
+def raw_source(files: list[str]) -> str:
+    columns = ", ".join(f"'{k}': '{v}'" for k, v in RAW_COLUMNS.items())
+    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"read_json([{quoted}], format='newline_delimited', columns={{{columns}}}, ignore_errors=true)"
+
+
+def select_events(files: list[str]) -> str:
+    cols = ", ".join(f"{expr} AS \"{name}\"" for name, (_, expr) in EVENT_SCHEMA.items())
+    return f"SELECT {cols} FROM {raw_source(files)} WHERE messageId IS NOT NULL"
+
+
+def compact(segments: list[Path], lake_dir: Path, done_dir: Path) -> int:
+    """Write these sealed segments into lake_dir/events/day=YYYY-MM-DD/*.parquet, then move them to done_dir
+    (kept for de-duplication and audits). Returns the number of events written."""
+    if not segments:
+        return 0
+    target = lake_dir / "events"
+    target.mkdir(parents=True, exist_ok=True)
+    done_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE TEMP TABLE batch AS SELECT *, CAST(\"timestamp\" AS DATE) AS day "
+                    f"FROM ({select_events([str(p) for p in segments])})")
+        n = con.execute("SELECT count(*) FROM batch").fetchone()[0]
+        for (day,) in con.execute("SELECT DISTINCT day FROM batch ORDER BY day").fetchall():
+            folder = target / f"day={day}"
+            folder.mkdir(exist_ok=True)
+            out = folder / f"part-{uuid.uuid4().hex}.parquet"
+            con.execute(f"COPY (SELECT * EXCLUDE (day) FROM batch WHERE day = ? ORDER BY \"timestamp\") "
+                        f"TO '{out}' (FORMAT PARQUET, COMPRESSION ZSTD)", [day])
+    finally:
+        con.close()
+    for p in segments:
+        shutil.move(str(p), done_dir / p.name)
+    return n
+
+
+def lake_glob(lake_dir: Path) -> str:
+    return str(lake_dir / "events" / "day=*" / "*.parquet")
