@@ -8,6 +8,7 @@ import type {
   BulkUpdateResult,
   Cart,
   Category,
+  CategoryInput,
   CheckoutInput,
   CheckoutPreview,
   Coupon,
@@ -232,6 +233,8 @@ export const adminCatalogApi = {
   bulk: (items: BulkItem[]) => api.post<BulkUpdateResult>('/admin/products/bulk', { items }),
   movements: (id: number, limit = 20, offset = 0) =>
     api.get<Page<StockMovement>>(`/admin/products/${id}/stock-movements`, { limit, offset }),
+  /** Create or rename/move a category; answers the whole new tree. */
+  saveCategory: (input: CategoryInput) => api.post<Category[]>('/admin/categories', input),
 }
 
 // ---------------------------------------------------------------- console: orders

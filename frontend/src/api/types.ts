@@ -147,6 +147,15 @@ export interface Category {
   children: Category[]
 }
 
+/** POST /admin/categories: creates the category, or renames/moves it when the code exists. */
+export interface CategoryInput {
+  code: string
+  parent_code: string | null
+  name_zh: string
+  name_en: string
+  sort: number
+}
+
 export interface ProductCard {
   id: number
   sku: string

@@ -5,6 +5,7 @@ import {
   DataAnalysis,
   Document,
   FirstAidKit,
+  Files,
   Key,
   Connection,
   List,
@@ -43,6 +44,14 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: FirstAidKit,
     permission: 'catalog:read',
     component: () => import('@/views/console/ProductsView.vue'),
+  },
+  {
+    path: 'categories',
+    key: 'categories',
+    titleKey: 'console.menu.categories',
+    icon: Files,
+    permission: 'catalog:read',
+    component: () => import('@/views/console/CategoriesView.vue'),
   },
   {
     path: 'orders',
