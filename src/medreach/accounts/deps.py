@@ -16,16 +16,11 @@ from sqlalchemy.orm import Session
 from medreach.accounts.models import User
 from medreach.accounts.service import permissions_of
 from medreach.core.cache import Cache
-from medreach.core.db import Database
 from medreach.core.errors import AppError
 from medreach.core.security import TokenError, read_access_token
 from medreach.ops.service import audit
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/login")
-
-
-def get_db(request: Request) -> Database:
-    return request.app.state.db
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -92,7 +87,3 @@ def anonymous_id(request: Request) -> str | None:
     """The storefront tracker's anonymous id (header X-Anonymous-Id), so server events join the same
     visitor's browser events."""
     return request.headers.get("x-anonymous-id", "")[:64] or None
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, select
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medreach.core.db import Base, utcnow
@@ -49,7 +49,3 @@ def emit(session: Session, name: str, /, *, user_id: int | None = None, anonymou
     session.add(event)
     return event
 
-
-def recent(session: Session, name: str | None = None, limit: int = 100) -> list[DomainEvent]:
-    q = select(DomainEvent).order_by(DomainEvent.id.desc()).limit(limit)
-    return list(session.scalars(q.where(DomainEvent.name == name) if name else q))

@@ -46,10 +46,9 @@ def priced(session: Session, user: User | None, items: list[tuple[int, int]], *,
            points: int = 0, flash: FlashStock | None = None) -> tuple[list[schemas.CartLineOut], dict]:
     """Priced lines with the display rules applied, and the engine's breakdown; banned or withdrawn
     products are dropped."""
-    visible = {p.id for p in catalog.visible_by_ids(session, [pid for pid, _ in items])}
-    items = [(pid, q) for pid, q in items if pid in visible]
-    b = promotions.quote(session, user, items, coupon_grant_id=coupon_grant_id, points=points, flash=flash)
     products = {p.id: p for p in catalog.visible_by_ids(session, [pid for pid, _ in items])}
+    items = [(pid, q) for pid, q in items if pid in products]
+    b = promotions.quote(session, user, items, coupon_grant_id=coupon_grant_id, points=points, flash=flash)
     approved = approved_product_ids(session, user and user.id)
     lines = []
     for line in b.lines:

@@ -86,7 +86,7 @@ return 1
 
 class RedisFlashStock:
     """The live count lives in Redis; a reservation is one atomic script call (no DB row lock at all).
-    The database row keeps the sale's configuration and is brought up to date by `sync_to_db`."""
+    The database row keeps the sale's configuration and its starting stock, loaded into Redis on first use."""
 
     def __init__(self, url: str, prefix: str = "medreach:"):
         self.client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2)
@@ -111,10 +111,6 @@ class RedisFlashStock:
     def remaining(self, session, sale):
         value = self.client.get(self._keys(sale)[0])
         return sale.remaining if value is None else int(value)
-
-    def sync_to_db(self, session: Session, sale: FlashSale) -> None:
-        session.execute(update(FlashSale).where(FlashSale.promotion_id == sale.promotion_id)
-                        .values(remaining=self.remaining(session, sale)))
 
 
 def make_flash_stock(redis_url: str | None, prefix: str = "medreach:") -> FlashStock:
