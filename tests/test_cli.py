@@ -14,6 +14,7 @@ from medreach.demo import DEMO_PASSWORD, DEMO_STAFF
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDREACH_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("MEDREACH_DEMO_USERS", "0")
     monkeypatch.delenv("MEDREACH_DATABASE_URL", raising=False)
     get_settings.cache_clear()
     yield Database(get_settings().db_url)

@@ -142,15 +142,71 @@ def orders_expire():
 
 
 @app.command()
-def demo():
-    """Load the demo world: the admin and one staff user per role (idempotent), printing their logins."""
-    from medreach.demo import load_demo
+def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 0: none)",
+                                           envvar="MEDREACH_DEMO_USERS")] = 2000,
+         days: Annotated[int, typer.Option(help="days of behaviour, ending yesterday (or the day before --end)")] = 365,
+         seed: Annotated[int, typer.Option(help="the same seed and dates give the same world")] = 2026,
+         end: Annotated[str, typer.Option(help="first day after the simulated period, YYYY-MM-DD (default: today)")] = "",
+         via: Annotated[str, typer.Option(help="lake (bulk, fastest) or collector (through /v1/import)")] = "lake",
+         url: Annotated[str, typer.Option(help="the collector's base URL (via collector)")] = "http://127.0.0.1:8000",
+         write_key: Annotated[str, typer.Option(help="an import source's write key (via collector)")] = "",
+         replace: Annotated[bool, typer.Option(help="replace a simulated world already in the lake")] = False):
+    """Load the demo world (staff, a customer, the catalog, promotions; idempotent, printing the logins) and
+    simulate shoppers' behaviour: browsing, searching, carts, orders, refills, reviews, holiday peaks."""
+    from datetime import UTC, date, datetime
 
-    with _database().session() as s:
+    from medreach.demo import load_demo
+    from medreach.tracking import simulator
+
+    if via not in ("lake", "collector"):
+        raise typer.BadParameter("lake or collector", param_hint="--via")
+    if not 0 <= users <= 10_000_000:
+        raise typer.BadParameter("between 0 and 10,000,000", param_hint="--users")
+    if not 1 <= days <= 3660:
+        raise typer.BadParameter("between 1 and 3660", param_hint="--days")
+    if via == "collector" and users and not write_key:
+        raise typer.BadParameter("create an import source in the console and pass its key", param_hint="--write-key")
+    try:
+        end_day = date.fromisoformat(end) if end else datetime.now(UTC).date()
+    except ValueError:
+        raise typer.BadParameter("YYYY-MM-DD", param_hint="--end") from None
+    db = _database()
+    with db.session() as s:
         logins = load_demo(s)
     typer.echo("Demo logins (password for all: see below)")
     for row in logins:
         typer.echo(f"  {row['role']:<11} {row['login']:<28} {row['password']}")
+    if not users:
+        return
+    settings = get_settings()
+    plan = simulator.Plan(users=users, seed=seed, days=days, end=end_day)
+    previous = simulator.existing_world(settings.lake_path)
+    if previous and via == "lake":
+        if {k: previous.get(k) for k in plan.manifest()} == plan.manifest() and not replace:
+            typer.echo(f"Behaviour: the simulated world is already in the lake ({previous['events']:,} events)")
+            return
+        if not replace:
+            typer.echo(f"Behaviour: a different simulated world is in the lake (seed {previous['seed']}, "
+                       f"{previous['users']:,} people); --replace swaps it")
+            return
+        with db.session() as s:
+            simulator.remove_world(s, settings.lake_path, previous)
+    progress, task = _progress(users, f"Simulating {users:,} shoppers, {days} days")
+    events = 0
+
+    def advance(people: int, n: int):
+        nonlocal events
+        events += n
+        progress.update(task, advance=people, description=f"Simulating shoppers ({events:,} events)")
+
+    with progress:
+        if via == "lake":
+            result = simulator.write_lake(db.session, settings.lake_path, settings.events_path / "simulator", plan,
+                                          advance=advance)
+        else:
+            result = simulator.send(db.session, url, write_key, plan, advance=advance)
+    typer.echo(f"Behaviour: {result['events']:,} events of {users:,} people "
+               f"({plan.start} to {plan.end}, seed {seed}) via {via}")
 
 
 if __name__ == "__main__":

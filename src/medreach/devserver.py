@@ -73,7 +73,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MEDREACH_DATABASE_URL", "MEDREACH_REDIS_URL")}
-    return {**env, "MEDREACH_VAR_DIR": str(var_dir), **extra}
+    # A small simulated world: enough behaviour in the lake for pages and jobs, quick to make.
+    return {**env, "MEDREACH_VAR_DIR": str(var_dir), "MEDREACH_DEMO_USERS": "300", **extra}
 
 
 SERVERS = {"mariadb": "mysql+pymysql://root@127.0.0.1:3306",

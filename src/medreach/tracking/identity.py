@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from medreach.accounts.models import User
 from medreach.core.errors import AppError, not_found
 from medreach.ops.service import audit
-from medreach.tracking.lake import lake_glob, select_events
+from medreach.tracking.lake import read_lake, select_events
 from medreach.tracking.log import EventLog
 from medreach.tracking.models import IdentityLink
 
@@ -109,7 +109,7 @@ def timeline(log: EventLog, lake_dir: Path, ids: set[str], limit: int = 200) -> 
         return []
     parts = []
     if list((lake_dir / "events").glob("day=*/*.parquet")):
-        parts.append(f"SELECT * FROM read_parquet('{lake_glob(lake_dir)}', hive_partitioning=false)")
+        parts.append(f"SELECT * FROM {read_lake(lake_dir)}")
     live = [str(p) for p in log.segments()]
     if live:
         parts.append(select_events(live))

@@ -10,6 +10,11 @@ from pathlib import Path
 
 import duckdb
 
+from medreach.core.events import EVENTS
+
+# The server records these itself (domain events); a browser's copy of one is kept but not canonical, so
+# analyses that count `canonical` rows count each happening once, from the side that cannot be blocked.
+_SERVER_NAMES = ", ".join("'" + n + "'" for n in sorted(EVENTS))
 # The declared schema of lake/events: column -> (type, expression over the raw JSON record).
 EVENT_SCHEMA: dict[str, tuple[str, str]] = {
     "message_id": ("VARCHAR", "messageId"),
@@ -31,6 +36,8 @@ EVENT_SCHEMA: dict[str, tuple[str, str]] = {
     "user_agent": ("VARCHAR", "json_extract_string(context, '$.userAgent')"),
     "locale": ("VARCHAR", "json_extract_string(context, '$.locale')"),
     "library": ("VARCHAR", "json_extract_string(context, '$.library.name')"),
+    "canonical": ("BOOLEAN", f"NOT (type = 'track' AND event IN ({_SERVER_NAMES}) AND "
+                             "coalesce(json_extract_string(context, '$.library.name'), '') <> 'medreach-server')"),
     "properties": ("JSON", "properties"),
     "traits": ("JSON", "traits"),
 }
@@ -51,9 +58,10 @@ def select_events(files: list[str]) -> str:
     return f"SELECT {cols} FROM {raw_source(files)} WHERE messageId IS NOT NULL"
 
 
-def compact(segments: list[Path], lake_dir: Path, done_dir: Path) -> int:
+def compact(segments: list[Path], lake_dir: Path, done_dir: Path, prefix: str = "part") -> int:
     """Write these sealed segments into lake_dir/events/day=YYYY-MM-DD/*.parquet, then move them to done_dir
-    (kept for de-duplication and audits). Returns the number of events written."""
+    (kept for de-duplication and audits). Returns the number of events written. Files are named
+    `<prefix>-<uuid>.parquet` (the simulator's own prefix lets its world be replaced)."""
     if not segments:
         return 0
     target = lake_dir / "events"
@@ -68,7 +76,7 @@ def compact(segments: list[Path], lake_dir: Path, done_dir: Path) -> int:
         for (day,) in con.execute("SELECT DISTINCT day FROM batch ORDER BY day").fetchall():
             folder = target / f"day={day}"
             folder.mkdir(exist_ok=True)
-            out = folder / f"part-{uuid.uuid4().hex}.parquet"
+            out = folder / f"{prefix}-{uuid.uuid4().hex}.parquet"
             con.execute(f"COPY (SELECT * EXCLUDE (day) FROM batch WHERE day = ? ORDER BY \"timestamp\") "
                         f"TO '{out}' (FORMAT PARQUET, COMPRESSION ZSTD)", [day])
     finally:
@@ -80,3 +88,8 @@ def compact(segments: list[Path], lake_dir: Path, done_dir: Path) -> int:
 
 def lake_glob(lake_dir: Path) -> str:
     return str(lake_dir / "events" / "day=*" / "*.parquet")
+
+
+def read_lake(lake_dir: Path) -> str:
+    """The lake's events as a DuckDB table expression (files written before a column was added read it as NULL)."""
+    return f"read_parquet('{lake_glob(lake_dir)}', hive_partitioning=false, union_by_name=true)"

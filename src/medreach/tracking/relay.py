@@ -14,25 +14,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from medreach.core.events import DomainEvent
-from medreach.core.security import sha256_hex
 from medreach.tracking.collector import iso
 from medreach.tracking.log import EventLog
 from medreach.tracking.models import Source
-from medreach.tracking.service import Deduper
+from medreach.tracking.service import Deduper, internal_source
 
 SERVER_SOURCE = "server (domain events)"
 
 
 def server_source(session: Session) -> int:
     """The built-in source of server-side events (it has no usable write key)."""
-    source_id = session.scalar(select(Source.id).where(Source.name == SERVER_SOURCE, Source.kind == "server"))
-    if source_id is None:
-        source = Source(name=SERVER_SOURCE, kind="server", write_key_hash=sha256_hex(f"internal:{SERVER_SOURCE}"),
-                        key_hint="internal", status="revoked")
-        session.add(source)
-        session.commit()
-        source_id = source.id
-    return source_id
+    return internal_source(session, SERVER_SOURCE, "server")
 
 
 def record(event: DomainEvent, source_id: int, received: str) -> dict:

@@ -50,6 +50,18 @@ def storefront_key(session: Session) -> str:
     return source.embedded_key if source.status == "active" else ""
 
 
+def internal_source(session: Session, name: str, kind: str) -> int:
+    """A built-in source whose events MedReach writes itself (server events, the simulator): no usable key."""
+    source_id = session.scalar(select(Source.id).where(Source.name == name, Source.kind == kind))
+    if source_id is None:
+        source = Source(name=name, kind=kind, write_key_hash=sha256_hex(f"internal:{name}"), key_hint="internal",
+                        status="revoked")
+        session.add(source)
+        session.commit()
+        source_id = source.id
+    return source_id
+
+
 def rotate_key(session: Session, actor: User, source_id: int) -> tuple[Source, str]:
     source = get_source(session, source_id)
     key = _new_key()
