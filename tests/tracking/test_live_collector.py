@@ -103,3 +103,30 @@ def test_acknowledged_events_survive_sigkill(world):
         counts[m] = counts.get(m, 0) + 1
     assert all(counts.get(m) == 1 for m in acked)  # every acknowledged event, exactly once
     assert all(n == 1 for n in counts.values())  # and nothing twice
+
+
+def test_the_simulator_writes_through_the_collector(world):
+    """`medreach demo --via collector`: a world sent as /v1/import batches arrives whole and stitched."""
+    from datetime import date
+
+    from medreach.core.db import Database
+    from medreach.tracking import identity, simulator
+
+    var, env = world
+    db = Database(f"sqlite:///{var / 'medreach.db'}")
+    plan = simulator.Plan(users=40, seed=3, days=45, end=date(2026, 5, 1))
+    before = set(ids_in_log(var))
+    with serving(env, var / "simulator.log") as base:
+        result = simulator.send(db.session, base, new_source(base), plan, batch_events=120)
+        again = simulator.send(db.session, base, new_source(base), plan)  # a re-run: every id is a duplicate
+    logged = [m for m in ids_in_log(var) if m not in before]
+    assert result["events"] == again["events"] == len(logged) == len(set(logged)) > 0
+    with db.session() as s:
+        items = simulator.catalog_items(s)
+    expected = [r["messageId"] for _, records in simulator.generate(
+        simulator.World(items, plan.start, plan.days, plan.seed, 0), 0, plan.users) for r in records]
+    assert sorted(logged) == sorted(expected)
+    identified = {r["userId"] for r in EventLog(var / "events").read() if r["type"] == "identify"
+                  and r["messageId"] in set(logged)}
+    with db.session() as s:
+        assert identified and all(len(identity.ids_of(s, u)) >= 2 for u in identified)
