@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from contextlib import asynccontextmanager
 
 import httpx
@@ -30,7 +29,7 @@ from medreach.tracking.api import compact_sealed
 from medreach.tracking.api import router as tracking_router
 from medreach.tracking.log import EventLog
 from medreach.tracking.relay import relay
-from medreach.tracking.service import Deduper, KeyRing
+from medreach.tracking.service import KeyRing, make_deduper, make_live_window
 from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 
 UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
@@ -56,7 +55,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
     ticker.every(settings.order_expiry_interval_seconds, "expire_orders",
                  lambda: _with_session(db, lambda s: orders.expire_overdue(s, flash)))
     ticker.every(settings.event_relay_interval_seconds, "relay_domain_events",
-                 lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe)))
+                 lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe,
+                                                            app.state.live)))
     ticker.every(60, "compact_events", lambda: compact_sealed(app.state))
 
     @asynccontextmanager
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
         with db.session() as s:
             catalog.ensure_index(s, search)
         app.state.event_log = EventLog(settings.events_path, fsync=settings.events_fsync)
-        app.state.dedupe = Deduper(app.state.event_log)
+        app.state.dedupe = make_deduper(app.state.event_log, cache, settings.dedupe_window_seconds)
         if settings.jobs_enabled:
             ticker.start()
         yield
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
     app.state.search, app.state.payments, app.state.gateway, app.state.flash = search, payments, gateway, flash
     app.state.flash_sales = SaleCache()
     app.state.keyring = KeyRing()
-    app.state.recent = deque(maxlen=5000)  # the live view's window onto this process's newest events
+    app.state.live = make_live_window(cache)  # the console's live view (every process's, with Redis)
     app.state.metrics = Metrics()
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

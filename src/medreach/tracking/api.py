@@ -87,7 +87,7 @@ async def collect(request: Request, kind: str | None) -> JSONResponse:
             state.dedupe.forget([e["messageId"] for e in to_write])
             raise
     service.count(state.cache, source_id, len(to_write), len(rejected))
-    state.recent.extend(to_write)
+    state.live.add(to_write)
     if any(e["type"] in ("identify", "alias") for e in to_write):
         await run_in_threadpool(_stitch, state, to_write)
     if rejected:
@@ -177,10 +177,10 @@ def live_events(request: Request, _: Annotated[User, require("analytics:read")],
                 event: Annotated[str | None, Query(max_length=64)] = None,
                 user: Annotated[str | None, Query(max_length=64)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100):
-    """The newest events this process received (live view; filters by source, event name and user or
-    anonymous id)."""
+    """The newest events received (live view; filters by source, event name and user or anonymous id).
+    With Redis configured it is every API process's stream; otherwise this process's."""
     out = []
-    for e in reversed(request.app.state.recent):
+    for e in request.app.state.live.newest():
         if source_id and e.get("sourceId") != source_id or event and e.get("event") != event:
             continue
         if user and user not in (e.get("userId"), e.get("anonymousId")):

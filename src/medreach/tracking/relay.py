@@ -17,7 +17,7 @@ from medreach.core.events import DomainEvent
 from medreach.tracking.collector import iso
 from medreach.tracking.log import EventLog
 from medreach.tracking.models import Source
-from medreach.tracking.service import Deduper, internal_source
+from medreach.tracking.service import AnyDeduper, AnyLiveWindow, internal_source
 
 SERVER_SOURCE = "server (domain events)"
 
@@ -40,7 +40,8 @@ def record(event: DomainEvent, source_id: int, received: str) -> dict:
     return out
 
 
-def relay(session: Session, log: EventLog, dedupe: Deduper, limit: int = 1000) -> int:
+def relay(session: Session, log: EventLog, dedupe: AnyDeduper, live: AnyLiveWindow | None = None,
+          limit: int = 1000) -> int:
     """Publish up to `limit` waiting domain events; returns how many were written."""
     q = (select(DomainEvent).where(DomainEvent.published_at.is_(None)).order_by(DomainEvent.id).limit(limit))
     if session.bind.dialect.name != "sqlite":
@@ -53,12 +54,15 @@ def relay(session: Session, log: EventLog, dedupe: Deduper, limit: int = 1000) -
     if source_id is None:  # created outside this transaction's row locks
         session.rollback()
         server_source(session)
-        return relay(session, log, dedupe, limit)
+        return relay(session, log, dedupe, live, limit)
     received = iso(datetime.now(UTC))
     fresh = dedupe.fresh([e.message_id for e in events])
-    lines = [orjson.dumps(record(e, source_id, received)) for e, new in zip(events, fresh) if new]
+    records = [record(e, source_id, received) for e, new in zip(events, fresh) if new]
+    lines = [orjson.dumps(r) for r in records]
     if lines:
         log.append(lines)
+        if live is not None:
+            live.add(records)
     session.execute(update(DomainEvent).where(DomainEvent.id.in_([e.id for e in events]))
                     .values(published_at=datetime.now(UTC)))
     session.commit()

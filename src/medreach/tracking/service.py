@@ -5,20 +5,26 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from datetime import UTC, datetime, timedelta
+
+import orjson
+import redis
+import structlog
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medreach.accounts.models import User
-from medreach.core.cache import Cache
+from medreach.core.cache import Cache, RedisCache
 from medreach.core.errors import AppError, not_found
 from medreach.core.security import sha256_hex
 from medreach.ops.service import audit
 from medreach.tracking.collector import Rejected
 from medreach.tracking.log import EventLog
 from medreach.tracking.models import Rejection, Source
+
+log = structlog.get_logger(__name__)
 
 
 def _new_key() -> str:
@@ -149,6 +155,91 @@ class Deduper:
         with self._lock:
             for mid in message_ids:
                 self._seen.pop(mid, None)
+
+
+class SharedDeduper:
+    """De-duplication across processes (several API workers behind one address): this process's memory
+    first, then Redis (SET NX with an expiry: the first process to claim an id wins). If Redis cannot be
+    reached, the local answer stands rather than refusing events."""
+
+    def __init__(self, local: Deduper, cache: RedisCache, window_seconds: int):
+        self.local, self.client, self.window = local, cache.client, window_seconds
+        self.prefix = cache.prefix + "tracking:seen:"
+
+    def fresh(self, message_ids: list[str]) -> list[bool]:
+        local = self.local.fresh(message_ids)
+        if not any(local):
+            return local
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for mid, new in zip(message_ids, local):
+                if new:
+                    pipe.set(self.prefix + mid, "1", nx=True, ex=self.window)
+            claimed = iter(pipe.execute())
+        except redis.RedisError:
+            log.warning("dedupe_redis_unavailable")
+            return local
+        return [bool(next(claimed)) if new else False for new in local]
+
+    def forget(self, message_ids: list[str]) -> None:
+        self.local.forget(message_ids)
+        try:
+            self.client.delete(*(self.prefix + m for m in message_ids))
+        except redis.RedisError:
+            log.warning("dedupe_redis_unavailable")
+
+
+AnyDeduper = Deduper | SharedDeduper
+
+
+def make_deduper(event_log: EventLog, cache: Cache, window_seconds: int) -> AnyDeduper:
+    local = Deduper(event_log)
+    return SharedDeduper(local, cache, window_seconds) if isinstance(cache, RedisCache) else local
+
+
+class LiveWindow:
+    """The newest events, for the console's live view: in this process's memory."""
+
+    def __init__(self, size: int = 5000):
+        self._events: deque[dict] = deque(maxlen=size)
+
+    def add(self, events: list[dict]) -> None:
+        self._events.extend(events)
+
+    def newest(self) -> list[dict]:
+        return list(self._events)[::-1]
+
+
+class SharedLiveWindow:
+    """The newest events of every process, in a capped Redis list. A large batch adds only its last events:
+    nobody reads thousands a second, and the collector stays fast."""
+
+    def __init__(self, cache: RedisCache, size: int = 2000, per_batch: int = 100):
+        self.client, self.key, self.size, self.per_batch = cache.client, cache.prefix + "tracking:live", size, per_batch
+
+    def add(self, events: list[dict]) -> None:
+        if not events:
+            return
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.lpush(self.key, *(orjson.dumps(e) for e in events[-self.per_batch:]))
+            pipe.ltrim(self.key, 0, self.size - 1)
+            pipe.execute()
+        except redis.RedisError:
+            log.warning("live_window_redis_unavailable")
+
+    def newest(self) -> list[dict]:
+        try:
+            return [orjson.loads(x) for x in self.client.lrange(self.key, 0, self.size - 1)]
+        except redis.RedisError:
+            return []
+
+
+AnyLiveWindow = LiveWindow | SharedLiveWindow
+
+
+def make_live_window(cache: Cache) -> AnyLiveWindow:
+    return SharedLiveWindow(cache) if isinstance(cache, RedisCache) else LiveWindow()
 
 
 def count(cache: Cache, source_id: int, received: int, rejected: int) -> None:
