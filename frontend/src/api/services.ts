@@ -15,6 +15,8 @@ import type {
   CouponGrant,
   CouponInput,
   LifecycleAction,
+  LiveEvent,
+  LiveEventQuery,
   Membership,
   PointsEntry,
   PreviewInput,
@@ -54,6 +56,8 @@ import type {
   StaffUser,
   StaffUserDetail,
   Tokens,
+  UndoneLink,
+  UserTimeline,
 } from './types'
 
 export interface RegisterInput {
@@ -336,4 +340,33 @@ export const adminSourceApi = {
   rotate: (id: number) => api.post<import('./types').TrackingSourceWithKey>(`/admin/sources/${id}/rotate`),
   revoke: (id: number) => api.post<import('./types').TrackingSource>(`/admin/sources/${id}/revoke`),
   stats: (id: number) => api.get<import('./types').SourceStats>(`/admin/sources/${id}/stats`),
+}
+
+// ---------------------------------------------------------------- console: live events, user timelines
+
+/** The lake keeps properties and traits as JSON: they may arrive as a string. */
+function jsonObject(value: unknown): Record<string, unknown> | null {
+  if (typeof value === 'string') {
+    try {
+      return jsonObject(JSON.parse(value))
+    } catch {
+      return null
+    }
+  }
+  return value && typeof value === 'object' ? (value as Record<string, unknown>) : null
+}
+
+export const adminEventsApi = {
+  /** The newest events the collector received, newest first. */
+  live: (query: LiveEventQuery = {}) => api.get<LiveEvent[]>('/admin/events/live', { ...query }),
+  /** One person's events across every stitched id, newest first (`userId`: a user or an anonymous id). */
+  timeline: async (userId: string, limit = 200) => {
+    const tl = await api.get<UserTimeline>(`/admin/users/${encodeURIComponent(userId)}/timeline`, { limit })
+    for (const e of tl.events) {
+      e.properties = jsonObject(e.properties)
+      e.traits = jsonObject(e.traits)
+    }
+    return tl
+  },
+  undoLink: (id: number) => api.post<UndoneLink>(`/admin/identity-links/${id}/undo`),
 }

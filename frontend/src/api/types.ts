@@ -802,3 +802,86 @@ export interface SourceStats {
   rejected_by_reason: Record<string, number>
   recent_rejections: { reason: string; field: string; message_id: string; sample: string; at: string }[]
 }
+
+// ---------------------------------------------------------------- behaviour events (live view, user timeline)
+
+/** A Segment record as the collector normalised it (live view); any key may be absent. */
+export interface LiveEvent {
+  type?: string
+  event?: string
+  name?: string
+  userId?: string | null
+  anonymousId?: string | null
+  previousId?: string
+  messageId?: string
+  timestamp?: string
+  receivedAt?: string
+  sourceId?: number
+  properties?: Record<string, unknown>
+  traits?: Record<string, unknown>
+  context?: {
+    library?: { name?: string; version?: string }
+    page?: { path?: string; url?: string }
+    locale?: string
+    [key: string]: unknown
+  }
+}
+
+export interface LiveEventQuery {
+  source_id?: number | null
+  event?: string
+  /** A user id or an anonymous id (exact). */
+  user?: string
+  limit?: number
+}
+
+/** An anonymous (or previous) id stitched to a user by identify or alias; undone links no longer count. */
+export interface IdentityLink {
+  id: number
+  anonymous_id: string
+  via: 'identify' | 'alias' | string
+  created_at: string
+  undone_at: string | null
+}
+
+/** One event of a timeline, in the lake's schema. */
+export interface TimelineEvent {
+  message_id: string
+  type: string
+  event: string | null
+  name: string | null
+  user_id: string | null
+  anonymous_id: string | null
+  previous_id: string | null
+  source_id: number | null
+  timestamp: string
+  received_at: string | null
+  page_path: string | null
+  page_url: string | null
+  page_referrer: string | null
+  campaign_source: string | null
+  campaign_medium: string | null
+  campaign_name: string | null
+  user_agent: string | null
+  locale: string | null
+  library: string | null
+  /** Parsed by the API wrapper (the lake may answer a JSON string). */
+  properties: Record<string, unknown> | null
+  traits: Record<string, unknown> | null
+}
+
+export interface UserTimeline {
+  user_id: string
+  /** The user id and every id stitched to it. */
+  ids: string[]
+  links: IdentityLink[]
+  /** Newest first. */
+  events: TimelineEvent[]
+}
+
+export interface UndoneLink {
+  id: number
+  anonymous_id: string
+  user_id: string
+  undone_at: string
+}

@@ -2,6 +2,7 @@
 import type { Component } from 'vue'
 import {
   ChatLineSquare,
+  Clock,
   DataAnalysis,
   Document,
   FirstAidKit,
@@ -9,6 +10,7 @@ import {
   Key,
   Connection,
   List,
+  Monitor,
   Present,
   Stamp,
   Ticket,
@@ -100,6 +102,22 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: Connection,
     permission: 'analytics:read',
     component: () => import('@/views/console/SourcesView.vue'),
+  },
+  {
+    path: 'events/live',
+    key: 'live-events',
+    titleKey: 'console.menu.liveEvents',
+    icon: Monitor,
+    permission: 'analytics:read',
+    component: () => import('@/views/console/LiveEventsView.vue'),
+  },
+  {
+    path: 'events/timeline',
+    key: 'timeline',
+    titleKey: 'console.menu.timeline',
+    icon: Clock,
+    permission: 'profiles:read',
+    component: () => import('@/views/console/UserTimelineView.vue'),
   },
   {
     path: 'customers',

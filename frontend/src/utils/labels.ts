@@ -48,3 +48,18 @@ export function saveBlob(blob: Blob, filename: string): void {
   a.remove()
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
+
+/**
+ * A tracked call's name in the console (and its `data-event`): the track event's name, `page:<name>` /
+ * `screen:<name>` for named page and screen calls, else the call type (`identify`, `page`…).
+ */
+export function eventLabel(e: { type?: string | null; event?: string | null; name?: string | null }): string {
+  if (e.event) return e.event
+  if ((e.type === 'page' || e.type === 'screen') && e.name) return `${e.type}:${e.name}`
+  return e.type || '—'
+}
+
+/** A long id cut to its first characters (the whole id goes in a tooltip). */
+export function shortId(id: string, keep = 8): string {
+  return id.length > keep + 2 ? `${id.slice(0, keep)}…` : id
+}
