@@ -41,7 +41,7 @@ import orjson
 
 from medreach.tracking.collector import iso
 
-SERVER, BROWSER = "medreach-server", "medreach.js"
+SERVER, BROWSER = "medreach-server", "medreach-web"  # the storefront tracker's library name
 
 # (city, tier, weight): where online pharmacy orders come from, roughly by population and e-commerce use.
 CITIES = [
