@@ -163,12 +163,25 @@ def test_storefront_sends_segment_batches_and_honours_the_opt_out(page: Page, br
         switch.click()
         expect(switch).to_have_attribute("data-enabled", "false")
         assert shop.evaluate("localStorage.getItem('medreach.trackingOptOut')") == "1"
+        # The account keeps the decision too (the consent ledger), so the server honours it on every device.
+        consent = shop.evaluate("""async () => {
+            const token = JSON.parse(localStorage['medreach.tokens']).access_token
+            const r = await fetch('/api/v1/me/consents', {headers: {Authorization: 'Bearer ' + token}})
+            return (await r.json()).find((c) => c.purpose === 'behaviour_analytics')
+        }""")
+        assert consent["granted"] is False and consent["decided_at"]
 
         settled = settle(page, source_id)
         sent_before = len(batches)
+        opt_out_headers: list[dict] = []
+        shop.on("request", lambda req: "/api/v1/products" in req.url and req.resource_type == "fetch"
+                and opt_out_headers.append(req.headers))
         browse(shop)
         shop.wait_for_timeout(4500)
         assert len(batches) == sent_before, "a batch was sent after the opt-out"
+        # API calls tell the server too (no anonymous id, the opt-out header): it records no browsing events.
+        assert opt_out_headers and all(h.get("x-tracking-opt-out") == "1" and "x-anonymous-id" not in h
+                                       for h in opt_out_headers)
         assert shop.evaluate("localStorage.getItem('medreach.trackingQueue')") is None
         assert today_received(page, source_id) == settled
 

@@ -9,7 +9,7 @@
 // - Failed responses are thrown as ApiError, built from RFC 9457 problem+json.
 
 import type { FieldError, Problem, Tokens } from './types'
-import { anonymousIdHeader } from '@/tracking/tracker'
+import { anonymousIdHeader, isOptedOut } from '@/tracking/tracker'
 
 export const API_BASE = '/api/v1'
 export const TOKENS_KEY = 'medreach.tokens'
@@ -137,9 +137,11 @@ async function send(path: string, opts: RequestOptions, accessToken: string | nu
   const isForm = typeof FormData !== 'undefined' && opts.body instanceof FormData
   if (opts.body !== undefined && !isForm) headers['Content-Type'] = 'application/json'
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`
-  // The tracker's anonymous id, so server-side events carry the same id as the browser's (not when opted out).
+  // The tracker's anonymous id, so server-side events carry the same id as the browser's; when the shopper
+  // opted out, the server is told so and records no behaviour events for the request.
   const anon = anonymousIdHeader()
   if (anon) headers['X-Anonymous-Id'] = anon
+  else if (isOptedOut()) headers['X-Tracking-Opt-Out'] = '1'
   let res: Response
   try {
     res = await fetch(buildUrl(path, opts.query), {
@@ -247,6 +249,8 @@ export const api = {
     request<T>(path, { ...opts, method: 'POST', body }),
   patch: <T>(path: string, body?: unknown, opts: Omit<RequestOptions, 'method' | 'body'> = {}) =>
     request<T>(path, { ...opts, method: 'PATCH', body }),
+  put: <T>(path: string, body?: unknown, opts: Omit<RequestOptions, 'method' | 'body'> = {}) =>
+    request<T>(path, { ...opts, method: 'PUT', body }),
   del: <T = void>(path: string, opts: Omit<RequestOptions, 'method'> = {}) =>
     request<T>(path, { ...opts, method: 'DELETE' }),
 }

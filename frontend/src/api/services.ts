@@ -2,6 +2,8 @@
 
 import { api, request, requestBlob } from './client'
 import type {
+  Consent,
+  ConsentPurpose,
   Address,
   AddressInput,
   BulkItem,
@@ -80,6 +82,12 @@ export const meApi = {
   update: (patch: ProfilePatch) => api.patch<Me>('/me', patch),
   changePassword: (current_password: string, new_password: string) =>
     api.post<void>('/me/password', { current_password, new_password }),
+}
+
+/** The consent ledger (PIPL): what the signed-in user allows, purpose by purpose. */
+export const consentApi = {
+  list: () => api.get<Consent[]>('/me/consents'),
+  decide: (purpose: ConsentPurpose, granted: boolean) => api.put<Consent>(`/me/consents/${purpose}`, { granted }),
 }
 
 export const addressApi = {

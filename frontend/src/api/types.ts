@@ -9,6 +9,17 @@ export interface Tokens {
   expires_in: number
 }
 
+export type ConsentPurpose = 'behaviour_analytics'
+
+export interface Consent {
+  purpose: ConsentPurpose
+  granted: boolean
+  default: boolean
+  decided_at: string | null
+  description_zh: string
+  description_en: string
+}
+
 export interface Me {
   id: number | string
   email: string | null

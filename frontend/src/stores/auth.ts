@@ -1,14 +1,29 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { clearTokens, getTokens, setTokens } from '@/api/client'
-import { authApi, meApi, type RegisterInput } from '@/api/services'
+import { authApi, consentApi, meApi, type RegisterInput } from '@/api/services'
 import type { Me, ProfilePatch } from '@/api/types'
 import { useCartStore } from './cart'
-import { tracker } from '@/tracking/tracker'
+import { isOptedOut, tracker } from '@/tracking/tracker'
 
 /** Segment traits: no phone, e-mail or ID numbers. */
 function traitsOf(u: Me) {
   return { name: u.name || undefined, gender: u.gender || undefined, city: u.city || undefined }
+}
+
+/**
+ * After login: the account's decision on behaviour analytics (made on any device) wins over this browser's;
+ * a browser that opted out before the account ever decided passes its choice on to the account.
+ */
+async function syncTrackingConsent(): Promise<void> {
+  try {
+    const consent = (await consentApi.list()).find((c) => c.purpose === 'behaviour_analytics')
+    if (!consent) return
+    if (consent.decided_at) tracker.setOptOut(!consent.granted)
+    else if (isOptedOut()) await consentApi.decide('behaviour_analytics', false)
+  } catch {
+    /* the shop works without it; the browser's own choice still holds */
+  }
 }
 
 export const useAuthStore = defineStore('auth', () => {
@@ -42,6 +57,7 @@ export const useAuthStore = defineStore('auth', () => {
     const result = await authApi.login(login, password)
     acceptSession(result)
     if (!result.user.is_staff) {
+      await syncTrackingConsent()
       tracker.identify(result.user.id, traitsOf(result.user))
       await useCartStore().mergeGuestCart()
     }
@@ -51,6 +67,7 @@ export const useAuthStore = defineStore('auth', () => {
   async function register(input: RegisterInput): Promise<Me> {
     const result = await authApi.register(input)
     acceptSession(result)
+    await syncTrackingConsent()
     tracker.identify(result.user.id, traitsOf(result.user))
     await useCartStore().mergeGuestCart()
     return result.user

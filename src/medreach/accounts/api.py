@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from medreach.accounts import schemas, service
+from medreach.accounts import consents, schemas, service
 from medreach.accounts.deps import AppCache, CurrentUser, DbSession, require
 from medreach.accounts.models import User
 from medreach.core.pagination import Page, Paging
@@ -55,6 +55,18 @@ def patch_me(data: schemas.ProfileIn, user: CurrentUser, session: DbSession):
 @router.post("/me/password", tags=["me"], **NO_CONTENT)
 def change_password(data: schemas.PasswordIn, user: CurrentUser, session: DbSession):
     service.change_password(session, user, data)
+
+
+@router.get("/me/consents", response_model=list[schemas.ConsentOut], tags=["me"])
+def my_consents(user: CurrentUser, session: DbSession):
+    """What the caller allows, purpose by purpose (the newest decision, or the default)."""
+    return [schemas.ConsentOut.of(s) for s in consents.states(session, user.id)]
+
+
+@router.put("/me/consents/{purpose}", response_model=schemas.ConsentOut, tags=["me"])
+def decide_consent(purpose: schemas.ConsentPurpose, data: schemas.ConsentIn, user: CurrentUser, session: DbSession):
+    """Grant or withdraw one purpose; it takes effect at once and the decision is kept as evidence."""
+    return schemas.ConsentOut.of(consents.decide(session, user, purpose, data.granted))
 
 
 @router.get("/addresses", response_model=list[schemas.AddressOut], tags=["me"])

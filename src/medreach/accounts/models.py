@@ -98,3 +98,18 @@ class Address(Timestamped, Base):
     detail: Mapped[str] = mapped_column("detail_enc", EncryptedString())
     postal_code: Mapped[str] = mapped_column(String(16), default="")
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Consent(Base):
+    """One decision of a user about one purpose of processing. A ledger: rows are only added (the evidence
+    PIPL asks for); the newest row of a purpose is the one in force."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str] = mapped_column(String(16), default="account")  # where the decision was made
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from medreach.accounts.consents import PURPOSES as PURPOSES_OF_CONSENT
 from medreach.accounts.permissions import PERMISSIONS
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -233,3 +234,26 @@ class RolePatch(BaseModel):
 class PermissionOut(BaseModel):
     code: str
     description: str
+
+
+ConsentPurpose = Literal[tuple(PURPOSES_OF_CONSENT)]  # type: ignore[valid-type]
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    granted: bool
+
+
+class ConsentOut(BaseModel):
+    purpose: str
+    granted: bool
+    default: bool
+    decided_at: datetime | None
+    description_zh: str
+    description_en: str
+
+    @classmethod
+    def of(cls, state) -> ConsentOut:
+        spec = PURPOSES_OF_CONSENT[state.purpose]
+        return cls(purpose=state.purpose, granted=state.granted, default=state.default, decided_at=state.decided_at,
+                   description_zh=spec.zh, description_en=spec.en)

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 class ClientInfo:
     ip: str = ""
     request_id: str = ""
+    # The visitor said no to behaviour tracking (the tracker's X-Tracking-Opt-Out, Do Not Track, or Global
+    # Privacy Control): server-side behaviour events are not recorded for this request.
+    tracking_opt_out: bool = False
 
 
 client_info: ContextVar[ClientInfo] = ContextVar("client_info", default=ClientInfo())

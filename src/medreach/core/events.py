@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from medreach.core.context import client_info
 from medreach.core.db import Base, utcnow
 
 # The stable catalogue: a name not listed here is a programming error, caught by tests.
@@ -24,6 +25,10 @@ EVENTS = {
     "Order Shipped", "Order Delivered", "Prescription Submitted", "Prescription Approved",
     "Prescription Rejected", "Product Reviewed", "Coupon Applied",
 }
+# Events about browsing rather than transactions: not recorded for a visitor who opted out of behaviour
+# analytics. Orders, payments, prescriptions and reviews are business records and always kept.
+BEHAVIOUR = {"Products Searched", "Product List Viewed", "Product Viewed", "Product Added", "Product Removed",
+             "Cart Viewed", "Checkout Started"}
 
 
 class DomainEvent(Base):
@@ -40,10 +45,13 @@ class DomainEvent(Base):
 
 
 def emit(session: Session, name: str, /, *, user_id: int | None = None, anonymous_id: str | None = None,
-         **properties: Any) -> DomainEvent:
-    """Add one event to the session's transaction. Properties are the event's own (Segment spec names)."""
+         **properties: Any) -> DomainEvent | None:
+    """Add one event to the session's transaction. Properties are the event's own (Segment spec names).
+    A behaviour event of a request that opted out of tracking is not recorded (None)."""
     if name not in EVENTS:
         raise ValueError(f"unknown domain event {name!r}")
+    if name in BEHAVIOUR and client_info.get().tracking_opt_out:
+        return None
     event = DomainEvent(message_id=str(uuid.uuid4()), name=name, user_id=user_id, anonymous_id=anonymous_id,
                         properties=properties)
     session.add(event)

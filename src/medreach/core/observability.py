@@ -69,7 +69,8 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         client = scope.get("client")
-        client_info.set(ClientInfo(ip=client[0] if client else "", request_id=request_id))
+        opt_out = "1" in (headers.get("x-tracking-opt-out"), headers.get("dnt"), headers.get("sec-gpc"))
+        client_info.set(ClientInfo(ip=client[0] if client else "", request_id=request_id, tracking_opt_out=opt_out))
         status = 500
         start = time.perf_counter()
 

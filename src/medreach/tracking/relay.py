@@ -13,7 +13,8 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from medreach.core.events import DomainEvent
+from medreach.accounts import consents
+from medreach.core.events import BEHAVIOUR, DomainEvent
 from medreach.tracking.collector import iso
 from medreach.tracking.log import EventLog
 from medreach.tracking.models import Source
@@ -55,9 +56,13 @@ def relay(session: Session, log: EventLog, dedupe: AnyDeduper, live: AnyLiveWind
         session.rollback()
         server_source(session)
         return relay(session, log, dedupe, live, limit)
+    # A signed-in user who refused behaviour analytics (on any device): their browsing events stop here.
+    refused = consents.refused(session, {e.user_id for e in events if e.name in BEHAVIOUR and e.user_id},
+                               "behaviour_analytics")
+    keep = [e for e in events if not (e.name in BEHAVIOUR and e.user_id in refused)]
     received = iso(datetime.now(UTC))
-    fresh = dedupe.fresh([e.message_id for e in events])
-    records = [record(e, source_id, received) for e, new in zip(events, fresh) if new]
+    fresh = dedupe.fresh([e.message_id for e in keep])
+    records = [record(e, source_id, received) for e, new in zip(keep, fresh) if new]
     lines = [orjson.dumps(r) for r in records]
     if lines:
         log.append(lines)
