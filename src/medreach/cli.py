@@ -48,6 +48,8 @@ def serve(host: Annotated[str, typer.Option(help="bind address")] = "",
     host, port = host or settings.host, port or settings.port
     # The app (created in each worker) reads these: links to the payment gateway follow the real port.
     os.environ["MEDREACH_HOST"], os.environ["MEDREACH_PORT"] = host, str(port)
+    os.environ.setdefault("MEDREACH_GC_FREEZE", "true")
+    get_settings.cache_clear()  # the app (made by uvicorn, here or in each worker) reads them afresh
     typer.echo(f"MedReach at http://{host}:{port}  (console: http://{host}:{port}/console)")
     uvicorn.run("medreach.api:create_app", factory=True, host=host, port=port, workers=workers,
                 access_log=False, proxy_headers=False, timeout_keep_alive=30, backlog=4096)

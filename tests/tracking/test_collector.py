@@ -113,12 +113,30 @@ def test_clock_skew_is_corrected(client, app, source):
     [e] = logged(app)
     from datetime import datetime, timedelta
 
+    import duckdb
+
+    from medreach.tracking.collector import event_time
+    from medreach.tracking.lake import select_events
+
     received = datetime.fromisoformat(e["receivedAt"].replace("Z", "+00:00"))
-    ts = datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00"))
+    ts = datetime.fromisoformat(event_time(e).replace("Z", "+00:00"))
     assert abs((received - ts) - timedelta(seconds=10)) < timedelta(milliseconds=2)
     client.post("/v1/track", headers=basic(source["write_key"]),
                 json={**event, "timestamp": "2026-01-01T08:00:00Z", "messageId": "given"})
-    assert logged(app)[-1]["timestamp"] == "2026-01-01T08:00:00.000Z"  # a given timestamp is kept
+    batch = {"sentAt": "2026-01-01T11:00:00Z", "batch": [{**event, "type": "track", "sentAt": None, "messageId": "b"},
+                                                         {"type": "track", "userId": "1", "event": "y", "messageId": "c"}]}
+    client.post("/v1/batch", headers=basic(source["write_key"]), json=batch)
+    records = {r["messageId"]: r for r in logged(app)}
+    assert event_time(records["given"]) == "2026-01-01T08:00:00.000Z"  # a given timestamp is kept
+    assert event_time(records["c"]) == records["c"]["receivedAt"]  # nothing to go by but arrival
+    # The lake's column applies the same rule, record by record.
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    segments = [str(p) for p in app.state.event_log.segments()]
+    lake = dict(con.execute(f"SELECT message_id, \"timestamp\" FROM ({select_events(segments)})").fetchall())
+    assert len(lake) == 4
+    for mid, record in records.items():
+        assert lake[mid].isoformat(timespec="milliseconds").replace("+00:00", "Z") == event_time(record), mid
 
 
 def test_gzip_bodies(client, app, source):

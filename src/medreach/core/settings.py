@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     free_shipping_from_fen: int = 9900
 
     events_fsync: bool = True  # an event is acknowledged only once fsync'd (turn off only for throwaway data)
+    gc_freeze: bool = False  # `medreach serve` turns it on (a long-lived server process; not for tests)
     dedupe_window_seconds: int = 7 * 86400  # how long a messageId is remembered across processes (with Redis)
 
     jobs_enabled: bool = True  # in-process periodic jobs (order expiry); off in tests that drive them by hand

@@ -69,20 +69,21 @@ async def collect(request: Request, kind: str | None) -> JSONResponse:
         sent_at = body.get("sentAt")
     else:
         events, sent_at = [body], None
-    received = datetime.now(UTC)
-    received_iso, batch_sent = collector.iso(received), collector.parse_time(sent_at)
-    accepted, rejected = [], []
+    received_iso = collector.iso(datetime.now(UTC))
+    batch_sent = sent_at if collector.parse_time(sent_at) else None
+    accepted, lines, rejected = [], [], []
     for i, event in enumerate(events):
-        problem_ = collector.check(event, kind, i if kind is None else None)
-        if problem_:
-            rejected.append(problem_)
+        outcome = collector.accept(event, kind, i if kind is None else None, source_id, received_iso, batch_sent)
+        if isinstance(outcome, collector.Rejected):
+            rejected.append(outcome)
         else:
-            accepted.append(collector.normalize(event, kind, source_id, received, batch_sent, received_iso))
+            accepted.append(outcome[0])
+            lines.append(outcome[1])
     fresh = state.dedupe.fresh([e["messageId"] for e in accepted])
     to_write = [e for e, new in zip(accepted, fresh) if new]
     if to_write:
         try:
-            await state.event_log.append_async([orjson.dumps(e) for e in to_write])
+            await state.event_log.append_async([line for line, new in zip(lines, fresh) if new])
         except OSError:
             state.dedupe.forget([e["messageId"] for e in to_write])
             raise
@@ -185,7 +186,7 @@ def live_events(request: Request, _: Annotated[User, require("analytics:read")],
             continue
         if user and user not in (e.get("userId"), e.get("anonymousId")):
             continue
-        out.append(e)
+        out.append({**e, "timestamp": collector.event_time(e)})
         if len(out) >= limit:
             break
     return out

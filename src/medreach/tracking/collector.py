@@ -6,17 +6,21 @@ HTTP API and their official SDKs: identify, track, page, screen, group, alias an
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import orjson
 
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
+SERVER_FIELDS_BYTES = 256  # receivedAt, sentAt, sourceId and a messageId, added to what the client sent
 _FIELDS = ("type", "userId", "anonymousId", "event", "name", "properties", "traits", "context", "integrations",
            "messageId", "timestamp", "originalTimestamp", "sentAt", "previousId", "groupId", "category")
+_FIELD_SET = frozenset(_FIELDS)
 _OBJECTS = ("properties", "traits", "context", "integrations")
 _STRINGS = ("event", "name", "messageId", "previousId", "groupId", "category")
 
@@ -29,8 +33,12 @@ class Rejected:
     message_id: str | None = None
 
 
+# Extended ISO 8601 only (what Segment's clients send, and what the lake's engines read the same way).
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?")
+
+
 def parse_time(value) -> datetime | None:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not _ISO_TIME.fullmatch(value):
         return None
     try:
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -39,16 +47,33 @@ def parse_time(value) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
+EPOCH, DAY_MS = datetime(1970, 1, 1, tzinfo=UTC), 86_400_000
+
+
+@lru_cache(maxsize=4096)
+def _day_prefix(day: int) -> str:
+    return (EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+
+
+def stamp(ms: int) -> str:
+    """Epoch milliseconds as the collector's ISO text (UTC, milliseconds, Z) without making a datetime: the
+    day part is cached, the rest is arithmetic (the simulator stamps millions of events with it)."""
+    day, rest = divmod(ms, DAY_MS)
+    s, milli = divmod(rest, 1000)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return f"{_day_prefix(day)}{h:02d}:{m:02d}:{s:02d}.{milli:03d}Z"
+
+
 def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def check(event, kind: str | None, index: int | None) -> Rejected | None:
-    """Why this call must be refused, or None. `kind` is the endpoint's type (None inside a batch)."""
+    """Why this call must be refused, or None (its size is checked in `accept`). `kind` is the endpoint's
+    type (None inside a batch)."""
     if not isinstance(event, dict):
         return Rejected(index, "body", "not_an_object")
-    if len(orjson.dumps(event)) > MAX_EVENT_BYTES:
-        return Rejected(index, "body", "event_too_large", _id(event))
     t = kind or event.get("type")
     if t not in TYPES:
         return Rejected(index, "type", "unknown_type", _id(event))
@@ -81,29 +106,49 @@ def _id(event) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def normalize(event: dict, kind: str | None, source_id: int, received: datetime, batch_sent_at=None,
-              received_iso: str | None = None) -> dict:
-    """The record the log keeps. The server sets receivedAt; with no timestamp from the client it corrects
-    the client's clock: timestamp = receivedAt - (sentAt - originalTimestamp). (A batch passes its parsed
-    sentAt and receivedAt text once, rather than per event.)"""
-    out = {k: event[k] for k in _FIELDS if event.get(k) is not None}
+def normalize(event: dict, kind: str | None, source_id: int, received_iso: str,
+              batch_sent_at: str | None = None) -> dict:
+    """The record the log keeps: what the client sent (known fields only), plus receivedAt, the source and a
+    batch's sentAt. No time is parsed or re-written here, which keeps the collector fast; the lake's
+    `timestamp` column applies Segment's clock-skew correction (see `event_time`)."""
+    out = {k: v for k, v in event.items() if k in _FIELD_SET and v is not None}
     out["type"] = kind or event["type"]
     for key in ("userId", "anonymousId"):
         if key in out and not isinstance(out[key], str):
             out[key] = str(out[key])
     if "messageId" not in out:
         out["messageId"] = f"server-{uuid.uuid4()}"
-    out["receivedAt"] = received_iso or iso(received)
-    given = event.get("timestamp")
-    if given is not None:
-        out["timestamp"] = iso(parse_time(given))
-    else:
-        original = parse_time(event.get("originalTimestamp"))
-        sent = parse_time(event.get("sentAt")) if event.get("sentAt") else (
-            batch_sent_at if isinstance(batch_sent_at, datetime) else parse_time(batch_sent_at))
-        if sent is not None and original is not None:
-            out["timestamp"] = iso(received - (sent - original))
-        else:
-            out["timestamp"] = iso(original) if original else out["receivedAt"]
+    out["receivedAt"] = received_iso
+    if batch_sent_at and "sentAt" not in out:
+        out["sentAt"] = batch_sent_at
     out["sourceId"] = source_id
     return out
+
+
+def accept(event, kind: str | None, index: int | None, source_id: int, received_iso: str,
+           batch_sent_at: str | None = None) -> tuple[dict, bytes] | Rejected:
+    """Check, normalize and serialize one call: (record, log line), or why it is refused. The size limit
+    is applied to the line, which has room for what the server adds."""
+    problem = check(event, kind, index)
+    if problem is not None:
+        return problem
+    record = normalize(event, kind, source_id, received_iso, batch_sent_at)
+    line = orjson.dumps(record)
+    if len(line) > MAX_EVENT_BYTES + SERVER_FIELDS_BYTES:
+        return Rejected(index, "body", "event_too_large", _id(event))
+    return record, line
+
+
+def event_time(record: dict) -> str:
+    """When the event happened: the client's timestamp if it gave one, else receivedAt - (sentAt -
+    originalTimestamp) (its clock corrected), else originalTimestamp, else receivedAt. The same rule as
+    the lake's `timestamp` column (lake.EVENT_SCHEMA), for records read straight from the log."""
+    received = parse_time(record.get("receivedAt"))
+    given, original, sent = (parse_time(record.get(k)) for k in ("timestamp", "originalTimestamp", "sentAt"))
+    if given is not None:
+        t = given
+    elif original is not None and sent is not None and received is not None:
+        t = received - (sent - original)
+    else:
+        t = original or received
+    return iso(t) if t is not None else ""

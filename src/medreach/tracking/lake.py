@@ -25,7 +25,11 @@ EVENT_SCHEMA: dict[str, tuple[str, str]] = {
     "anonymous_id": ("VARCHAR", "anonymousId"),
     "previous_id": ("VARCHAR", "previousId"),
     "source_id": ("INTEGER", "sourceId"),
-    "timestamp": ("TIMESTAMPTZ", "CAST(\"timestamp\" AS TIMESTAMPTZ)"),
+    # Segment's clock-skew correction (collector.event_time is the same rule for a single record).
+    "timestamp": ("TIMESTAMPTZ", "coalesce(TRY_CAST(\"timestamp\" AS TIMESTAMPTZ), "
+                                 "TRY_CAST(receivedAt AS TIMESTAMPTZ) - (TRY_CAST(sentAt AS TIMESTAMPTZ) - "
+                                 "TRY_CAST(originalTimestamp AS TIMESTAMPTZ)), TRY_CAST(originalTimestamp AS TIMESTAMPTZ), "
+                                 "TRY_CAST(receivedAt AS TIMESTAMPTZ))"),
     "received_at": ("TIMESTAMPTZ", "CAST(receivedAt AS TIMESTAMPTZ)"),
     "page_path": ("VARCHAR", "json_extract_string(context, '$.page.path')"),
     "page_url": ("VARCHAR", "json_extract_string(context, '$.page.url')"),
@@ -43,7 +47,7 @@ EVENT_SCHEMA: dict[str, tuple[str, str]] = {
 }
 RAW_COLUMNS = {"type": "VARCHAR", "event": "VARCHAR", "name": "VARCHAR", "userId": "VARCHAR",
                "anonymousId": "VARCHAR", "previousId": "VARCHAR", "messageId": "VARCHAR", "timestamp": "VARCHAR",
-               "receivedAt": "VARCHAR", "sourceId": "INTEGER", "properties": "JSON", "traits": "JSON",
+               "receivedAt": "VARCHAR", "originalTimestamp": "VARCHAR", "sentAt": "VARCHAR", "sourceId": "INTEGER", "properties": "JSON", "traits": "JSON",
                "context": "JSON"}
 
 

@@ -198,13 +198,15 @@ def make_deduper(event_log: EventLog, cache: Cache, window_seconds: int) -> AnyD
 
 
 class LiveWindow:
-    """The newest events, for the console's live view: in this process's memory."""
+    """The newest events, for the console's live view: in this process's memory. Like the shared window,
+    a large batch adds only its last events."""
 
-    def __init__(self, size: int = 5000):
+    def __init__(self, size: int = 5000, per_batch: int = 100):
         self._events: deque[dict] = deque(maxlen=size)
+        self.per_batch = per_batch
 
     def add(self, events: list[dict]) -> None:
-        self._events.extend(events)
+        self._events.extend(events[-self.per_batch:])
 
     def newest(self) -> list[dict]:
         return list(self._events)[::-1]

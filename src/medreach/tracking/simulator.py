@@ -26,11 +26,11 @@ import random
 import shutil
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -39,7 +39,7 @@ import holidays
 import httpx
 import orjson
 
-from medreach.tracking.collector import iso
+from medreach.tracking.collector import DAY_MS, EPOCH, iso, stamp
 
 SERVER, BROWSER = "medreach-server", "medreach-web"  # the storefront tracker's library name
 
@@ -82,7 +82,6 @@ BOT_AGENTS = ["Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/s
 RATINGS = [5] * 55 + [4] * 28 + [3] * 10 + [2] * 4 + [1] * 3
 TIERS = ((9900, 1000), (19900, 3000))  # the demo's 满99减10 / 满199减30
 FREE_SHIPPING_FEN, SHIPPING_FEN = 5900, 800
-EPOCH, DAY_MS = datetime(1970, 1, 1, tzinfo=UTC), 86_400_000
 
 
 @dataclass(frozen=True)
@@ -476,18 +475,6 @@ def _time_of_day(rng: random.Random) -> int:
     return (hour - 8) * 3_600_000 + rng.randrange(3_600_000)
 
 
-@lru_cache(maxsize=4096)
-def _day_prefix(day: int) -> str:
-    return (EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
-
-
-def stamp(ms: int) -> str:
-    """Epoch milliseconds as the collector's ISO text (UTC, milliseconds, Z), without a datetime per call."""
-    day, rest = divmod(ms, DAY_MS)
-    s, milli = divmod(rest, 1000)
-    h, s = divmod(s, 3600)
-    m, s = divmod(s, 60)
-    return f"{_day_prefix(day)}{h:02d}:{m:02d}:{s:02d}.{milli:03d}Z"
 
 
 def behaviour(world: World, index: int) -> tuple[Person, list[dict]]:
@@ -566,6 +553,24 @@ def chunks(plan: Plan, items: list[Item], source_id: int, staging: Path):
                staging / f"people-{k:05d}.jsonl")
 
 
+def _in_order(pool: ProcessPoolExecutor | None, workers: int, work):
+    """Each chunk with its result, in order, the workers at most a few chunks ahead of the writer (each
+    chunk waits on disk as JSON lines until the lake has it)."""
+    if pool is None:
+        for args in work:
+            yield args, _write_chunk(args)
+        return
+    pending: deque = deque()
+    for args in work:
+        pending.append((args, pool.submit(_write_chunk, args)))
+        if len(pending) > workers:
+            done_args, future = pending.popleft()
+            yield done_args, future.result()
+    while pending:
+        done_args, future = pending.popleft()
+        yield done_args, future.result()
+
+
 def existing_world(lake_dir: Path) -> dict | None:
     """The manifest of the simulated world in this lake, if there is one."""
     path = lake_dir / "simulation" / "manifest.json"
@@ -607,10 +612,10 @@ def write_lake(session_factory, lake_dir: Path, staging: Path, plan: Plan, worke
     total, kinds, people_files = 0, {}, []
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
     try:
-        results = (pool.map if pool else map)(_write_chunk, chunks(plan, items, source_id, staging))
-        for args, (n, links, chunk_kinds) in zip(chunks(plan, items, source_id, staging), results):
+        for args, (n, links, chunk_kinds) in _in_order(pool, workers, chunks(plan, items, source_id, staging)):
             events_file, people_file = args[5], args[6]
             lake.compact([events_file], lake_dir, staging / "done", prefix=f"sim{plan.seed}")
+            shutil.rmtree(staging / "done")  # the chunk is in the lake now
             with session_factory() as s:
                 for k in range(0, len(links), 5000):
                     s.execute(insert(IdentityLink), [{"anonymous_id": a, "user_id": u, "via": "identify",
