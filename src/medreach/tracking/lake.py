@@ -5,7 +5,6 @@ traits kept as JSON. One definition, run by DuckDB."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 import duckdb
@@ -77,12 +76,9 @@ def compact(segments: list[Path], lake_dir: Path, done_dir: Path, prefix: str = 
         con.execute(f"CREATE TEMP TABLE batch AS SELECT *, CAST(\"timestamp\" AS DATE) AS day "
                     f"FROM ({select_events([str(p) for p in segments])})")
         n = con.execute("SELECT count(*) FROM batch").fetchone()[0]
-        for (day,) in con.execute("SELECT DISTINCT day FROM batch ORDER BY day").fetchall():
-            folder = target / f"day={day}"
-            folder.mkdir(exist_ok=True)
-            out = folder / f"{prefix}-{uuid.uuid4().hex}.parquet"
-            con.execute(f"COPY (SELECT * EXCLUDE (day) FROM batch WHERE day = ? ORDER BY \"timestamp\") "
-                        f"TO '{out}' (FORMAT PARQUET, COMPRESSION ZSTD)", [day])
+        if n:  # one pass writes every day's file (day=YYYY-MM-DD/<prefix>-<uuid>.parquet), next to earlier ones
+            con.execute(f"COPY (SELECT * FROM batch ORDER BY \"timestamp\") TO '{target}' (FORMAT PARQUET, "
+                        f"COMPRESSION ZSTD, PARTITION_BY (day), APPEND, FILENAME_PATTERN '{prefix}-{{uuid}}')")
     finally:
         con.close()
     for p in segments:
