@@ -184,7 +184,9 @@ def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 
     plan = simulator.Plan(users=users, seed=seed, days=days, end=end_day)
     previous = simulator.existing_world(settings.lake_path)
     if previous and via == "lake":
-        if {k: previous.get(k) for k in plan.manifest()} == plan.manifest() and not replace:
+        # Without --end, a world made on an earlier day counts as the same one (it just ends earlier).
+        wanted = {k: v for k, v in plan.manifest().items() if end or k not in ("start", "end")}
+        if {k: previous.get(k) for k in wanted} == wanted and not replace:
             typer.echo(f"Behaviour: the simulated world is already in the lake ({previous['events']:,} events)")
             return
         if not replace:

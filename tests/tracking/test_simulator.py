@@ -221,6 +221,8 @@ def test_the_demo_command_simulates_once_and_replaces_on_request(tmp_path, monke
         replaced = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01", "--seed", "5", "--replace")
         assert replaced.exit_code == 0 and simulator.existing_world(tmp_path / "lake")["seed"] == 5
         assert not list((tmp_path / "lake" / "events").glob("day=*/sim2026-*.parquet"))
+        # `make run` on a later day (no --end): the world already there is the one wanted.
+        assert "already in the lake" in run("demo", "--users", "120", "--days", "30", "--seed", "5").output
         bad = run("demo", "--via", "kafka")
         assert bad.exit_code != 0 and "--via" in bad.output
         assert run("demo", "--via", "collector", "--users", "10").exit_code != 0  # needs a write key
