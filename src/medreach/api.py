@@ -26,6 +26,8 @@ from medreach.orders import service as orders
 from medreach.orders.api import router as orders_router
 from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
+from medreach.pipeline import snapshots
+from medreach.pipeline.api import router as pipeline_router
 from medreach.promotions.api import router as promotions_router
 from medreach.tracking.api import compact_sealed
 from medreach.tracking.api import router as tracking_router
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
                  lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe,
                                                             app.state.live)))
     ticker.every(60, "compact_events", lambda: compact_sealed(app.state))
+    ticker.every(settings.lake_sync_interval_seconds, "sync_lake_tables",
+                 lambda: _with_session(db, lambda s: snapshots.sync_all(s, settings.lake_path, wait=False)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -93,7 +97,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
     errors.install(app)
     # The collector first: its /v1/* routes take the most requests, and routes are matched in order.
-    for router in (tracking_router, accounts_router, catalog_router, orders_router, promotions_router, ops_router):
+    for router in (tracking_router, accounts_router, catalog_router, orders_router, promotions_router,
+                   pipeline_router, ops_router):
         app.include_router(router)
     if gateway is not None:  # the stand-in for the bank, reached over HTTP like a real gateway
         app.mount("/sandbox-gateway", gateway.app)

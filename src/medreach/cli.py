@@ -16,10 +16,12 @@ db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 catalog_app = typer.Typer(help="Products and search", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders", no_args_is_help=True)
+pipeline_app = typer.Typer(help="The data pipeline: lake tables", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(orders_app, name="orders")
+app.add_typer(pipeline_app, name="pipeline")
 
 
 def _progress(total: int | None, description: str):
@@ -178,9 +180,14 @@ def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 
     typer.echo("Demo logins (password for all: see below)")
     for row in logins:
         typer.echo(f"  {row['role']:<11} {row['login']:<28} {row['password']}")
+    settings = get_settings()
+    from medreach.pipeline.snapshots import sync_all
+
+    with db.session() as s:
+        sync_all(s, settings.lake_path)
+    typer.echo("Lake: users, products, orders and order lines synced into today's snapshots")
     if not users:
         return
-    settings = get_settings()
     plan = simulator.Plan(users=users, seed=seed, days=days, end=end_day)
     previous = simulator.existing_world(settings.lake_path)
     if previous and via == "lake":
@@ -211,6 +218,23 @@ def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 
             result = simulator.send(db.session, url, write_key, plan, advance=advance)
     typer.echo(f"Behaviour: {result['events']:,} events of {users:,} people "
                f"({plan.start} to {plan.end}, seed {seed}) via {via}")
+
+
+@pipeline_app.command("sync")
+def pipeline_sync(table: Annotated[list[str], typer.Option(help="a table to sync (repeat; default: all)")] = ()):
+    """Sync the database's tables (users, products, orders, order lines) into today's lake snapshots."""
+    from medreach.pipeline.snapshots import sync_all
+    from medreach.pipeline.tables import TABLES
+
+    unknown = [t for t in table if t not in TABLES]
+    if unknown:
+        raise typer.BadParameter(f"unknown table {unknown[0]!r}; one of {', '.join(TABLES)}", param_hint="--table")
+    settings = get_settings()
+    with _database().session() as s:
+        results = sync_all(s, settings.lake_path, list(table) or None)
+    for r in results:
+        typer.echo(f"  {r.table:<12} {r.upserts:>8,} changed {r.deletes:>6,} deleted {r.rows:>9,} rows "
+                   f"in the {r.snapshot_date} snapshot")
 
 
 if __name__ == "__main__":

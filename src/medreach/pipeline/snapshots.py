@@ -1,0 +1,152 @@
+"""Dated snapshots of the transactional tables in the lake, synced incrementally.
+
+Each sync reads the rows changed since the table's watermark (updated_at, or id for rows that are only
+added), finds deleted rows by comparing keys with the last snapshot, writes those changes to
+`tables/<name>/changes/date=D/` and the table as of that day to `tables/<name>/snapshot/date=D/data.parquet`
+(a later sync on the same day replaces that day's snapshot; earlier days stay as they were).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, raiseload
+
+from medreach.pipeline.tables import TABLES, LakeTable
+from medreach.pipeline.transforms import merge_snapshot
+
+# Re-read this far behind the watermark: a transaction that commits late with an earlier updated_at is
+# still caught, and rows read twice merge to the same result.
+LAG = timedelta(minutes=5)
+_MISSING = object()
+
+
+@dataclass
+class SyncResult:
+    table: str
+    snapshot_date: str
+    upserts: int
+    deletes: int
+    rows: int
+    watermark: str | int | None
+
+
+def table_dir(lake_dir: Path, name: str) -> Path:
+    return lake_dir / "tables" / name
+
+
+def _state_path(lake_dir: Path) -> Path:
+    return lake_dir / "tables" / "_state.json"
+
+
+def state(lake_dir: Path) -> dict:
+    path = _state_path(lake_dir)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_state(lake_dir: Path, data: dict) -> None:
+    path = _state_path(lake_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def snapshots(lake_dir: Path, name: str) -> list[Path]:
+    """This table's snapshot files, oldest day first."""
+    return sorted((table_dir(lake_dir, name) / "snapshot").glob("date=*/data.parquet"))
+
+
+def _changed_rows(session: Session, table: LakeTable, watermark) -> list[dict]:
+    model = table.model
+    column = getattr(model, table.watermark)
+    q = select(model).options(raiseload("*"))  # only the columns declared; no relationship sneaks in
+    if hasattr(model, "category"):
+        q = q.options(joinedload(model.category))
+    if watermark is not None:
+        q = q.where(column > watermark if table.watermark == "id" else column >= datetime.fromisoformat(watermark) - LAG)
+    rows = []
+    for obj in session.scalars(q.order_by(column, model.id).execution_options(yield_per=5000)):
+        rows.append({name: c.value(obj) for name, c in table.columns.items()})
+    return rows
+
+
+def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None = None) -> SyncResult:
+    today = today or datetime.now(UTC).date()
+    all_state = state(lake_dir)
+    mine = all_state.get(table.name, {})
+    rows = _changed_rows(session, table, mine.get("watermark"))
+    keys_now = set(session.scalars(select(getattr(table.model, table.key))))
+    earlier = [p for p in snapshots(lake_dir, table.name) if p.parent.name <= f"date={today}"]
+    previous = earlier[-1] if earlier else None
+    before: dict = {}  # key -> watermark value in the previous snapshot
+    if previous is not None:
+        before = dict(duckdb.sql(f"SELECT {table.key}, {table.watermark} FROM read_parquet('{previous}')").fetchall())
+    deleted = sorted(set(before) - keys_now)
+    rows = [r for r in rows if before.get(r[table.key], _MISSING) != r[table.watermark]]  # re-read, unchanged
+
+    changes = pa.Table.from_pylist(rows + [{table.key: k} for k in deleted], schema=table.schema)
+    changes = changes.append_column("_op", pa.array(["upsert"] * len(rows) + ["delete"] * len(deleted), pa.string()))
+    changes = changes.append_column("_synced_at", pa.array([datetime.now(UTC)] * changes.num_rows,
+                                                          pa.timestamp("us", tz="UTC")))
+    folder = table_dir(lake_dir, table.name)
+    if changes.num_rows:
+        out = folder / "changes" / f"date={today}" / f"part-{uuid.uuid4().hex}.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(changes, out, compression="zstd")
+
+    con = ibis.duckdb.connect()
+    try:
+        before = con.read_parquet(str(previous)) if previous is not None else None
+        merged = merge_snapshot(before, con.create_table("changes", changes, temp=True), table.key)
+        target = folder / "snapshot" / f"date={today}" / "data.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".data-{uuid.uuid4().hex}.parquet")
+        con.to_parquet(merged.cast(table.schema), str(tmp), compression="zstd")
+        os.replace(tmp, target)
+        count = pq.read_metadata(target).num_rows
+    finally:
+        con.disconnect()
+
+    mark = mine.get("watermark")
+    if rows:
+        newest = max(r[table.watermark] for r in rows)
+        mark = newest if table.watermark == "id" else newest.isoformat()
+        if table.watermark != "id" and mine.get("watermark"):
+            mark = max(mark, mine["watermark"])
+    all_state[table.name] = {"watermark": mark, "synced_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                             "snapshot_date": today.isoformat(), "rows": int(count)}
+    _save_state(lake_dir, all_state)
+    return SyncResult(table.name, today.isoformat(), len(rows), len(deleted), int(count), mark)
+
+
+def sync_all(session: Session, lake_dir: Path, names: list[str] | None = None, today: date | None = None,
+             wait: bool = True) -> list[SyncResult] | None:
+    """Sync these tables (default: all). One sync at a time per lake (a lock file; several API processes
+    share it): with `wait=False` a sync already running elsewhere means this one is skipped (None)."""
+    lock_path = lake_dir / "tables" / ".sync.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        try:
+            return [sync(session, lake_dir, TABLES[name], today) for name in (names or list(TABLES))]
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def as_dicts(results: list[SyncResult]) -> list[dict]:
+    return [asdict(r) for r in results]
