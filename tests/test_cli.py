@@ -99,3 +99,17 @@ def test_demo_has_running_promotions(cli_env):
         assert s.scalar(sa.select(sa.func.count()).select_from(Coupon)) >= 4
     assert {"flash_sale", "spend_tier", "catalog_discount", "free_shipping", "member_price", "gift"} <= kinds
     assert len(claimable) >= 2
+
+
+def test_pipeline_sync_run_jobs_and_history(cli_env):
+    assert run("db", "upgrade").exit_code == 0
+    assert run("demo").exit_code == 0
+    synced = run("pipeline", "sync", "--table", "products")
+    assert synced.exit_code == 0 and "products" in synced.output and "332 rows" in synced.output
+    assert run("pipeline", "sync", "--table", "secrets").exit_code != 0
+    ran = run("pipeline", "run", "lake_sync")
+    assert ran.exit_code == 0 and "succeeded" in ran.output
+    assert "lake_sync" in run("pipeline", "jobs").output
+    history = run("pipeline", "history", "--job", "lake_sync").output
+    assert "cli" in history and "succeeded" in history
+    assert run("pipeline", "run", "nope").exit_code != 0

@@ -26,7 +26,7 @@ from medreach.orders import service as orders
 from medreach.orders.api import router as orders_router
 from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
-from medreach.pipeline import snapshots
+from medreach.pipeline import jobs
 from medreach.pipeline.api import router as pipeline_router
 from medreach.promotions.api import router as promotions_router
 from medreach.tracking.api import compact_sealed
@@ -62,8 +62,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
                  lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe,
                                                             app.state.live)))
     ticker.every(60, "compact_events", lambda: compact_sealed(app.state))
-    ticker.every(settings.lake_sync_interval_seconds, "sync_lake_tables",
-                 lambda: _with_session(db, lambda s: snapshots.sync_all(s, settings.lake_path, wait=False)))
+    ticker.every(20, "pipeline_scheduler", lambda: jobs.tick(db, settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

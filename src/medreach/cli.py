@@ -237,5 +237,62 @@ def pipeline_sync(table: Annotated[list[str], typer.Option(help="a table to sync
                    f"in the {r.snapshot_date} snapshot")
 
 
+@pipeline_app.command("run")
+def pipeline_run(job: Annotated[str, typer.Argument(help="the job's name (see `medreach pipeline jobs`)")]):
+    """Run a pipeline job now, here, with a progress bar; the run is recorded like any other."""
+    from medreach.core.errors import AppError
+    from medreach.pipeline import jobs
+
+    if job not in jobs.JOBS:
+        raise typer.BadParameter(f"unknown job {job!r}; one of {', '.join(jobs.JOBS)}", param_hint="JOB")
+    settings = get_settings()
+    db = _database()
+    try:
+        run_id = jobs.create_run(db, job, "cli")
+    except AppError as e:
+        typer.echo(f"{job} is already running (see `medreach pipeline history --job {job}`)", err=True)
+        raise typer.Exit(1) from e
+    progress, task = _progress(None, jobs.JOBS[job].title_en)
+    with progress:
+        status = jobs.execute(db, settings, run_id, on_progress=lambda done, total, message: progress.update(
+            task, completed=done, total=total, description=f"{jobs.JOBS[job].title_en} {message}".strip()))
+    typer.echo(f"run {run_id}: {status}")
+    if status != "succeeded":
+        raise typer.Exit(1)
+
+
+@pipeline_app.command("jobs")
+def pipeline_jobs():
+    """The pipeline's jobs, their schedules and latest runs."""
+    from sqlalchemy import select
+
+    from medreach.pipeline import jobs
+    from medreach.pipeline.models import JobRun
+
+    with _database().session() as s:
+        for job in jobs.JOBS.values():
+            last = s.scalar(select(JobRun).where(JobRun.job == job.name).order_by(JobRun.id.desc()).limit(1))
+            status = f"{last.status} ({last.created_at:%Y-%m-%d %H:%M})" if last else "never run"
+            typer.echo(f"  {job.name:<16} {job.schedule or 'by hand':<14} {status:<34} {job.title_en}")
+
+
+@pipeline_app.command("history")
+def pipeline_history(job: Annotated[str, typer.Option(help="only this job")] = "",
+                     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20):
+    """Recent job runs, newest first."""
+    from sqlalchemy import select
+
+    from medreach.pipeline.models import JobRun
+
+    q = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
+    if job:
+        q = q.where(JobRun.job == job)
+    with _database().session() as s:
+        for r in s.scalars(q):
+            took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at and r.started_at else ""
+            typer.echo(f"  {r.id:>6} {r.job:<16} {r.trigger:<8} {r.status:<10} attempt {r.attempt}/{r.max_attempts} "
+                       f"{r.created_at:%Y-%m-%d %H:%M:%S} {took}")
+
+
 if __name__ == "__main__":
     app()

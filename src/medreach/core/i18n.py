@@ -87,6 +87,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "INVALID_WRITE_KEY": ("写入密钥无效或已吊销", "The write key is invalid or revoked"),
     "BATCH_TOO_LARGE": ("批量请求过大（上限 {limit} 字节）", "The batch is too large (limit {limit} bytes)"),
     "EVENT_REJECTED": ("事件被拒收：{reason}", "The event was rejected: {reason}"),
+    "JOB_ALREADY_RUNNING": ("任务 {job} 正在运行，请等待本次运行结束", "Job {job} is already running; wait for this run to end"),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }
 

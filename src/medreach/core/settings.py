@@ -50,7 +50,6 @@ class Settings(BaseSettings):
     free_shipping_from_fen: int = 9900
 
     events_fsync: bool = True  # an event is acknowledged only once fsync'd (turn off only for throwaway data)
-    lake_sync_interval_seconds: float = 300  # how often the database's tables are synced into the lake
     gc_freeze: bool = False  # `medreach serve` turns it on (a long-lived server process; not for tests)
     dedupe_window_seconds: int = 7 * 86400  # how long a messageId is remembered across processes (with Redis)
 

@@ -1,0 +1,217 @@
+"""Pipeline jobs: named steps with a cron schedule (UTC), run on schedule, by hand (console, API) or from the
+CLI; each run is a `job_runs` row with its progress, log, attempts and outcome.
+
+Several API processes may run the scheduler: a scheduled fire time is claimed by inserting the run with a
+unique (job, scheduled_for), so exactly one process runs it. A failed attempt is retried after a pause, up to
+the job's `max_attempts`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from croniter import croniter
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from medreach.core.db import Database
+from medreach.core.errors import AppError, not_found
+from medreach.core.settings import Settings
+from medreach.pipeline import snapshots
+from medreach.pipeline.models import JobRun
+from medreach.pipeline.tables import TABLES
+
+log = structlog.get_logger(__name__)
+ACTIVE = ("queued", "running")
+STALE_AFTER = timedelta(hours=2)  # a run with no word for this long died with its process
+MAX_LOG_LINES = 500
+
+
+class JobContext:
+    """What a job gets: its settings, sessions, and progress and log that land on its run (written at most
+    twice a second, and always at the end)."""
+
+    def __init__(self, db: Database, settings: Settings, run_id: int, on_progress=None):
+        self.db, self.settings, self.run_id, self.on_progress = db, settings, run_id, on_progress
+        self._lines: list[dict] = []
+        self._state: dict[str, Any] = {}
+        self._written = 0.0
+
+    def session(self):
+        return self.db.session()
+
+    def progress(self, done: int, total: int | None = None, message: str = "") -> None:
+        self._state.update(progress_done=done, progress_total=total, message=message[:255])
+        if self.on_progress:
+            self.on_progress(done, total, message)
+        self.flush(force=total is not None and done >= total)
+
+    def log(self, message: str, level: str = "info") -> None:
+        self._lines.append({"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level,
+                            "message": message[:1000]})
+        self.flush()
+
+    def flush(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self._written < 0.5:
+            return
+        with self.db.session() as s:
+            run = s.get(JobRun, self.run_id)
+            for key, value in self._state.items():
+                setattr(run, key, value)
+            if self._lines:
+                run.log = (list(run.log or []) + self._lines)[-MAX_LOG_LINES:]
+                self._lines = []
+        self._written = time.monotonic()
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    title_zh: str
+    title_en: str
+    description_zh: str
+    description_en: str
+    run: Callable[[JobContext], dict]
+    schedule: str | None = None  # cron (UTC); None: by hand only
+    max_attempts: int = 3
+    retry_delay_seconds: float = 5.0
+
+    def next_run(self, after: datetime) -> datetime | None:
+        return croniter(self.schedule, after).get_next(datetime) if self.schedule else None
+
+
+def _lake_sync(ctx: JobContext) -> dict:
+    names = list(TABLES)
+    results = []
+    for i, name in enumerate(names):
+        ctx.progress(i, len(names), name)
+        with ctx.session() as s:
+            [r] = snapshots.sync_all(s, ctx.settings.lake_path, [name])
+        ctx.log(f"{name}: {r.upserts} changed, {r.deletes} deleted, {r.rows} rows in the {r.snapshot_date} snapshot")
+        results.append(asdict(r))
+    ctx.progress(len(names), len(names), "")
+    return {"tables": results}
+
+
+JOBS: dict[str, Job] = {j.name: j for j in (
+    Job("lake_sync", "同步业务库到数据湖", "Sync the database into the lake",
+        "把用户、商品、订单、订单明细按水位增量同步为数据湖中的每日快照（含删除）",
+        "Users, products, orders and order lines into the lake's daily snapshots, incrementally (deletes too)",
+        _lake_sync, schedule="*/5 * * * *"),
+)}
+
+
+def get_job(name: str) -> Job:
+    if name not in JOBS:
+        raise not_found("job")
+    return JOBS[name]
+
+
+def create_run(db: Database, name: str, trigger: str, requested_by: int | None = None,
+               scheduled_for: datetime | None = None) -> int | None:
+    """A queued run of `name`; None when this scheduled time is already claimed. A manual or CLI run is
+    refused (409) while another run of the job is in progress."""
+    job = get_job(name)
+    with db.session() as s:
+        if trigger != "schedule" and s.scalar(select(JobRun.id).where(
+                JobRun.job == name, JobRun.status.in_(ACTIVE), JobRun.created_at > datetime.now(UTC) - STALE_AFTER)):
+            raise AppError(409, "JOB_ALREADY_RUNNING", job=name)
+        run = JobRun(job=name, trigger=trigger, status="queued", max_attempts=job.max_attempts,
+                     requested_by=requested_by, scheduled_for=scheduled_for, log=[])
+        s.add(run)
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            return None
+        return run.id
+
+
+def execute(db: Database, settings: Settings, run_id: int, on_progress=None) -> str:
+    """Run the job of this run (retrying failed attempts); returns the final status."""
+    with db.session() as s:
+        run = s.get(JobRun, run_id)
+        job = get_job(run.job)
+        run.status, run.started_at = "running", datetime.now(UTC)
+    ctx = JobContext(db, settings, run_id, on_progress)
+    for attempt in range(1, job.max_attempts + 1):
+        with db.session() as s:
+            s.execute(update(JobRun).where(JobRun.id == run_id).values(attempt=attempt))
+        ctx.log(f"attempt {attempt} of {job.max_attempts}")
+        try:
+            result = job.run(ctx)
+        except Exception as e:  # a failing attempt is recorded and retried; the last one fails the run
+            ctx.log(f"{type(e).__name__}: {e}", "error")
+            if attempt < job.max_attempts:
+                ctx.flush(force=True)
+                time.sleep(job.retry_delay_seconds)
+                continue
+            _finish(ctx, "failed", None, traceback.format_exc(limit=5)[-4000:])
+            return "failed"
+        _finish(ctx, "succeeded", result, None)
+        return "succeeded"
+    return "failed"  # unreachable: the loop returns
+
+
+def _finish(ctx: JobContext, status: str, result: dict | None, error: str | None) -> None:
+    ctx.log("succeeded" if status == "succeeded" else "failed", "info" if status == "succeeded" else "error")
+    ctx.flush(force=True)
+    with ctx.db.session() as s:
+        run = s.get(JobRun, ctx.run_id)
+        run.status, run.result, run.error, run.finished_at = status, result, error, datetime.now(UTC)
+    log.info("job_finished", job=run.job, run=ctx.run_id, status=status)
+
+
+def start_in_background(db: Database, settings: Settings, run_id: int) -> None:
+    threading.Thread(target=_safely, args=(db, settings, run_id), daemon=True, name=f"job-run-{run_id}").start()
+
+
+def _safely(db: Database, settings: Settings, run_id: int) -> None:
+    try:
+        execute(db, settings, run_id)
+    except Exception:  # the run row could not even be updated (database down): log it, keep the process
+        log.exception("job_run_crashed", run=run_id)
+
+
+def tick(db: Database, settings: Settings, now: datetime | None = None, grace: timedelta = timedelta(minutes=2)) -> int:
+    """The scheduler's beat: start every job whose latest fire time is due (within `grace`) and not yet
+    claimed; mark runs that died with their process as failed. Returns how many runs it started."""
+    now = now or datetime.now(UTC)
+    with db.session() as s:
+        s.execute(update(JobRun).where(JobRun.status.in_(ACTIVE), JobRun.created_at < now - STALE_AFTER)
+                  .values(status="failed", error="interrupted: no progress (the process stopped)",
+                          finished_at=now))
+    started = 0
+    for job in JOBS.values():
+        if not job.schedule:
+            continue
+        due = croniter(job.schedule, now).get_prev(datetime)
+        if now - due > grace:
+            continue
+        with db.session() as s:
+            if s.scalar(select(JobRun.id).where(JobRun.job == job.name, JobRun.scheduled_for == due)):
+                continue  # claimed already (by this or another process)
+        run_id = create_run(db, job.name, "schedule", scheduled_for=due)
+        if run_id is not None:
+            start_in_background(db, settings, run_id)
+            started += 1
+    return started
+
+
+def run_out(run: JobRun, with_log: bool = False) -> dict:
+    duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else None
+    out = {"id": run.id, "job": run.job, "trigger": run.trigger, "status": run.status, "attempt": run.attempt,
+           "max_attempts": run.max_attempts, "progress_done": run.progress_done,
+           "progress_total": run.progress_total, "message": run.message, "created_at": run.created_at,
+           "started_at": run.started_at, "finished_at": run.finished_at, "duration_seconds": duration,
+           "requested_by": run.requested_by, "result": run.result, "error": run.error}
+    if with_log:
+        out["log"] = run.log or []
+    return out
