@@ -16,12 +16,14 @@ db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 catalog_app = typer.Typer(help="Products and search", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders", no_args_is_help=True)
-pipeline_app = typer.Typer(help="The data pipeline: lake tables", no_args_is_help=True)
+pipeline_app = typer.Typer(help="The data pipeline: lake tables and jobs", no_args_is_help=True)
+backup_app = typer.Typer(help="Backups of the database and the lake", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(orders_app, name="orders")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(backup_app, name="backup")
 
 
 def _progress(total: int | None, description: str):
@@ -292,6 +294,78 @@ def pipeline_history(job: Annotated[str, typer.Option(help="only this job")] = "
             took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at and r.started_at else ""
             typer.echo(f"  {r.id:>6} {r.job:<16} {r.trigger:<8} {r.status:<10} attempt {r.attempt}/{r.max_attempts} "
                        f"{r.created_at:%Y-%m-%d %H:%M:%S} {took}")
+
+
+TargetOption = Annotated[str, typer.Option("--to", "--from", help="a folder or fsspec URL (default: "
+                                                               "MEDREACH_BACKUP_URL or var/backups)")]
+
+
+def _backup_call(fn):
+    from medreach.core.errors import AppError
+    from medreach.core.i18n import message
+
+    try:
+        return fn()
+    except AppError as e:
+        typer.echo(message(e.code, "en", **e.params), err=True)
+        raise typer.Exit(1) from e
+
+
+@backup_app.command("create")
+def backup_create(target: TargetOption = "",
+                  keep: Annotated[int, typer.Option(min=0, help="backups to keep (0: MEDREACH_BACKUP_KEEP)")] = 0):
+    """A consistent backup of the database and the lake, with a manifest and checksums."""
+    from medreach.pipeline import backup
+
+    settings = get_settings()
+    db = _database()
+    progress, task = _progress(None, "Backing up")
+    with progress:
+        manifest = backup.create(db, settings.lake_path, target or settings.backup_target, settings.data_key,
+                                 keep=keep or settings.backup_keep,
+                                 advance=lambda step: progress.update(task, advance=1, description=f"Backing up {step}"))
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    typer.echo(f"backup {manifest['id']}: {rows:,} rows, {len(manifest['lake']):,} lake files -> "
+               f"{target or settings.backup_target}")
+
+
+@backup_app.command("list")
+def backup_list(target: TargetOption = ""):
+    """The backups at the target, newest first."""
+    from medreach.pipeline import backup
+
+    for m in backup.list_backups(target or get_settings().backup_target):
+        rows = sum(t["rows"] for t in m["tables"].values())
+        typer.echo(f"  {m['id']}  {m['database']:<10} revision {m['revision']}  {rows:>10,} rows  "
+                   f"{len(m['lake']):>6,} lake files")
+
+
+@backup_app.command("verify")
+def backup_verify(backup_id: str, target: TargetOption = ""):
+    """Check every file of a backup against its manifest."""
+    from medreach.pipeline import backup
+
+    _backup_call(lambda: backup.verify(target or get_settings().backup_target, backup_id))
+    typer.echo(f"backup {backup_id}: every checksum matches")
+
+
+@backup_app.command("restore")
+def backup_restore(backup_id: str, target: TargetOption = "",
+                   yes: Annotated[bool, typer.Option("--yes", help="replace the current data without asking")] = False):
+    """Replace the database's rows and the lake with a backup's (checked first; all or nothing)."""
+    from medreach.pipeline import backup
+
+    settings = get_settings()
+    if not yes:
+        typer.confirm(f"Replace ALL data in {settings.db_url.split('@')[-1]} and the lake with backup {backup_id}?",
+                      abort=True)
+    db = _database()
+    progress, task = _progress(None, "Restoring")
+    with progress:
+        _backup_call(lambda: backup.restore(db, settings.lake_path, target or settings.backup_target, backup_id,
+                                            settings.data_key, advance=lambda step: progress.update(
+                                                task, advance=1, description=f"Restoring {step}")))
+    typer.echo(f"restored backup {backup_id}")
 
 
 if __name__ == "__main__":

@@ -87,6 +87,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "INVALID_WRITE_KEY": ("写入密钥无效或已吊销", "The write key is invalid or revoked"),
     "BATCH_TOO_LARGE": ("批量请求过大（上限 {limit} 字节）", "The batch is too large (limit {limit} bytes)"),
     "EVENT_REJECTED": ("事件被拒收：{reason}", "The event was rejected: {reason}"),
+    "BACKUP_CORRUPT": ("备份文件已损坏或被改动：{file}", "The backup file is damaged or was changed: {file}"),
+    "BACKUP_KEY_MISMATCH": ("备份使用的加密密钥与当前不同，无法恢复", "The backup was made with another encryption key"),
+    "BACKUP_REVISION_MISMATCH": ("备份的数据库结构版本（{backup}）与当前（{database}）不同，请先升级到相同版本",
+                                 "The backup's schema revision ({backup}) differs from the database's ({database})"),
     "JOB_ALREADY_RUNNING": ("任务 {job} 正在运行，请等待本次运行结束", "Job {job} is already running; wait for this run to end"),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     free_shipping_from_fen: int = 9900
 
     events_fsync: bool = True  # an event is acknowledged only once fsync'd (turn off only for throwaway data)
+    backup_url: str = ""  # where backups go: a folder or any fsspec URL (default: var_dir/backups)
+    backup_keep: int = 7  # how many backups to keep there
     gc_freeze: bool = False  # `medreach serve` turns it on (a long-lived server process; not for tests)
     dedupe_window_seconds: int = 7 * 86400  # how long a messageId is remembered across processes (with Redis)
 
@@ -104,6 +106,10 @@ class Settings(BaseSettings):
     @property
     def uploads_path(self) -> Path:
         return self.var_dir / "uploads"
+
+    @property
+    def backup_target(self) -> str:
+        return self.backup_url or str(self.var_dir / "backups")
 
     @property
     def lake_path(self) -> Path:
