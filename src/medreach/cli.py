@@ -233,7 +233,8 @@ def pipeline_sync(table: Annotated[list[str], typer.Option(help="a table to sync
         raise typer.BadParameter(f"unknown table {unknown[0]!r}; one of {', '.join(TABLES)}", param_hint="--table")
     settings = get_settings()
     with _database().session() as s:
-        results = sync_all(s, settings.lake_path, list(table) or None)
+        results = sync_all(s, settings.lake_path, list(table) or None, engine_name=settings.engine,
+                           spark_master=settings.spark_master)
     for r in results:
         typer.echo(f"  {r.table:<12} {r.upserts:>8,} changed {r.deletes:>6,} deleted {r.rows:>9,} rows "
                    f"in the {r.snapshot_date} snapshot")

@@ -11,6 +11,7 @@ import os
 import secrets
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,8 @@ class Settings(BaseSettings):
     free_shipping_from_fen: int = 9900
 
     events_fsync: bool = True  # an event is acknowledged only once fsync'd (turn off only for throwaway data)
+    engine: Literal["duckdb", "spark"] = "duckdb"  # what runs the pipeline's transformations
+    spark_master: str = "local[*]"  # with engine=spark: local[N] or a cluster's master URL (spark://…, yarn)
     backup_url: str = ""  # where backups go: a folder or any fsspec URL (default: var_dir/backups)
     backup_keep: int = 7  # how many backups to keep there
     gc_freeze: bool = False  # `medreach serve` turns it on (a long-lived server process; not for tests)

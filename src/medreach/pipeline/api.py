@@ -47,8 +47,9 @@ def list_tables(request: Request, _: Annotated[User, require("analytics:read")])
 async def sync_now(data: SyncIn, request: Request, session: DbSession,
                    actor: Annotated[User, require("pipeline:run")]):
     """Sync the chosen tables (default: all) into today's snapshots now (it also runs on a schedule)."""
-    lake_dir = request.app.state.settings.lake_path
-    results = await run_in_threadpool(snapshots.sync_all, session, lake_dir, data.tables or None)
+    settings = request.app.state.settings
+    results = await run_in_threadpool(snapshots.sync_all, session, settings.lake_path, data.tables or None,
+                                      engine_name=settings.engine, spark_master=settings.spark_master)
     audit(session, actor_id=actor.id, actor_login=actor.login, action="pipeline.sync", subject_type="lake",
           subject_id=",".join(data.tables) or "all", detail={r.table: r.upserts + r.deletes for r in results})
     session.commit()

@@ -93,7 +93,8 @@ def _lake_sync(ctx: JobContext) -> dict:
     for i, name in enumerate(names):
         ctx.progress(i, len(names), name)
         with ctx.session() as s:
-            [r] = snapshots.sync_all(s, ctx.settings.lake_path, [name])
+            [r] = snapshots.sync_all(s, ctx.settings.lake_path, [name], engine_name=ctx.settings.engine,
+                                     spark_master=ctx.settings.spark_master)
         ctx.log(f"{name}: {r.upserts} changed, {r.deletes} deleted, {r.rows} rows in the {r.snapshot_date} snapshot")
         results.append(asdict(r))
     ctx.progress(len(names), len(names), "")

@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, raiseload
 
+from medreach.pipeline import engine
 from medreach.pipeline.tables import TABLES, LakeTable
 from medreach.pipeline.transforms import merge_snapshot
 
@@ -82,7 +82,8 @@ def _changed_rows(session: Session, table: LakeTable, watermark) -> list[dict]:
     return rows
 
 
-def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None = None) -> SyncResult:
+def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None = None,
+         engine_name: str = "duckdb", spark_master: str = "local[*]") -> SyncResult:
     today = today or datetime.now(UTC).date()
     all_state = state(lake_dir)
     mine = all_state.get(table.name, {})
@@ -101,23 +102,27 @@ def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None 
     changes = changes.append_column("_synced_at", pa.array([datetime.now(UTC)] * changes.num_rows,
                                                           pa.timestamp("us", tz="UTC")))
     folder = table_dir(lake_dir, table.name)
-    if changes.num_rows:
-        out = folder / "changes" / f"date={today}" / f"part-{uuid.uuid4().hex}.parquet"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(changes, out, compression="zstd")
+    day = folder / "changes" / f"date={today}"
+    day.mkdir(parents=True, exist_ok=True)
+    changes_file = day / f"part-{uuid.uuid4().hex}.parquet"
+    pq.write_table(changes, changes_file, compression="zstd")
 
-    con = ibis.duckdb.connect()
+    con = engine.connect(engine_name, spark_master)
     try:
         before = con.read_parquet(str(previous)) if previous is not None else None
-        merged = merge_snapshot(before, con.create_table("changes", changes, temp=True), table.key)
-        target = folder / "snapshot" / f"date={today}" / "data.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".data-{uuid.uuid4().hex}.parquet")
-        con.to_parquet(merged.cast(table.schema), str(tmp), compression="zstd")
-        os.replace(tmp, target)
-        count = pq.read_metadata(target).num_rows
+        merged = merge_snapshot(before, con.read_parquet(str(changes_file)), table.schema.names, table.key)
+        result = con.to_pyarrow(merged.cast(table.schema)).cast(table.schema)
     finally:
-        con.disconnect()
+        if engine_name == "duckdb":
+            con.disconnect()  # (a SparkSession lives as long as the process)
+    if not changes.num_rows:
+        changes_file.unlink()  # nothing changed: keep no empty file
+    target = folder / "snapshot" / f"date={today}" / "data.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".data-{uuid.uuid4().hex}.parquet")
+    pq.write_table(result, tmp, compression="zstd")
+    os.replace(tmp, target)
+    count = result.num_rows
 
     mark = mine.get("watermark")
     if rows:
@@ -132,7 +137,7 @@ def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None 
 
 
 def sync_all(session: Session, lake_dir: Path, names: list[str] | None = None, today: date | None = None,
-             wait: bool = True) -> list[SyncResult] | None:
+             wait: bool = True, engine_name: str = "duckdb", spark_master: str = "local[*]") -> list[SyncResult] | None:
     """Sync these tables (default: all). One sync at a time per lake (a lock file; several API processes
     share it): with `wait=False` a sync already running elsewhere means this one is skipped (None)."""
     lock_path = lake_dir / "tables" / ".sync.lock"
@@ -143,7 +148,8 @@ def sync_all(session: Session, lake_dir: Path, names: list[str] | None = None, t
         except BlockingIOError:
             return None
         try:
-            return [sync(session, lake_dir, TABLES[name], today) for name in (names or list(TABLES))]
+            return [sync(session, lake_dir, TABLES[name], today, engine_name, spark_master)
+                    for name in (names or list(TABLES))]
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

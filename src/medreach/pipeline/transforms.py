@@ -7,11 +7,11 @@ import ibis
 from ibis import _
 
 
-def merge_snapshot(previous: ibis.Table | None, changes: ibis.Table, key: str = "id") -> ibis.Table:
+def merge_snapshot(previous: ibis.Table | None, changes: ibis.Table, columns: list[str],
+                   key: str = "id") -> ibis.Table:
     """The table as of now: the previous snapshot, with the changed rows replacing theirs (an upsert wins over
-    the older copy) and the deleted keys taken out. `changes` has the table's columns plus `_op`
+    the older copy) and the deleted keys taken out. `changes` has the table's `columns` plus `_op`
     ('upsert' or 'delete')."""
-    columns = [c for c in changes.columns if not c.startswith("_")]
     fresh = changes.filter(_._op == "upsert").select(columns).mutate(_newer=ibis.literal(1))
     rows = fresh if previous is None else previous.select(columns).mutate(_newer=ibis.literal(0)).union(fresh)
     newest_first = ibis.window(group_by=key, order_by=ibis.desc("_newer"))
