@@ -4,6 +4,12 @@ import { api, request, requestBlob } from './client'
 import type {
   Consent,
   ConsentPurpose,
+  JobRun,
+  JobRunDetail,
+  JobRunQuery,
+  LakeSyncResult,
+  LakeTable,
+  PipelineJob,
   Address,
   AddressInput,
   BulkItem,
@@ -377,4 +383,23 @@ export const adminEventsApi = {
     return tl
   },
   undoLink: (id: number) => api.post<UndoneLink>(`/admin/identity-links/${id}/undo`),
+}
+
+// ---------------------------------------------------------------- console: pipeline jobs, lake tables
+
+export const adminJobsApi = {
+  /** Every job with its schedule, next run and latest run. */
+  list: () => api.get<PipelineJob[]>('/admin/jobs'),
+  /** Run history, newest first. */
+  runs: (query: JobRunQuery = {}) => api.get<Page<JobRun>>('/admin/jobs/runs', { ...query }),
+  /** One run with its log. */
+  run: (id: number) => api.get<JobRunDetail>(`/admin/jobs/runs/${id}`),
+  /** Run a job now (in the background); 409 JOB_ALREADY_RUNNING while a run of it is in progress. */
+  start: (name: string) => api.post<JobRun>(`/admin/jobs/${encodeURIComponent(name)}/run`),
+}
+
+export const adminLakeApi = {
+  tables: () => api.get<LakeTable[]>('/admin/pipeline/tables'),
+  /** Sync these tables (none: all) into today's snapshots now. */
+  sync: (tables: string[] = []) => api.post<LakeSyncResult[]>('/admin/pipeline/sync', { tables }),
 }

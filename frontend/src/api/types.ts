@@ -896,3 +896,86 @@ export interface UndoneLink {
   user_id: string
   undone_at: string
 }
+
+// ---------------------------------------------------------------- pipeline: jobs and their runs, lake tables
+
+export type JobRunStatus = 'queued' | 'running' | 'succeeded' | 'failed'
+export const JOB_RUN_STATUSES: JobRunStatus[] = ['queued', 'running', 'succeeded', 'failed']
+export type JobTrigger = 'schedule' | 'manual' | 'cli'
+
+/** One run of a pipeline job (scheduled, 运行 in the console or from the CLI). */
+export interface JobRun {
+  id: number
+  job: string
+  trigger: JobTrigger | string
+  status: JobRunStatus | string
+  attempt: number
+  max_attempts: number
+  progress_done: number
+  /** Unknown (null) until the job says how many steps it has. */
+  progress_total: number | null
+  /** What the job is doing now (e.g. the table being synced). */
+  message: string
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+  duration_seconds: number | null
+  requested_by: number | null
+  result: Record<string, unknown> | null
+  error: string | null
+}
+
+export interface JobLogLine {
+  at: string
+  level: 'info' | 'warning' | 'error' | string
+  message: string
+}
+
+export interface JobRunDetail extends JobRun {
+  log: JobLogLine[]
+}
+
+export interface PipelineJob {
+  name: string
+  title_zh: string
+  title_en: string
+  description_zh: string
+  description_en: string
+  /** Cron (UTC); null: by hand only. */
+  schedule: string | null
+  next_run_at: string | null
+  max_attempts: number
+  last_run: JobRun | null
+}
+
+export interface JobRunQuery {
+  job?: string
+  status?: JobRunStatus | ''
+  limit?: number
+  offset?: number
+}
+
+export interface LakeTable {
+  name: string
+  watermark_column: string
+  key: string
+  columns: { name: string; type: string }[]
+  /** Null until the first sync. */
+  state: {
+    watermark: string | number | null
+    synced_at: string
+    snapshot_date: string
+    rows: number
+  } | null
+  /** Snapshot days (YYYY-MM-DD), oldest first. */
+  snapshots: string[]
+}
+
+export interface LakeSyncResult {
+  table: string
+  snapshot_date: string
+  upserts: number
+  deletes: number
+  rows: number
+  watermark: string | number | null
+}

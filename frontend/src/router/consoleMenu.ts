@@ -11,6 +11,7 @@ import {
   Connection,
   List,
   Monitor,
+  Operation,
   Present,
   Stamp,
   Ticket,
@@ -118,6 +119,14 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: Clock,
     permission: 'profiles:read',
     component: () => import('@/views/console/UserTimelineView.vue'),
+  },
+  {
+    path: 'pipeline',
+    key: 'pipeline',
+    titleKey: 'console.menu.pipeline',
+    icon: Operation,
+    permission: 'analytics:read',
+    component: () => import('@/views/console/PipelineView.vue'),
   },
   {
     path: 'customers',

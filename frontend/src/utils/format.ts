@@ -1,4 +1,4 @@
-import { currentLocale } from '@/i18n'
+import { currentLocale, i18n } from '@/i18n'
 
 const TIME_ZONE = 'Asia/Shanghai'
 const HAS_ZONE = /(Z|[+-]\d{2}:?\d{2})$/i
@@ -78,4 +78,13 @@ export function isoToShanghaiWallTime(value: string | null | undefined): string 
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '00'
   const hour = get('hour') === '24' ? '00' : get('hour')
   return `${get('year')}-${get('month')}-${get('day')} ${hour}:${get('minute')}:${get('second')}`
+}
+
+/** A duration in seconds as「1.2 秒」/「3 分 5 秒」; '—' when unknown. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—'
+  const t = i18n.global.t
+  if (seconds < 60) return t('common.seconds', { n: seconds < 10 ? seconds.toFixed(1) : Math.round(seconds) })
+  const whole = Math.round(seconds)
+  return t('common.minutes', { m: Math.floor(whole / 60), s: whole % 60 })
 }

@@ -4,7 +4,9 @@ expression gives the same rows on either; a test holds them to it."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
+from pathlib import Path
 
 import ibis
 
@@ -21,6 +23,7 @@ def spark_session(master: str):
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.sql.shuffle.partitions", "8")
                 .config("spark.driver.memory", "2g")
+                .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "medreach-spark-warehouse"))
                 .getOrCreate())
 
 
@@ -33,3 +36,39 @@ def connect(name: str = "duckdb", spark_master: str = "local[*]"):
         con.raw_sql("SET TimeZone = 'UTC'")
         return con
     raise ValueError(f"unknown engine {name!r}: duckdb or spark")
+
+
+def release(con, name: str) -> None:
+    if name == "duckdb":
+        con.disconnect()  # (a SparkSession lives as long as the process)
+
+
+def has_events(lake_dir: Path) -> bool:
+    return any((lake_dir / "events").glob("day=*/*.parquet"))
+
+
+def read_events(con, lake_dir: Path):
+    """The event lake as an Ibis table (files written before a column existed read it as NULL)."""
+    if con.name == "pyspark":
+        return con.read_parquet(str(lake_dir / "events"), mergeSchema="true")
+    return con.read_parquet(str(lake_dir / "events" / "day=*" / "*.parquet"), union_by_name=True,
+                            hive_partitioning=False)
+
+
+def materialize(expr):
+    """Compute once, reuse: a temporary table (DuckDB) or a cached DataFrame (Spark)."""
+    return expr.cache()
+
+
+def write_parquet(con, expr, folder: Path, partition_by: str | None = None) -> None:
+    """Write `expr` as Parquet files under `folder` (by `partition_by`=value sub-folders if given): DuckDB
+    from this process, Spark from its executors."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    if con.name == "pyspark":
+        options = {"partitionBy": partition_by} if partition_by else {}
+        con.to_parquet(expr, folder, mode="overwrite", compression="zstd", **options)
+    elif partition_by:
+        con.to_parquet(expr, folder, partition_by=partition_by, compression="zstd")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        con.to_parquet(expr, folder / "data.parquet", compression="zstd")

@@ -118,6 +118,17 @@ def _backup(ctx: JobContext) -> dict:
     return {"id": manifest["id"], "rows": rows, "lake_files": len(manifest["lake"])}
 
 
+def _clean_events(ctx: JobContext) -> dict:
+    from medreach.pipeline import cleaning
+
+    ctx.progress(0, None, ctx.settings.engine)
+    report = cleaning.run(ctx.settings.lake_path, ctx.settings.engine, ctx.settings.spark_master)
+    for step in report.steps:
+        ctx.log(f"{step.name}: {step.rows_in} in, {step.dropped} dropped, {step.rows_out} out")
+    ctx.log(f"{report.rows_out} clean events over {report.days} days in {report.seconds:.1f}s on {report.engine}")
+    return report.as_dict()
+
+
 JOBS: dict[str, Job] = {j.name: j for j in (
     Job("lake_sync", "同步业务库到数据湖", "Sync the database into the lake",
         "把用户、商品、订单、订单明细按水位增量同步为数据湖中的每日快照（含删除）",
@@ -127,6 +138,10 @@ JOBS: dict[str, Job] = {j.name: j for j in (
         "一致性快照备份业务库和数据湖，附清单与校验和，按保留策略清理旧备份",
         "A consistent backup of the database and the lake, with a manifest and checksums; old ones pruned",
         _backup, schedule="0 19 * * *", max_attempts=2),  # 03:00 in Shanghai
+    Job("clean_events", "清洗行为事件并按日汇总", "Clean the events and aggregate them by day",
+        "去重、剔除爬虫与脚本流量、异常突发和测试账号，写出清洗后的事件和每日事件汇总（按北京时间）",
+        "Drop duplicates, crawlers, bursts and test accounts; write the clean events and the daily figures "
+        "(Shanghai days)", _clean_events, schedule="30 19 * * *"),
 )}
 
 
