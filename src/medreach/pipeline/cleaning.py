@@ -101,12 +101,10 @@ def mark(t: ibis.Table, rules: EventRules) -> ibis.Table:
     t = t.mutate(_dup=duplicate(t, rules), _bot=bot(t, rules), _test=test_traffic(t, rules))
     alive = t.filter(~t._dup & ~t._bot & t.anonymous_id.notnull())
     per_minute = alive.group_by([alive.anonymous_id, alive.timestamp.truncate("m").name("minute")]).aggregate(n=_.count())
-    machines = (per_minute.filter(_.n > rules.max_events_per_minute).select(_.anonymous_id).distinct()
-                .mutate(_burst=ibis.literal(True)))
-    t = t.left_join(machines, "anonymous_id").select(~ibis.selectors.endswith("_right"))
-    reason = (ibis.cases((t._dup, "duplicate"), (t._bot, "bot"), (t._burst.fill_null(False), "burst"),
-                         (t._test, "test_traffic"), else_=ibis.null("string")))
-    return t.mutate(_reason=reason).drop("_dup", "_bot", "_burst", "_test")
+    machines = per_minute.filter(_.n > rules.max_events_per_minute).anonymous_id
+    reason = ibis.cases((t._dup, "duplicate"), (t._bot, "bot"), (t.anonymous_id.isin(machines), "burst"),
+                        (t._test, "test_traffic"), else_=ibis.null("string"))
+    return t.mutate(_reason=reason).drop("_dup", "_bot", "_test")
 
 
 REASONS = ("duplicate", "bot", "burst", "test_traffic")
@@ -151,7 +149,9 @@ def run(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[
     try:
         if not engine.has_events(lake_dir):
             return report
-        marked = engine.materialize(mark(events_table(con, lake_dir), rules))
+        events = engine.materialize(events_table(con, lake_dir))
+        cached.append(events)
+        marked = engine.materialize(mark(events, rules))
         cached.append(marked)
         counts = con.to_pyarrow(marked.group_by("_reason").aggregate(n=_.count())).to_pylist()
         report.steps = report_steps({row["_reason"]: row["n"] for row in counts})
@@ -160,7 +160,7 @@ def run(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[
         mart = lake_dir / "marts" / "daily_events"
         for folder in (out, mart):
             shutil.rmtree(folder, ignore_errors=True)
-        engine.write_parquet(con, cleaned.mutate(day=cleaned.timestamp.date()), out, partition_by="day")
+        engine.write_parquet(con, cleaned, out)
         daily = daily_events(cleaned)
         report.days = int(con.execute(daily.day.nunique()))
         engine.write_parquet(con, daily, mart)

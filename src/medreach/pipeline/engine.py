@@ -34,6 +34,7 @@ def connect(name: str = "duckdb", spark_master: str = "local[*]"):
     if name == "duckdb":
         con = ibis.duckdb.connect()
         con.raw_sql("SET TimeZone = 'UTC'")
+        con.raw_sql("SET preserve_insertion_order = false")  # lets large scans and writes run in parallel
         return con
     raise ValueError(f"unknown engine {name!r}: duckdb or spark")
 
