@@ -220,6 +220,12 @@ def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 
             result = simulator.send(db.session, url, write_key, plan, advance=advance)
     typer.echo(f"Behaviour: {result['events']:,} events of {users:,} people "
                f"({plan.start} to {plan.end}, seed {seed}) via {via}")
+    if via == "lake":  # the demo world goes through the pipeline: clean events and the daily figures
+        from medreach.pipeline import cleaning
+
+        report = cleaning.run(settings.lake_path, settings.engine, settings.spark_master)
+        dropped = ", ".join(f"{s.dropped:,} {s.name}" for s in report.steps if s.dropped)
+        typer.echo(f"Pipeline: {report.rows_out:,} clean events over {report.days} days ({dropped} dropped)")
 
 
 @pipeline_app.command("sync")

@@ -213,6 +213,7 @@ def test_the_demo_command_simulates_once_and_replaces_on_request(tmp_path, monke
         assert run("db", "upgrade").exit_code == 0
         first = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01")
         assert first.exit_code == 0 and "Behaviour:" in first.output and "120 people" in first.output
+        assert "Pipeline:" in first.output and list((tmp_path / "lake" / "marts" / "daily_events").glob("*.parquet"))
         again = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01")
         assert "already in the lake" in again.output
         other = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01", "--seed", "5")
