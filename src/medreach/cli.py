@@ -273,14 +273,11 @@ def pipeline_run(job: Annotated[str, typer.Argument(help="the job's name (see `m
 @pipeline_app.command("jobs")
 def pipeline_jobs():
     """The pipeline's jobs, their schedules and latest runs."""
-    from sqlalchemy import select
-
     from medreach.pipeline import jobs
-    from medreach.pipeline.models import JobRun
 
     with _database().session() as s:
         for job in jobs.JOBS.values():
-            last = s.scalar(select(JobRun).where(JobRun.job == job.name).order_by(JobRun.id.desc()).limit(1))
+            last = jobs.latest_run(s, job.name)
             status = f"{last.status} ({last.created_at:%Y-%m-%d %H:%M})" if last else "never run"
             typer.echo(f"  {job.name:<16} {job.schedule or 'by hand':<14} {status:<34} {job.title_en}")
 
@@ -291,6 +288,7 @@ def pipeline_history(job: Annotated[str, typer.Option(help="only this job")] = "
     """Recent job runs, newest first."""
     from sqlalchemy import select
 
+    from medreach.pipeline import jobs
     from medreach.pipeline.models import JobRun
 
     q = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
@@ -298,7 +296,8 @@ def pipeline_history(job: Annotated[str, typer.Option(help="only this job")] = "
         q = q.where(JobRun.job == job)
     with _database().session() as s:
         for r in s.scalars(q):
-            took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at and r.started_at else ""
+            seconds = jobs.run_out(r)["duration_seconds"]
+            took = f"{seconds:.1f}s" if seconds is not None else ""
             typer.echo(f"  {r.id:>6} {r.job:<16} {r.trigger:<8} {r.status:<10} attempt {r.attempt}/{r.max_attempts} "
                        f"{r.created_at:%Y-%m-%d %H:%M:%S} {took}")
 
@@ -331,7 +330,7 @@ def backup_create(target: TargetOption = "",
         manifest = backup.create(db, settings.lake_path, target or settings.backup_target, settings.data_key,
                                  keep=keep or settings.backup_keep,
                                  advance=lambda step: progress.update(task, advance=1, description=f"Backing up {step}"))
-    rows = sum(t["rows"] for t in manifest["tables"].values())
+    rows = backup.row_count(manifest)
     typer.echo(f"backup {manifest['id']}: {rows:,} rows, {len(manifest['lake']):,} lake files -> "
                f"{target or settings.backup_target}")
 
@@ -342,7 +341,7 @@ def backup_list(target: TargetOption = ""):
     from medreach.pipeline import backup
 
     for m in backup.list_backups(target or get_settings().backup_target):
-        rows = sum(t["rows"] for t in m["tables"].values())
+        rows = backup.row_count(m)
         typer.echo(f"  {m['id']}  {m['database']:<10} revision {m['revision']}  {rows:>10,} rows  "
                    f"{len(m['lake']):>6,} lake files")
 

@@ -67,7 +67,7 @@ def list_jobs(session: DbSession, _: Annotated[User, require("analytics:read")])
     now = datetime.now(UTC)
     out = []
     for job in jobs.JOBS.values():
-        last = session.scalar(select(JobRun).where(JobRun.job == job.name).order_by(JobRun.id.desc()).limit(1))
+        last = jobs.latest_run(session, job.name)
         out.append({"name": job.name, "title_zh": job.title_zh, "title_en": job.title_en,
                     "description_zh": job.description_zh, "description_en": job.description_en,
                     "schedule": job.schedule, "next_run_at": job.next_run(now), "max_attempts": job.max_attempts,

@@ -125,6 +125,10 @@ def create(db: Database, lake_dir: Path, target: str, data_key: bytes, keep: int
     return manifest
 
 
+def row_count(manifest: dict) -> int:
+    return sum(t["rows"] for t in manifest["tables"].values())
+
+
 def list_backups(target: str) -> list[dict]:
     """Complete backups (those with a manifest) under `target`, newest first."""
     fs, root = fsspec.core.url_to_fs(target)

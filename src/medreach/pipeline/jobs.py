@@ -112,7 +112,7 @@ def _backup(ctx: JobContext) -> dict:
 
     manifest = backup.create(ctx.db, ctx.settings.lake_path, ctx.settings.backup_target, ctx.settings.data_key,
                              keep=ctx.settings.backup_keep, advance=advance)
-    rows = sum(t["rows"] for t in manifest["tables"].values())
+    rows = backup.row_count(manifest)
     ctx.log(f"backup {manifest['id']}: {rows} rows in {len(manifest['tables'])} tables, "
             f"{len(manifest['lake'])} lake files")
     return {"id": manifest["id"], "rows": rows, "lake_files": len(manifest["lake"])}
@@ -240,6 +240,10 @@ def tick(db: Database, settings: Settings, now: datetime | None = None, grace: t
             start_in_background(db, settings, run_id)
             started += 1
     return started
+
+
+def latest_run(session, name: str) -> JobRun | None:
+    return session.scalar(select(JobRun).where(JobRun.job == name).order_by(JobRun.id.desc()).limit(1))
 
 
 def run_out(run: JobRun, with_log: bool = False) -> dict:

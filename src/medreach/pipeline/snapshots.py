@@ -72,8 +72,7 @@ def _changed_rows(session: Session, table: LakeTable, watermark) -> list[dict]:
     model = table.model
     column = getattr(model, table.watermark)
     q = select(model).options(raiseload("*"))  # only the columns declared; no relationship sneaks in
-    if hasattr(model, "category"):
-        q = q.options(joinedload(model.category))
+    q = q.options(*(joinedload(getattr(model, name)) for name in table.joins))
     if watermark is not None:
         q = q.where(column > watermark if table.watermark == "id" else column >= datetime.fromisoformat(watermark) - LAG)
     rows = []
@@ -113,8 +112,7 @@ def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None 
         merged = merge_snapshot(before, con.read_parquet(str(changes_file)), table.schema.names, table.key)
         result = con.to_pyarrow(merged.cast(table.schema)).cast(table.schema)
     finally:
-        if engine_name == "duckdb":
-            con.disconnect()  # (a SparkSession lives as long as the process)
+        engine.release(con, engine_name)
     if not changes.num_rows:
         changes_file.unlink()  # nothing changed: keep no empty file
     target = folder / "snapshot" / f"date={today}" / "data.parquet"

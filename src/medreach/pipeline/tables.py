@@ -35,6 +35,7 @@ class LakeTable:
     watermark: str  # "updated_at" (rows change) or "id" (rows are only added)
     columns: dict[str, Column]
     key: str = "id"
+    joins: tuple[str, ...] = ()  # relationships the columns read (loaded with the rows; any other is refused)
 
     @property
     def schema(self) -> pa.Schema:
@@ -62,7 +63,7 @@ TABLES: dict[str, LakeTable] = {t.name: t for t in (
         **_cols(price_fen=pa.int64(), stock=pa.int64(), pack_size=pa.int32(), pack_unit=pa.string()),
         "daily_dose": Column(pa.float64(), lambda p: float(p.daily_dose) if p.daily_dose is not None else None),
         **_cols(is_active=pa.bool_(), online_banned=pa.bool_(), sales=pa.int64(), created_at=TS, updated_at=TS),
-    }),
+    }, joins=("category",)),
     LakeTable("orders", Order, "updated_at", _cols(
         id=pa.int64(), number=pa.string(), user_id=pa.int64(), status=pa.string(), subtotal_fen=pa.int64(),
         discount_fen=pa.int64(), shipping_fen=pa.int64(), total_fen=pa.int64(), points_earned=pa.int64(),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from medreach.accounts.models import User
 from medreach.core.cache import Cache, RedisCache
-from medreach.core.errors import AppError, not_found
+from medreach.core.errors import not_found
 from medreach.core.security import sha256_hex
 from medreach.ops.service import audit
 from medreach.tracking.collector import Rejected
