@@ -8,8 +8,7 @@ import string
 from playwright.sync_api import Page, expect
 
 from medreach.demo import DEMO_PASSWORD, DEMO_STAFF
-
-PHONE_WIDTH = 500
+from tests.e2e.ui import console_login, console_nav
 
 # Each category row's level in the tree table (el-table marks it on the <tr>) and its position.
 ROWS_JS = """() => [...document.querySelectorAll('[data-testid=categories-table] tr.el-table__row')].map(tr => {
@@ -17,25 +16,6 @@ ROWS_JS = """() => [...document.querySelectorAll('[data-testid=categories-table]
     const level = (tr.className.match(/el-table__row--level-(\\d+)/) || [])[1]
     return {code: cell && cell.dataset.code, level: Number(level ?? 0)}
 })"""
-
-
-def is_phone(page: Page) -> bool:
-    return page.viewport_size["width"] < PHONE_WIDTH
-
-
-def console_login(page: Page, login: str, password: str) -> None:
-    page.goto("/console/login")
-    page.get_by_test_id("console-login-login").fill(login)
-    page.get_by_test_id("console-login-password").fill(password)
-    page.get_by_test_id("console-login-submit").click()
-    expect(page).to_have_url(re.compile(r"/console/?$"))
-
-
-def console_nav(page: Page, testid: str) -> None:
-    """Click a console menu item; on phones the menu is a drawer behind the toggle."""
-    if is_phone(page):
-        page.get_by_test_id("console-menu-toggle").click()
-    page.get_by_test_id(testid).click()
 
 
 def test_admin_creates_a_category_under_vitamins(page: Page):

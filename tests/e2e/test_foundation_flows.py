@@ -7,24 +7,8 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from medreach.demo import DEMO_PASSWORD, DEMO_STAFF
-
-PHONE_WIDTH = 500
-
-
-def is_phone(page: Page) -> bool:
-    return page.viewport_size["width"] < PHONE_WIDTH
-
-
-def store_nav(page: Page, testid: str) -> None:
-    """Click a storefront nav item; on phones it lives in the drawer behind the menu toggle."""
-    if is_phone(page):
-        page.get_by_test_id("nav-menu-toggle").click()
-    page.get_by_test_id(testid).click()
-
-
-def console_menu(page: Page) -> None:
-    if is_phone(page):
-        page.get_by_test_id("console-menu-toggle").click()
+from tests.e2e.ui import (CUSTOMER_PASSWORD, console_login, console_menu, expect_left, new_phone, register_here,
+                          store_nav, url_of)
 
 
 def api_me(page: Page) -> dict:
@@ -33,24 +17,23 @@ def api_me(page: Page) -> dict:
 
 
 def test_customer_registers_logs_in_and_edits_profile(page: Page):
-    phone = "139" + str(uuid.uuid4().int)[:8]
+    phone = new_phone()
     page.goto("/")
     store_nav(page, "nav-register")
-    page.get_by_test_id("register-phone").fill(phone)
-    page.get_by_test_id("register-password").fill("e2e-pass-123")
-    page.get_by_test_id("register-name").fill("测试顾客")
-    page.get_by_test_id("register-submit").click()
-    expect(page.get_by_test_id("user-name")).to_have_text("测试顾客")
+    register_here(page, "测试顾客", phone)
+    expect(page).to_have_url(url_of("/account"))
 
     store_nav(page, "logout-button")
+    expect(page).to_have_url(url_of("/"))  # the account page needs a login: logging out leaves it for home
     expect(page.get_by_test_id("nav-login")).to_be_visible()
     page.get_by_test_id("nav-login").click()
     page.get_by_test_id("login-login").fill(phone)
     page.get_by_test_id("login-password").fill("wrong-password")
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("login-error")).to_be_visible()
-    page.get_by_test_id("login-password").fill("e2e-pass-123")
+    page.get_by_test_id("login-password").fill(CUSTOMER_PASSWORD)
     page.get_by_test_id("login-submit").click()
+    expect_left(page, "/login")
     expect(page.get_by_test_id("user-name")).to_have_text("测试顾客")
 
     store_nav(page, "nav-account")
@@ -70,14 +53,6 @@ def test_customer_registers_logs_in_and_edits_profile(page: Page):
 
     page.reload()  # what was saved is what the page shows after a reload
     expect(page.get_by_test_id("account-city")).to_have_value("杭州市")
-
-
-def console_login(page: Page, login: str, password: str) -> None:
-    page.goto("/console/login")
-    page.get_by_test_id("console-login-login").fill(login)
-    page.get_by_test_id("console-login-password").fill(password)
-    page.get_by_test_id("console-login-submit").click()
-    expect(page).to_have_url(re.compile(r"/console/?$"))
 
 
 def test_admin_creates_marketer_who_sees_only_the_marketer_menu(page: Page):

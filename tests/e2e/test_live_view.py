@@ -11,19 +11,9 @@ import time
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from medreach.demo import DEMO_PASSWORD, DEMO_STAFF
+from tests.e2e.ui import console_login, console_nav, is_phone, sel, store_login
 
-PHONE_WIDTH = 500
 CUSTOMER = "13800138000"
-
-
-def is_phone(page: Page) -> bool:
-    return page.viewport_size["width"] < PHONE_WIDTH
-
-
-def console_nav(page: Page, key: str) -> None:
-    if is_phone(page):
-        page.get_by_test_id("console-menu-toggle").click()
-    page.get_by_test_id(f"menu-{key}").click()
 
 
 def view_product(shop: Page, query: str) -> None:
@@ -33,10 +23,6 @@ def view_product(shop: Page, query: str) -> None:
     shop.get_by_test_id("home-search-submit").click()
     shop.get_by_test_id("product-card").filter(has_text=query).first.get_by_test_id("product-card-link").click()
     expect(shop.get_by_test_id("product-name")).to_contain_text(query)
-
-
-def sel(testid: str, **attrs: str) -> str:
-    return f'[data-testid="{testid}"]' + "".join(f'[data-{k.replace("_", "-")}="{v}"]' for k, v in attrs.items())
 
 
 def until_on_timeline(page: Page, locator: Locator, timeout: float = 30) -> None:
@@ -64,10 +50,7 @@ def test_live_view_and_timeline_stitch_anonymous_browsing_to_the_account(page: P
         anon = next(c["value"] for c in context.cookies() if c["name"] == "mr_anon_id")
 
         # The admin's live view, filtered by the visitor's anonymous id.
-        page.goto("/console/login")
-        page.get_by_test_id("console-login-login").fill(DEMO_STAFF["admin"][0])
-        page.get_by_test_id("console-login-password").fill(DEMO_PASSWORD)
-        page.get_by_test_id("console-login-submit").click()
+        console_login(page, DEMO_STAFF["admin"][0], DEMO_PASSWORD)
         expect(page.get_by_test_id("dashboard-greeting")).to_be_visible()
         console_nav(page, "live-events")
         expect(page.get_by_test_id("live-events-page")).to_be_visible()
@@ -90,11 +73,7 @@ def test_live_view_and_timeline_stitch_anonymous_browsing_to_the_account(page: P
         expect(toggle).to_have_attribute("data-paused", "false")
 
         # The shopper logs in as the demo customer and views another product.
-        shop.goto("/login")
-        shop.get_by_test_id("login-login").fill(CUSTOMER)
-        shop.get_by_test_id("login-password").fill(DEMO_PASSWORD)
-        shop.get_by_test_id("login-submit").click()
-        expect(shop.get_by_test_id("user-name")).to_be_visible()
+        store_login(shop, CUSTOMER, DEMO_PASSWORD)
         uid = str(shop.evaluate("""fetch('/api/v1/me', {headers: {Authorization: 'Bearer ' +
             JSON.parse(localStorage['medreach.tokens']).access_token}}).then(r => r.json()).then(me => me.id)"""))
         view_product(shop, "感冒灵")

@@ -14,33 +14,9 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from medreach.demo import DEMO_PASSWORD, DEMO_STAFF
+from tests.e2e.ui import console_login, console_nav, new_phone, register, register_here
 
-PHONE_WIDTH = 500
 ORDER_URL = re.compile(r"/orders/\d+$")
-
-
-def is_phone(page: Page) -> bool:
-    return page.viewport_size["width"] < PHONE_WIDTH
-
-
-def console_menu(page: Page) -> None:
-    """On phones the console menu lives in the drawer behind the toggle."""
-    if is_phone(page):
-        page.get_by_test_id("console-menu-toggle").click()
-
-
-def new_phone() -> str:
-    return "139" + str(uuid.uuid4().int)[:8]
-
-
-def register_here(page: Page, name: str) -> str:
-    """Fill the registration form shown on the current page with a fresh phone number."""
-    phone = new_phone()
-    page.get_by_test_id("register-phone").fill(phone)
-    page.get_by_test_id("register-password").fill("e2e-pass-123")
-    page.get_by_test_id("register-name").fill(name)
-    page.get_by_test_id("register-submit").click()
-    return phone
 
 
 def add_address_at_checkout(page: Page) -> None:
@@ -115,9 +91,8 @@ def test_guest_finds_otc_medicine_by_pinyin_signs_up_at_checkout_and_pays(page: 
     page.get_by_test_id("cart-checkout").click()  # checkout needs an account: log in or sign up
     expect(page).to_have_url(re.compile(r"/login\?redirect="))
     page.get_by_test_id("login-go-register").click()
-    register_here(page, "购药顾客")
+    register_here(page, "购药顾客")  # back to the checkout (`?redirect=`), logged in
     expect(page).to_have_url(re.compile(r"/checkout$"))
-    expect(page.get_by_test_id("user-name")).to_have_text("购药顾客")
     # the guest cart followed the customer into the account, and its token is gone
     expect(page.get_by_test_id("checkout-line")).to_have_count(1)
     expect(page.get_by_test_id("checkout-line")).to_contain_text("板蓝根")
@@ -142,9 +117,7 @@ def test_rx_order_waits_for_the_pharmacist_then_is_paid(page: Page, browser: Bro
     rx = next(p for p in products if p["purchase_mode"] == "prescription" and p["stock_status"] == "in_stock")
     assert rx["image_url"] is None  # the API never offers an Rx package before approval
 
-    page.goto("/register")
-    register_here(page, "处方顾客")
-    expect(page.get_by_test_id("user-name")).to_have_text("处方顾客")
+    register(page, "处方顾客")
 
     page.goto(f"/products/{rx['id']}")
     expect(page.get_by_test_id("product-name")).to_have_text(rx["name"])
@@ -183,13 +156,8 @@ def test_rx_order_waits_for_the_pharmacist_then_is_paid(page: Page, browser: Bro
     pharmacist.set_default_timeout(15_000)
     try:
         ph = pharmacist.new_page()
-        ph.goto("/console/login")
-        ph.get_by_test_id("console-login-login").fill(DEMO_STAFF["pharmacist"][0])
-        ph.get_by_test_id("console-login-password").fill(DEMO_PASSWORD)
-        ph.get_by_test_id("console-login-submit").click()
-        expect(ph).to_have_url(re.compile(r"/console/?$"))
-        console_menu(ph)
-        ph.get_by_test_id("menu-prescriptions").click()
+        console_login(ph, DEMO_STAFF["pharmacist"][0], DEMO_PASSWORD)
+        console_nav(ph, "prescriptions")
         row = ph.locator(f"[data-testid=rx-row][data-rx-id='{rx_id}']")
         expect(row).to_have_attribute("data-status", "pending")
         row.click()

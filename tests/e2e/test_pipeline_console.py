@@ -5,30 +5,13 @@ with their row counts; on desktop the admin also syncs the lake on demand and se
 from playwright.sync_api import Page, expect
 
 from medreach.demo import DEMO_PASSWORD, DEMO_STAFF
+from tests.e2e.ui import console_login, console_nav, is_phone, sel
 
-PHONE_WIDTH = 500
 LAKE_TABLES = ("users", "products", "orders", "order_lines")
 
 
-def is_phone(page: Page) -> bool:
-    return page.viewport_size["width"] < PHONE_WIDTH
-
-
-def console_nav(page: Page, key: str) -> None:
-    if is_phone(page):
-        page.get_by_test_id("console-menu-toggle").click()
-    page.get_by_test_id(f"menu-{key}").click()
-
-
-def sel(testid: str, **attrs: str) -> str:
-    return f'[data-testid="{testid}"]' + "".join(f'[data-{k.replace("_", "-")}="{v}"]' for k, v in attrs.items())
-
-
 def test_run_a_job_follow_its_run_and_see_the_lake_tables(page: Page):
-    page.goto("/console/login")
-    page.get_by_test_id("console-login-login").fill(DEMO_STAFF["admin"][0])
-    page.get_by_test_id("console-login-password").fill(DEMO_PASSWORD)
-    page.get_by_test_id("console-login-submit").click()
+    console_login(page, DEMO_STAFF["admin"][0], DEMO_PASSWORD)
     expect(page.get_by_test_id("dashboard-greeting")).to_be_visible()
     console_nav(page, "pipeline")
     expect(page.get_by_test_id("pipeline-page")).to_be_visible()

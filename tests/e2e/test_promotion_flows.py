@@ -4,12 +4,12 @@ flash sale at the sale price, pays, and the sale's remaining stock goes down by 
 
 import math
 import re
-import uuid
 
 import httpx
 from playwright.sync_api import Page, expect
 
-PHONE_WIDTH = 500
+from tests.e2e.ui import new_phone, register, store_nav
+
 ORDER_URL = re.compile(r"/orders/\d+$")
 WELCOME_COUPON = "新人券"
 
@@ -21,32 +21,8 @@ PREVIEW_JS = """(grant) => fetch('/api/v1/checkout/preview', {
 }).then(r => r.json())"""
 
 
-def is_phone(page: Page) -> bool:
-    return page.viewport_size["width"] < PHONE_WIDTH
-
-
-def store_nav(page: Page, testid: str) -> None:
-    """Click a storefront nav item; on phones it lives in the drawer behind the menu toggle."""
-    if is_phone(page):
-        page.get_by_test_id("nav-menu-toggle").click()
-    page.get_by_test_id(testid).click()
-
-
 def yuan(fen: int) -> str:
     return f"¥{fen / 100:.2f}"
-
-
-def new_phone() -> str:
-    return "139" + str(uuid.uuid4().int)[:8]
-
-
-def register(page: Page, name: str) -> None:
-    page.goto("/register")
-    page.get_by_test_id("register-phone").fill(new_phone())
-    page.get_by_test_id("register-password").fill("e2e-pass-123")
-    page.get_by_test_id("register-name").fill(name)
-    page.get_by_test_id("register-submit").click()
-    expect(page.get_by_test_id("user-name")).to_have_text(name)
 
 
 def fill_address(page: Page) -> None:

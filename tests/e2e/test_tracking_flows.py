@@ -9,7 +9,8 @@ import uuid
 
 from playwright.sync_api import Browser, Page, expect
 
-PHONE_WIDTH = 500
+from tests.e2e.ui import console_login, console_nav, register
+
 PASSWORD = "medreach-demo-2026"
 
 STATS_JS = """async (id) => {
@@ -18,10 +19,6 @@ STATS_JS = """async (id) => {
     const body = await r.json()
     return body.days[body.days.length - 1]
 }"""
-
-
-def is_phone(page: Page) -> bool:
-    return page.viewport_size["width"] < PHONE_WIDTH
 
 
 def today_received(admin: Page, source_id: str) -> int:
@@ -49,14 +46,9 @@ def settle(admin: Page, source_id: str) -> int:
 
 
 def create_web_source(page: Page) -> tuple[str, str]:
-    page.goto("/console/login")
-    page.get_by_test_id("console-login-login").fill("admin@medreach.cn")
-    page.get_by_test_id("console-login-password").fill(PASSWORD)
-    page.get_by_test_id("console-login-submit").click()
+    console_login(page, "admin@medreach.cn", PASSWORD)
     expect(page.get_by_test_id("dashboard-greeting")).to_be_visible()
-    if is_phone(page):
-        page.get_by_test_id("console-menu-toggle").click()
-    page.get_by_test_id("menu-sources").click()
+    console_nav(page, "sources")
     expect(page.get_by_test_id("sources-page")).to_be_visible()
 
     page.get_by_test_id("sources-create").click()
@@ -88,12 +80,6 @@ def lambda_re_key():
     import re
 
     return re.compile(r"^mr_[A-Za-z0-9_-]{20,}$")
-
-
-def store_nav(page: Page, testid: str) -> None:
-    if is_phone(page):
-        page.get_by_test_id("nav-menu-toggle").click()
-    page.get_by_test_id(testid).click()
 
 
 def browse(shop: Page) -> None:
@@ -151,12 +137,7 @@ def test_storefront_sends_segment_batches_and_honours_the_opt_out(page: Page, br
         assert all(b["auth"].startswith("Basic ") or b["body"].get("writeKey") for b in batches)
 
         # Opt out on the account page (a new customer): nothing is queued or sent afterwards.
-        shop.goto("/register")
-        shop.get_by_test_id("register-phone").fill("139" + str(uuid.uuid4().int)[:8])
-        shop.get_by_test_id("register-password").fill("e2e-pass-123")
-        shop.get_by_test_id("register-name").fill("埋点测试")
-        shop.get_by_test_id("register-submit").click()
-        expect(shop.get_by_test_id("user-name")).to_have_text("埋点测试")
+        register(shop, "埋点测试")
         shop.goto("/account")
         switch = shop.get_by_test_id("account-tracking-switch")
         expect(switch).to_have_attribute("data-enabled", "true")
