@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
                  lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe,
                                                             app.state.live)))
     ticker.every(60, "compact_events", lambda: compact_sealed(app.state))
+    jobs.register_sources(settings)
     ticker.every(20, "pipeline_scheduler", lambda: jobs.tick(db, settings))
 
     @asynccontextmanager

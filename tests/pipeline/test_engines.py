@@ -60,3 +60,24 @@ def test_snapshot_merges_are_identical_on_duckdb_and_spark(demo_db, tmp_path):
 def test_unknown_engine_is_refused():
     with pytest.raises(ValueError):
         engine.connect("excel")
+
+
+def test_dataset_cleaning_and_its_report_are_identical_on_duckdb_and_spark(tmp_path):
+    from medreach.pipeline import datasets, imports, samples
+    from medreach.pipeline.connectors.files import FileSource
+
+    spec = datasets.get("external_orders")
+    export = samples.external_orders(tmp_path / "orders.csv", rows=400, seed=11)
+    reports, tables = {}, {}
+    for name in ("duckdb", "spark"):
+        lake = tmp_path / name
+        imports.run_import(lake, spec, "file", FileSource(export), b"key")
+        reports[name] = imports.clean(lake, spec, b"key", engine_name=name, spark_master="local[2]")
+        tables[name] = pq.read_table(datasets.DatasetFiles(lake, spec.name).clean).sort_by("order_no")
+    assert reports["duckdb"]["status"] == reports["spark"]["status"] == "passed"
+    assert tables["duckdb"].num_rows > 300 and tables["duckdb"].equals(tables["spark"])
+    for part in ("steps", "dropped_by_reason", "outliers", "filled", "invalid"):
+        assert reports["duckdb"][part] == reports["spark"][part], part
+    profile = {name: {c["name"]: (c["nulls"], c["distinct"], c.get("histogram"), c.get("top"))
+                      for c in r["columns"]} for name, r in reports.items()}
+    assert profile["duckdb"] == profile["spark"]

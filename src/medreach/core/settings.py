@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     spark_master: str = "local[*]"  # with engine=spark: local[N] or a cluster's master URL (spark://…, yarn)
     backup_url: str = ""  # where backups go: a folder or any fsspec URL (default: var_dir/backups)
     backup_keep: int = 7  # how many backups to keep there
+    pipeline_sources: Path | None = None  # a TOML file of connector sources (HTTP APIs, databases, sites)
+    import_max_mb: int = 100  # the largest file an analyst may upload for import
     gc_freeze: bool = False  # `medreach serve` turns it on (a long-lived server process; not for tests)
     dedupe_window_seconds: int = 7 * 86400  # how long a messageId is remembered across processes (with Redis)
 

@@ -1,25 +1,32 @@
-"""The console's view of the pipeline: jobs (schedule, runs with progress and log, run now) and the lake
-tables (declared schemas, sync state and snapshots; sync on demand)."""
+"""The console's view of the pipeline: jobs (schedule, runs with progress and log, run now), the lake tables
+(declared schemas, sync state and snapshots; sync on demand), datasets (declared cleaning, file imports, raw
+and clean rows) and quality reports."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from medreach.accounts.deps import DbSession, require
 from medreach.accounts.models import User
-from medreach.core.errors import not_found
+from medreach.core.errors import AppError, not_found
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
 from medreach.ops.service import audit
-from medreach.pipeline import jobs, snapshots
-from medreach.pipeline.models import JobRun
+from medreach.pipeline import datasets, jobs, quality, snapshots
+from medreach.pipeline.connectors.files import FORMATS
+from medreach.pipeline.models import JobRun, QualityReport
 from medreach.pipeline.tables import TABLES
 
 router = APIRouter(prefix="/api/v1/admin", tags=["pipeline"])
@@ -71,6 +78,7 @@ def list_jobs(session: DbSession, _: Annotated[User, require("analytics:read")])
         out.append({"name": job.name, "title_zh": job.title_zh, "title_en": job.title_en,
                     "description_zh": job.description_zh, "description_en": job.description_en,
                     "schedule": job.schedule, "next_run_at": job.next_run(now), "max_attempts": job.max_attempts,
+                    "params": list(job.params),
                     "last_run": jobs.run_out(last) if last else None})
     return out
 
@@ -103,9 +111,140 @@ def get_run(run_id: IdPath, session: DbSession, _: Annotated[User, require("anal
 def run_now(name: JobName, request: Request, session: DbSession, actor: Annotated[User, require("pipeline:run")]):
     """Start a run now (in the background); 409 while one is in progress."""
     state = request.app.state
+    if jobs.get_job(name).params:
+        raise AppError(422, "JOB_NEEDS_PARAMETERS", field="name", params=list(jobs.get_job(name).params))
     run_id = jobs.create_run(state.db, name, "manual", requested_by=actor.id)
     audit(session, actor_id=actor.id, actor_login=actor.login, action="jobs.run", subject_type="job",
           subject_id=name, detail={"run": run_id})
     session.commit()
     jobs.start_in_background(state.db, state.settings, run_id)
     return jobs.run_out(session.get(JobRun, run_id))
+
+
+def _start(request: Request, session, actor: User, job: str, params: dict, action: str, subject: str) -> dict:
+    state = request.app.state
+    run_id = jobs.create_run(state.db, job, "manual", requested_by=actor.id, params=params)
+    audit(session, actor_id=actor.id, actor_login=actor.login, action=action, subject_type="dataset",
+          subject_id=subject, detail={"run": run_id, **params})
+    session.commit()
+    jobs.start_in_background(state.db, state.settings, run_id)
+    return jobs.run_out(session.get(JobRun, run_id))
+
+
+# --- datasets ---------------------------------------------------------------------------------------------
+
+DatasetName = Annotated[str, PathParam(min_length=1, max_length=64, pattern="^[a-z0-9_]+$")]
+
+
+def _column_out(c: datasets.ColumnSpec) -> dict:
+    return {"name": c.name, "source": c.source, "aliases": list(c.aliases), "type": c.rule.type,
+            "normalize": list(c.rule.normalize), "unit": c.rule.unit, "pii": c.pii, "missing": asdict(c.missing),
+            "outliers": asdict(c.outliers) if c.outliers else None, "expect": c.expect}
+
+
+def _dataset_out(session, lake_dir: Path, spec: datasets.DatasetSpec) -> dict:
+    files = datasets.DatasetFiles(lake_dir, spec.name)
+    last = session.scalar(select(QualityReport).where(QualityReport.subject == f"dataset:{spec.name}")
+                          .order_by(QualityReport.id.desc()).limit(1))
+    return {"name": spec.name, "title_zh": spec.title_zh, "title_en": spec.title_en,
+            "description_zh": spec.description_zh, "description_en": spec.description_en,
+            "key": list(spec.key), "latest_by": spec.latest_by, "dedupe_exact": spec.dedupe_exact,
+            "min_rows": spec.min_rows, "columns": [_column_out(c) for c in spec.columns],
+            "raw_rows": sum(pq.ParquetFile(p).metadata.num_rows for p in files.raw_parts()),
+            "raw_files": len(files.raw_parts()),
+            "clean_rows": pq.ParquetFile(files.clean).metadata.num_rows if files.clean.exists() else None,
+            "sources": files.state(),
+            "last_report": quality.report_out(last) if last else None}
+
+
+@router.get("/datasets")
+def list_datasets(request: Request, session: DbSession, _: Annotated[User, require("analytics:read")]):
+    """Every declared dataset: its columns and cleaning rules, rows raw and clean, sources, latest report."""
+    lake_dir = request.app.state.settings.lake_path
+    return [_dataset_out(session, lake_dir, spec) for spec in datasets.all_specs().values()]
+
+
+@router.get("/datasets/{name}")
+def get_dataset(name: DatasetName, request: Request, session: DbSession,
+                _: Annotated[User, require("analytics:read")]):
+    return _dataset_out(session, request.app.state.settings.lake_path, datasets.get(name))
+
+
+@router.get("/datasets/{name}/rows")
+def dataset_rows(name: DatasetName, request: Request, paging: Paging, _: Annotated[User, require("analytics:read")],
+                 stage: Annotated[Literal["raw", "clean"], Query()] = "clean"):
+    """Rows as imported (raw: every value as text, identifiers pseudonymised) or as cleaned."""
+    files = datasets.DatasetFiles(request.app.state.settings.lake_path, datasets.get(name).name)
+    paths = files.raw_parts() if stage == "raw" else [files.clean] if files.clean.exists() else []
+    if not paths:
+        return Page(items=[], total=0, limit=paging.limit, offset=paging.offset)
+    table = pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default")
+    rows = table.slice(paging.offset, paging.limit).to_pylist()
+    return Page(items=rows, total=table.num_rows, limit=paging.limit, offset=paging.offset)
+
+
+@router.post("/datasets/{name}/imports", status_code=202)
+def import_file(name: DatasetName, request: Request, session: DbSession,
+                actor: Annotated[User, require("pipeline:run")],
+                file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030), XLSX, JSON Lines or Parquet")]):
+    """Upload a file into the dataset; it is imported, cleaned and reported on in the background (a job run)."""
+    spec = datasets.get(name)
+    filename = Path(file.filename or "").name
+    suffix = Path(filename).suffix.lower()
+    if suffix not in FORMATS:
+        raise AppError(415, "UNSUPPORTED_FILE_TYPE", field="file", allowed=sorted(FORMATS))
+    settings = request.app.state.settings
+    limit = settings.import_max_mb * 1024 * 1024
+    target = settings.uploads_path / "imports" / f"{uuid.uuid4().hex}{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with target.open("wb") as out:
+        while chunk := file.file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                out.close()
+                target.unlink()
+                raise AppError(413, "BODY_TOO_LARGE", field="file", limit=limit)
+            out.write(chunk)
+    if size == 0:
+        target.unlink()
+        raise AppError(422, "EMPTY_FILE", field="file")
+    params = {"dataset": spec.name, "path": str(target), "filename": filename, "bytes": size}
+    return _start(request, session, actor, "import_file", params, "datasets.import", spec.name)
+
+
+@router.post("/datasets/{name}/clean", status_code=202)
+def clean_dataset(name: DatasetName, request: Request, session: DbSession,
+                  actor: Annotated[User, require("pipeline:run")]):
+    """Clean the dataset again from its raw rows (e.g. after its rules changed); 409 while that runs."""
+    spec = datasets.get(name)
+    return _start(request, session, actor, "clean_dataset", {"dataset": spec.name}, "datasets.clean", spec.name)
+
+
+# --- quality reports --------------------------------------------------------------------------------------
+
+@router.get("/quality/reports", response_model=Page[dict])
+def list_reports(session: DbSession, paging: Paging, _: Annotated[User, require("analytics:read")],
+                 subject: Annotated[str | None, Query(max_length=80)] = None,
+                 status: Annotated[Literal["passed", "failed"] | None, Query()] = None,
+                 run_id: Annotated[int | None, Query(ge=1)] = None):
+    """Quality reports, newest first (subject: events or dataset:<name>)."""
+    q = select(QualityReport)
+    if subject:
+        q = q.where(QualityReport.subject == subject)
+    if status:
+        q = q.where(QualityReport.status == status)
+    if run_id:
+        q = q.where(QualityReport.run_id == run_id)
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = session.scalars(q.order_by(QualityReport.id.desc()).limit(paging.limit).offset(paging.offset))
+    return Page(items=[quality.report_out(r) for r in rows], total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/quality/reports/{report_id}")
+def get_report(report_id: IdPath, session: DbSession, _: Annotated[User, require("analytics:read")]):
+    """One report in full: steps, drops by reason, fills, outliers, column profiles, drift, expectations."""
+    row = session.get(QualityReport, report_id)
+    if row is None:
+        raise not_found("quality report")
+    return quality.report_out(row, full=True)

@@ -73,3 +73,10 @@ def write_parquet(con, expr, folder: Path, partition_by: str | None = None) -> N
     else:
         folder.mkdir(parents=True, exist_ok=True)
         con.to_parquet(expr, folder / "data.parquet", compression="zstd")
+
+
+def read_folder(con, folder: Path):
+    """A folder of Parquet files written by `write_parquet` (without partitions), as an Ibis table."""
+    if con.name == "pyspark":
+        return con.read_parquet(str(folder))
+    return con.read_parquet(str(folder / "*.parquet"))

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from medreach.core.db import Database
 from medreach.core.errors import AppError, not_found
 from medreach.core.settings import Settings
-from medreach.pipeline import snapshots
+from medreach.pipeline import connectors, datasets, imports, quality, snapshots, sources
 from medreach.pipeline.models import JobRun
 from medreach.pipeline.tables import TABLES
 
@@ -38,8 +39,10 @@ class JobContext:
     """What a job gets: its settings, sessions, and progress and log that land on its run (written at most
     twice a second, and always at the end)."""
 
-    def __init__(self, db: Database, settings: Settings, run_id: int, on_progress=None):
+    def __init__(self, db: Database, settings: Settings, run_id: int, on_progress=None,
+                 params: dict[str, Any] | None = None):
         self.db, self.settings, self.run_id, self.on_progress = db, settings, run_id, on_progress
+        self.params = params or {}
         self._lines: list[dict] = []
         self._state: dict[str, Any] = {}
         self._written = 0.0
@@ -82,6 +85,7 @@ class Job:
     schedule: str | None = None  # cron (UTC); None: by hand only
     max_attempts: int = 3
     retry_delay_seconds: float = 5.0
+    params: tuple[str, ...] = ()  # what a run must be given (a dataset, a file); such jobs start from their page
 
     def next_run(self, after: datetime) -> datetime | None:
         return croniter(self.schedule, after).get_next(datetime) if self.schedule else None
@@ -121,12 +125,79 @@ def _backup(ctx: JobContext) -> dict:
 def _clean_events(ctx: JobContext) -> dict:
     from medreach.pipeline import cleaning
 
-    ctx.progress(0, None, ctx.settings.engine)
+    ctx.progress(0, 2, f"clean ({ctx.settings.engine})")
     report = cleaning.run(ctx.settings.lake_path, ctx.settings.engine, ctx.settings.spark_master)
     for step in report.steps:
         ctx.log(f"{step.name}: {step.rows_in} in, {step.dropped} dropped, {step.rows_out} out")
     ctx.log(f"{report.rows_out} clean events over {report.days} days in {report.seconds:.1f}s on {report.engine}")
-    return report.as_dict()
+    ctx.progress(1, 2, "quality report")
+    with ctx.session() as s:
+        subject = "events"
+        quality_report = quality.events_report(ctx.settings.lake_path, report, quality.previous(s, subject),
+                                               ctx.settings.engine, ctx.settings.spark_master)
+        row = quality.save(s, subject, quality_report, ctx.run_id)
+    _expectations_hold(ctx, subject, quality_report, row.id)
+    ctx.progress(2, 2, "")
+    return {**report.as_dict(), "report_id": row.id}
+
+
+def _expectations_hold(ctx: JobContext, subject: str, report: dict, report_id: int) -> None:
+    failures = report["expectations"]["failures"]
+    drift = report.get("drift", {})
+    if drift.get("drifted"):
+        ctx.log(f"schema drift against report {drift['baseline']}: added {drift['columns_added']}, removed "
+                f"{drift['columns_removed']}, types {drift['type_changes']}, null rates {drift['null_rate_changes']}",
+                "warning")
+    if failures:
+        raise quality.ExpectationsFailed(f"{subject} (report {report_id})", failures)
+    ctx.log(f"quality report {report_id}: {report['rows_in']} rows in, {report['rows_out']} out, expectations hold")
+
+
+def _clean(ctx: JobContext, name: str, done: int = 0, total: int = 4) -> dict:
+    """Clean a dataset and store its quality report; fails the run when an expectation is broken."""
+    spec = datasets.get(name)
+    with ctx.session() as s:
+        subject = f"dataset:{name}"
+        report = imports.clean(ctx.settings.lake_path, spec, ctx.settings.data_key, ctx.settings.engine,
+                               ctx.settings.spark_master, quality.previous(s, subject),
+                               progress=lambda d, t, m: ctx.progress(done + d, done + total, m))
+        row = quality.save(s, subject, report, ctx.run_id)
+    for step in report["steps"]:
+        if step["dropped"]:
+            ctx.log(f"{step['step']}: {step['dropped']} dropped")
+    _expectations_hold(ctx, subject, report, row.id)
+    return {"dataset": name, "report_id": row.id, "rows_in": report["rows_in"], "rows_out": report["rows_out"],
+            "dropped_by_reason": report["dropped_by_reason"]}
+
+
+def _import(ctx: JobContext, name: str, source: str, connector) -> dict:
+    """Run a connector into a dataset, then clean it."""
+    spec = datasets.get(name)
+    result = imports.run_import(ctx.settings.lake_path, spec, source, connector, ctx.settings.data_key,
+                                progress=lambda d, t, m: ctx.progress(d, t, f"import: {m}"))
+    ctx.log(f"{source}: {result.read} read, {result.written} written, {sum(result.rejected.values())} rejected"
+            + "".join(f"; {n} {reason}" for reason, n in result.rejected.items()))
+    for sample in result.samples[:5]:
+        ctx.log(f"rejected ({sample['reason']}): {sample['detail']}", "warning")
+    return {"import": result.as_dict(), **_clean(ctx, name)}
+
+
+def _import_file(ctx: JobContext) -> dict:
+    """An uploaded file (params: dataset, path, filename)."""
+    from medreach.pipeline.connectors.files import FileSource
+
+    p = ctx.params
+    return _import(ctx, p["dataset"], f"file:{p['filename']}", FileSource(Path(p["path"])))
+
+
+def _clean_dataset(ctx: JobContext) -> dict:
+    return _clean(ctx, ctx.params["dataset"], 0, 4)
+
+
+def _pull(source: sources.Source) -> Callable[[JobContext], dict]:
+    def run(ctx: JobContext) -> dict:
+        return _import(ctx, source.dataset, source.name, connectors.make(source.kind, source.config))
+    return run
 
 
 JOBS: dict[str, Job] = {j.name: j for j in (
@@ -142,7 +213,28 @@ JOBS: dict[str, Job] = {j.name: j for j in (
         "去重、剔除爬虫与脚本流量、异常突发和测试账号，写出清洗后的事件和每日事件汇总（按北京时间）",
         "Drop duplicates, crawlers, bursts and test accounts; write the clean events and the daily figures "
         "(Shanghai days)", _clean_events, schedule="30 19 * * *"),
+    Job("import_file", "导入文件到数据集", "Import a file into a dataset",
+        "上传的 CSV、Excel、JSON Lines 或 Parquet 文件导入数据集，随后清洗并生成质量报告",
+        "An uploaded CSV, Excel, JSON Lines or Parquet file into a dataset, then cleaned with a quality report",
+        _import_file, max_attempts=1, params=("dataset", "path", "filename")),
+    Job("clean_dataset", "清洗数据集", "Clean a dataset",
+        "按数据集声明的规则去重、补缺、处理异常值、统一格式，检查期望并生成质量报告",
+        "De-duplicate, fill, treat outliers and normalise a dataset by its declared rules; check expectations",
+        _clean_dataset, max_attempts=1, params=("dataset",)),
 )}
+
+
+def register_sources(settings: Settings) -> list[str]:
+    """A job per connector source configured in `MEDREACH_PIPELINE_SOURCES` (named `source:<name>`)."""
+    added = []
+    for source in sources.load(settings.pipeline_sources).values():
+        name = f"source:{source.name}"
+        JOBS[name] = Job(name, f"数据源：{source.title}", f"Source: {source.title}",
+                         f"{source.kind} 连接器导入数据集 {source.dataset}，随后清洗",
+                         f"The {source.kind} connector into dataset {source.dataset}, then cleaned",
+                         _pull(source), schedule=source.schedule, max_attempts=source.max_attempts)
+        added.append(name)
+    return added
 
 
 def get_job(name: str) -> Job:
@@ -152,16 +244,17 @@ def get_job(name: str) -> Job:
 
 
 def create_run(db: Database, name: str, trigger: str, requested_by: int | None = None,
-               scheduled_for: datetime | None = None) -> int | None:
+               scheduled_for: datetime | None = None, params: dict[str, Any] | None = None) -> int | None:
     """A queued run of `name`; None when this scheduled time is already claimed. A manual or CLI run is
-    refused (409) while another run of the job is in progress."""
+    refused (409) while another run of the job with the same parameters is in progress."""
     job = get_job(name)
     with db.session() as s:
-        if trigger != "schedule" and s.scalar(select(JobRun.id).where(
-                JobRun.job == name, JobRun.status.in_(ACTIVE), JobRun.created_at > datetime.now(UTC) - STALE_AFTER)):
+        active = s.scalars(select(JobRun.params).where(
+            JobRun.job == name, JobRun.status.in_(ACTIVE), JobRun.created_at > datetime.now(UTC) - STALE_AFTER))
+        if trigger != "schedule" and any((p or {}) == (params or {}) for p in active):
             raise AppError(409, "JOB_ALREADY_RUNNING", job=name)
         run = JobRun(job=name, trigger=trigger, status="queued", max_attempts=job.max_attempts,
-                     requested_by=requested_by, scheduled_for=scheduled_for, log=[])
+                     requested_by=requested_by, scheduled_for=scheduled_for, log=[], params=params)
         s.add(run)
         try:
             s.commit()
@@ -177,7 +270,8 @@ def execute(db: Database, settings: Settings, run_id: int, on_progress=None) -> 
         run = s.get(JobRun, run_id)
         job = get_job(run.job)
         run.status, run.started_at = "running", datetime.now(UTC)
-    ctx = JobContext(db, settings, run_id, on_progress)
+        params = run.params
+    ctx = JobContext(db, settings, run_id, on_progress, params)
     for attempt in range(1, job.max_attempts + 1):
         with db.session() as s:
             s.execute(update(JobRun).where(JobRun.id == run_id).values(attempt=attempt))
@@ -186,7 +280,7 @@ def execute(db: Database, settings: Settings, run_id: int, on_progress=None) -> 
             result = job.run(ctx)
         except Exception as e:  # a failing attempt is recorded and retried; the last one fails the run
             ctx.log(f"{type(e).__name__}: {e}", "error")
-            if attempt < job.max_attempts:
+            if attempt < job.max_attempts and not isinstance(e, quality.ExpectationsFailed):  # the data will not change
                 ctx.flush(force=True)
                 time.sleep(job.retry_delay_seconds)
                 continue
@@ -252,7 +346,7 @@ def run_out(run: JobRun, with_log: bool = False) -> dict:
            "max_attempts": run.max_attempts, "progress_done": run.progress_done,
            "progress_total": run.progress_total, "message": run.message, "created_at": run.created_at,
            "started_at": run.started_at, "finished_at": run.finished_at, "duration_seconds": duration,
-           "requested_by": run.requested_by, "result": run.result, "error": run.error}
+           "requested_by": run.requested_by, "params": run.params, "result": run.result, "error": run.error}
     if with_log:
         out["log"] = run.log or []
     return out
