@@ -114,6 +114,27 @@ def test_pipeline_sync_run_jobs_and_history(cli_env):
     history = run("pipeline", "history", "--job", "lake_sync").output
     assert "cli" in history and "succeeded" in history
     assert run("pipeline", "run", "nope").exit_code != 0
+    assert run("pipeline", "run", "import_file").exit_code != 0  # it needs a file: `pipeline import`
+
+
+def test_pipeline_import_cleans_a_file_and_reports(cli_env, tmp_path):
+    from medreach.pipeline import samples
+
+    assert run("db", "upgrade").exit_code == 0
+    export = samples.external_orders(tmp_path / "门店订单.csv", rows=120)
+    imported = run("pipeline", "import", "external_orders", str(export))
+    assert imported.exit_code == 0, imported.output
+    assert "rejected" in imported.output and "quality report 1" in imported.output
+    listed = run("pipeline", "datasets").output
+    assert "external_orders" in listed and " clean" in listed
+    bad = tmp_path / "orders.doc"
+    bad.write_text("x")
+    assert run("pipeline", "import", "external_orders", str(bad)).exit_code != 0
+    assert run("pipeline", "import", "nope", str(export)).exit_code != 0
+    other = tmp_path / "other.csv"
+    other.write_text("foo,bar\n1,2\n")
+    failed = run("pipeline", "import", "external_orders", str(other))
+    assert failed.exit_code == 1 and "belongs to external_orders" in failed.output
 
 
 def test_backup_create_list_verify_restore(cli_env, tmp_path):

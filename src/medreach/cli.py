@@ -197,11 +197,11 @@ def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 
         wanted = {k: v for k, v in plan.manifest().items() if end or k not in ("start", "end")}
         if {k: previous.get(k) for k in wanted} == wanted and not replace:
             typer.echo(f"Behaviour: the simulated world is already in the lake ({previous['events']:,} events)")
-            return
+            return _demo_pipeline(db, settings)
         if not replace:
             typer.echo(f"Behaviour: a different simulated world is in the lake (seed {previous['seed']}, "
                        f"{previous['users']:,} people); --replace swaps it")
-            return
+            return _demo_pipeline(db, settings)
         with db.session() as s:
             simulator.remove_world(s, settings.lake_path, previous)
     progress, task = _progress(users, f"Simulating {users:,} shoppers, {days} days")
@@ -220,12 +220,53 @@ def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 
             result = simulator.send(db.session, url, write_key, plan, advance=advance)
     typer.echo(f"Behaviour: {result['events']:,} events of {users:,} people "
                f"({plan.start} to {plan.end}, seed {seed}) via {via}")
-    if via == "lake":  # the demo world goes through the pipeline: clean events and the daily figures
-        from medreach.pipeline import cleaning
+    if via == "lake":
+        _demo_pipeline(db, settings)
 
-        report = cleaning.run(settings.lake_path, settings.engine, settings.spark_master)
-        dropped = ", ".join(f"{s.dropped:,} {s.name}" for s in report.steps if s.dropped)
-        typer.echo(f"Pipeline: {report.rows_out:,} clean events over {report.days} days ({dropped} dropped)")
+
+def _demo_pipeline(db, settings) -> None:
+    """The demo world goes through the pipeline as recorded job runs (so the console shows them with their
+    quality reports): the events cleaned, the customer features built, and — once — a messy export of orders
+    from another system imported and cleaned."""
+    from medreach.pipeline import datasets, samples
+
+    steps = [("clean_events", None), ("build_features", None)]
+    if not datasets.DatasetFiles(settings.lake_path, "external_orders").clean.exists():
+        export = samples.external_orders(settings.uploads_path / "imports" / "demo_external_orders.csv")
+        steps.append(("import_file", {"dataset": "external_orders", "path": str(export),
+                                      "filename": "门店订单导出.csv"}))
+    for job, params in steps:
+        run_id, status, result = _run_job(db, settings, job, params)
+        typer.echo(f"Pipeline: {job} run {run_id} {status}" + (f" ({_summary(job, result)})" if result else ""))
+
+
+def _summary(job: str, result: dict) -> str:
+    if job == "clean_events":
+        dropped = ", ".join(f"{s['dropped']:,} {s['step']}" for s in result["steps"] if s["dropped"])
+        return f"{result['rows_out']:,} clean events over {result['days']} days; dropped: {dropped or 'nothing'}"
+    if job == "build_features":
+        return f"{result['rows']:,} customers, {len(result['scaling'])} scaled features"
+    if "rows_out" in result:
+        return f"{result['rows_in']:,} rows in, {result['rows_out']:,} clean, report {result['report_id']}"
+    return ""
+
+
+def _run_job(db, settings, job: str, params: dict | None = None) -> tuple[int, str, dict | None]:
+    """Run a pipeline job here with a progress bar, recorded like any other run."""
+    from medreach.pipeline import jobs
+    from medreach.pipeline.models import JobRun
+
+    run_id = jobs.create_run(db, job, "cli", params=params)
+    title = jobs.JOBS[job].title_en
+    progress, task = _progress(None, title)
+    with progress:
+        status = jobs.execute(db, settings, run_id, on_progress=lambda done, total, message: progress.update(
+            task, completed=done, total=total, description=f"{title} {message}".strip()))
+    with db.session() as s:
+        run = s.get(JobRun, run_id)
+        return run_id, status, run.result if status == "succeeded" else {"error": (run.error or "")[-300:]}
+
+
 
 
 @pipeline_app.command("sync")
@@ -252,22 +293,60 @@ def pipeline_run(job: Annotated[str, typer.Argument(help="the job's name (see `m
     from medreach.core.errors import AppError
     from medreach.pipeline import jobs
 
+    settings = get_settings()
+    jobs.register_sources(settings)
     if job not in jobs.JOBS:
         raise typer.BadParameter(f"unknown job {job!r}; one of {', '.join(jobs.JOBS)}", param_hint="JOB")
-    settings = get_settings()
-    db = _database()
+    if jobs.JOBS[job].params:
+        raise typer.BadParameter(f"{job} needs {', '.join(jobs.JOBS[job].params)}: use `medreach pipeline "
+                                 "import` (or the console's datasets page)", param_hint="JOB")
     try:
-        run_id = jobs.create_run(db, job, "cli")
+        run_id, status, _ = _run_job(_database(), settings, job)
     except AppError as e:
         typer.echo(f"{job} is already running (see `medreach pipeline history --job {job}`)", err=True)
         raise typer.Exit(1) from e
-    progress, task = _progress(None, jobs.JOBS[job].title_en)
-    with progress:
-        status = jobs.execute(db, settings, run_id, on_progress=lambda done, total, message: progress.update(
-            task, completed=done, total=total, description=f"{jobs.JOBS[job].title_en} {message}".strip()))
     typer.echo(f"run {run_id}: {status}")
     if status != "succeeded":
         raise typer.Exit(1)
+
+
+@pipeline_app.command("import")
+def pipeline_import(dataset: Annotated[str, typer.Argument(help="the dataset (see `medreach pipeline datasets`)")],
+                    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                                         help="CSV, XLSX, JSON Lines or Parquet")]):
+    """Import a file into a dataset, clean it and print its quality report."""
+    from medreach.pipeline import datasets
+    from medreach.pipeline.connectors.files import FORMATS
+
+    if dataset not in datasets.all_specs():
+        raise typer.BadParameter(f"unknown dataset; one of {', '.join(datasets.all_specs())}", param_hint="DATASET")
+    if path.suffix.lower() not in FORMATS:
+        raise typer.BadParameter(f"one of {', '.join(sorted(FORMATS))}", param_hint="PATH")
+    run_id, status, result = _run_job(_database(), get_settings(), "import_file",
+                                      {"dataset": dataset, "path": str(path.resolve()), "filename": path.name})
+    if status != "succeeded":
+        typer.echo(f"run {run_id} failed: {result['error']}", err=True)
+        raise typer.Exit(1)
+    imported = result["import"]
+    typer.echo(f"run {run_id}: {imported['read']:,} read, {imported['written']:,} written, "
+               f"{imported['rejected']:,} rejected {imported['rejected_by_reason'] or ''}".rstrip())
+    typer.echo(f"cleaned: {result['rows_in']:,} rows in, {result['rows_out']:,} out; dropped "
+               f"{result['dropped_by_reason'] or 'nothing'}; quality report {result['report_id']}")
+
+
+@pipeline_app.command("datasets")
+def pipeline_datasets():
+    """The declared datasets and their rows, raw and clean."""
+    import pyarrow.parquet as pq
+
+    from medreach.pipeline import datasets
+
+    lake_dir = get_settings().lake_path
+    for spec in datasets.all_specs().values():
+        files = datasets.DatasetFiles(lake_dir, spec.name)
+        raw = sum(pq.ParquetFile(p).metadata.num_rows for p in files.raw_parts())
+        clean = pq.ParquetFile(files.clean).metadata.num_rows if files.clean.exists() else 0
+        typer.echo(f"  {spec.name:<20} {raw:>9,} raw {clean:>9,} clean  {spec.title_en}")
 
 
 @pipeline_app.command("jobs")

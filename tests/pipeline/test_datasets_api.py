@@ -116,3 +116,13 @@ def test_event_cleaning_writes_a_quality_report(client, staff, settings, lake_di
     assert body["dropped_by_reason"] == {s["step"]: s["dropped"] for s in run["result"]["steps"] if s["dropped"]}
     event = next(c for c in body["columns"] if c["name"] == "event")
     assert event["top"][0]["value"] == "Product Viewed" and event["null_rate"] == 0
+
+
+def test_the_sample_export_downloads_and_imports(client, staff):
+    _, analyst = staff("analyst")
+    r = client.get(f"{BASE}/datasets/external_orders/sample", headers=analyst)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.decode("gb18030").startswith("订单号,手机号")
+    assert client.get(f"{BASE}/datasets/competitor_prices/sample", headers=analyst).status_code == 404
+    run = wait_for(client, analyst, upload(client, analyst, "sample.csv", r.content).json()["id"], timeout=60)
+    assert run["status"] == "succeeded" and run["result"]["rows_out"] > 500

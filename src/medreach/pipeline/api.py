@@ -4,13 +4,15 @@ and clean rows) and quality reports."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,7 +26,7 @@ from medreach.core.errors import AppError, not_found
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
 from medreach.ops.service import audit
-from medreach.pipeline import datasets, jobs, quality, snapshots
+from medreach.pipeline import datasets, jobs, quality, samples, snapshots
 from medreach.pipeline.connectors.files import FORMATS
 from medreach.pipeline.models import JobRun, QualityReport
 from medreach.pipeline.tables import TABLES
@@ -183,6 +185,17 @@ def dataset_rows(name: DatasetName, request: Request, paging: Paging, _: Annotat
     return Page(items=rows, total=table.num_rows, limit=paging.limit, offset=paging.offset)
 
 
+@router.get("/datasets/{name}/sample")
+def dataset_sample(name: DatasetName, _: Annotated[User, require("analytics:read")]):
+    """A messy example export to try the import with (orders only): GB18030 CSV with Chinese headers."""
+    if name != "external_orders":
+        raise not_found("sample")
+    with tempfile.TemporaryDirectory() as tmp:
+        content = samples.external_orders(Path(tmp) / "orders.csv").read_bytes()
+    return Response(content, media_type="text/csv; charset=gb18030",
+                    headers={"Content-Disposition": "attachment; filename*=UTF-8''external_orders_sample.csv"})
+
+
 @router.post("/datasets/{name}/imports", status_code=202)
 def import_file(name: DatasetName, request: Request, session: DbSession,
                 actor: Annotated[User, require("pipeline:run")],
@@ -219,6 +232,22 @@ def clean_dataset(name: DatasetName, request: Request, session: DbSession,
     """Clean the dataset again from its raw rows (e.g. after its rules changed); 409 while that runs."""
     spec = datasets.get(name)
     return _start(request, session, actor, "clean_dataset", {"dataset": spec.name}, "datasets.clean", spec.name)
+
+
+# --- features -----------------------------------------------------------------------------------------------
+
+@router.get("/features")
+def customer_features(request: Request, _: Annotated[User, require("analytics:read")]):
+    """The customer feature table: its columns, rows, the fitted scaling and a few rows (built by the
+    build_features job)."""
+    folder = request.app.state.settings.lake_path / "features" / "customers"
+    if not (folder / "data.parquet").exists():
+        return {"name": "customers", "rows": 0, "columns": [], "scaling": None, "sample": []}
+    table = pq.read_table(folder / "data.parquet")
+    meta = json.loads((folder / "scaling.json").read_text())
+    return {"name": "customers", "rows": table.num_rows,
+            "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+            "scaling": meta, "sample": table.slice(0, 20).to_pylist()}
 
 
 # --- quality reports --------------------------------------------------------------------------------------

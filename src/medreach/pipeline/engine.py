@@ -80,3 +80,14 @@ def read_folder(con, folder: Path):
     if con.name == "pyspark":
         return con.read_parquet(str(folder))
     return con.read_parquet(str(folder / "*.parquet"))
+
+
+def to_arrow(con, expr):
+    """`expr`'s rows as an Arrow table, the same from either engine: Spark hands timestamps back without their
+    zone (its session runs in UTC), so they are marked UTC as DuckDB's are."""
+    import pyarrow as pa
+
+    table = con.to_pyarrow(expr)
+    fields = [pa.field(f.name, pa.timestamp(f.type.unit, tz="UTC")) if pa.types.is_timestamp(f.type)
+              and f.type.tz is None else f for f in table.schema]
+    return table.cast(pa.schema(fields))

@@ -215,10 +215,7 @@ def clean(lake_dir: Path, spec: DatasetSpec, key: bytes, engine_name: str = "duc
         say(3, 4, "write")
         if not failures:
             out = work / "clean.parquet"
-            table = con.to_pyarrow(final)
-            declared = {c.name: c.arrow_type for c in spec.columns}  # (Spark hands back timestamps without a zone)
-            table = table.cast(pa.schema([(f.name, declared.get(f.name, f.type)) for f in table.schema]))
-            pq.write_table(table, out, compression="zstd")
+            pq.write_table(engine.to_arrow(con, final), out, compression="zstd")
             files.clean.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(out, files.clean)
         report["seconds"] = round(time.perf_counter() - started, 3)

@@ -182,6 +182,16 @@ def _import(ctx: JobContext, name: str, source: str, connector) -> dict:
     return {"import": result.as_dict(), **_clean(ctx, name)}
 
 
+def _build_features(ctx: JobContext) -> dict:
+    from medreach.pipeline import features
+
+    ctx.progress(0, 1, ctx.settings.engine)
+    built = features.build(ctx.settings.lake_path, ctx.settings.engine, ctx.settings.spark_master)
+    ctx.log(f"{built['rows']} customers, {len(built['scaling'])} features scaled in {built['seconds']}s")
+    ctx.progress(1, 1, "")
+    return built
+
+
 def _import_file(ctx: JobContext) -> dict:
     """An uploaded file (params: dataset, path, filename)."""
     from medreach.pipeline.connectors.files import FileSource
@@ -213,6 +223,11 @@ JOBS: dict[str, Job] = {j.name: j for j in (
         "去重、剔除爬虫与脚本流量、异常突发和测试账号，写出清洗后的事件和每日事件汇总（按北京时间）",
         "Drop duplicates, crawlers, bursts and test accounts; write the clean events and the daily figures "
         "(Shanghai days)", _clean_events, schedule="30 19 * * *"),
+    Job("build_features", "构建客户特征", "Build the customer features",
+        "整合清洗后的行为事件与用户快照，派生近度、活跃天数、转化等特征，并按保存的参数缩放（log、z-score、min-max）",
+        "Clean events joined with the users snapshot; recency, activity and conversion derived; features scaled "
+        "(log, z-score, min-max) with the fitted parameters saved for serving", _build_features,
+        schedule="0 20 * * *"),
     Job("import_file", "导入文件到数据集", "Import a file into a dataset",
         "上传的 CSV、Excel、JSON Lines 或 Parquet 文件导入数据集，随后清洗并生成质量报告",
         "An uploaded CSV, Excel, JSON Lines or Parquet file into a dataset, then cleaned with a quality report",
