@@ -17,13 +17,13 @@ from fastapi import Path as PathParam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from medreach.accounts.deps import DbSession, require
 from medreach.accounts.models import User
 from medreach.core.errors import AppError, not_found
-from medreach.core.pagination import Page, Paging
+from medreach.core.pagination import Page, Paging, paginate
 from medreach.core.params import IdPath
 from medreach.ops.service import audit
 from medreach.pipeline import datasets, jobs, quality, samples, snapshots
@@ -95,8 +95,7 @@ def list_runs(session: DbSession, paging: Paging, _: Annotated[User, require("an
         q = q.where(JobRun.job == job)
     if status:
         q = q.where(JobRun.status == status)
-    total = session.scalar(select(func.count()).select_from(q.subquery()))
-    runs = session.scalars(q.order_by(JobRun.id.desc()).limit(paging.limit).offset(paging.offset))
+    runs, total = paginate(session, q.order_by(JobRun.id.desc()), paging)
     return Page(items=[jobs.run_out(r) for r in runs], total=total, limit=paging.limit, offset=paging.offset)
 
 
@@ -265,8 +264,7 @@ def list_reports(session: DbSession, paging: Paging, _: Annotated[User, require(
         q = q.where(QualityReport.status == status)
     if run_id:
         q = q.where(QualityReport.run_id == run_id)
-    total = session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = session.scalars(q.order_by(QualityReport.id.desc()).limit(paging.limit).offset(paging.offset))
+    rows, total = paginate(session, q.order_by(QualityReport.id.desc()), paging)
     return Page(items=[quality.report_out(r) for r in rows], total=total, limit=paging.limit, offset=paging.offset)
 
 

@@ -18,21 +18,11 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from medreach.pipeline.cleaning import Step  # a step's name is its drop reason: duplicate_key, missing:<col>, …
 from medreach.pipeline.datasets import IMPORT_ID, ROW_NO, ColumnSpec, DatasetSpec
 
 MAD_TO_Z = 0.6745  # the modified z-score: 0.6745 (x - median) / MAD (Iglewicz and Hoaglin)
 MEAN_AD_TO_Z = 1.253314  # when MAD is 0 (over half the values equal): (x - median) / (1.253314 MeanAD)
-
-
-@dataclass
-class Step:
-    name: str  # the reason rows are dropped at this step (duplicate, duplicate_key, missing:<col>, outlier:<col>)
-    rows_in: int
-    rows_out: int
-
-    @property
-    def dropped(self) -> int:
-        return self.rows_in - self.rows_out
 
 
 @dataclass
