@@ -103,6 +103,8 @@ def test_the_features_job_and_api(client, staff, settings, world):
     shutil.copytree(world, settings.lake_path, dirs_exist_ok=True)
     run = wait_for(client, analyst, client.post("/api/v1/admin/jobs/build_features/run", headers=analyst).json()["id"])
     assert run["status"] == "succeeded" and run["result"]["rows"] == 2
+    report = client.get(f"/api/v1/admin/quality/reports/{run['result']['report_id']}", headers=analyst).json()
+    assert report["subject"] == "features:customers" and report["rows_out"] == 2
     got = client.get("/api/v1/admin/features", headers=analyst).json()
     assert got["rows"] == 2 and got["scaling"]["columns"]["orders"][0]["method"] == "log"
     assert {c["name"] for c in got["columns"]} >= {"user_id", "recency_days", "orders_scaled"}

@@ -31,6 +31,10 @@ def test_run_now_with_progress_log_and_result(client, staff, shop, register):
     assert run["status"] == "succeeded" and run["attempt"] == 1 and run["error"] is None
     assert run["progress_done"] == run["progress_total"] == len(TABLES) and run["duration_seconds"] >= 0
     assert [t["table"] for t in run["result"]["tables"]] == list(TABLES)
+    products = next(t for t in run["result"]["tables"] if t["table"] == "products")
+    report = client.get(f"/api/v1/admin/quality/reports/{products['report_id']}", headers=analyst).json()
+    assert report["subject"] == "table:products" and report["rows_out"] == products["rows"]
+    assert {c["name"] for c in report["report"]["columns"]} == {f.name for f in TABLES["products"].schema}
     assert any(line["message"].startswith("products:") for line in run["log"])
     listed = {j["name"]: j for j in client.get("/api/v1/admin/jobs", headers=analyst).json()}
     assert listed["lake_sync"]["last_run"]["id"] == run["id"] and listed["lake_sync"]["next_run_at"]

@@ -198,20 +198,9 @@ def clean(lake_dir: Path, spec: DatasetSpec, key: bytes, engine_name: str = "duc
         say(2, 4, "profile")
         columns = quality.profile(con, final)
         failures = quality.check(final, expectations(spec, final))
-        rows_in = outcome.steps[0].rows_in if outcome.steps else int(con.execute(final.count()))
-        rows_out = int(con.execute(final.count()))
-        report = {
-            "subject": f"dataset:{spec.name}", "engine": engine_name, "started_at": at.isoformat(),
-            "rows_in": rows_in, "rows_out": rows_out,
-            "steps": [{"step": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "dropped": s.dropped}
-                      for s in outcome.steps],
-            "dropped_by_reason": {s.name: s.dropped for s in outcome.steps if s.dropped},
-            "invalid": invalid, "outliers": outcome.outliers, "filled": outcome.filled,
-            "source_columns": source_columns, "columns": columns,
-            "drift": quality.drift(columns, source_columns, previous),
-            "expectations": {"passed": not failures, "failures": failures},
-            "status": "failed" if failures else "passed",
-        }
+        report = quality.assemble(f"dataset:{spec.name}", engine_name, outcome.steps, columns, source_columns,
+                                  previous, failures, invalid=invalid, outliers=outcome.outliers,
+                                  filled=outcome.filled, started_at=at.isoformat())
         say(3, 4, "write")
         if not failures:
             out = work / "clean.parquet"

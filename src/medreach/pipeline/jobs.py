@@ -26,6 +26,7 @@ from medreach.core.db import Database
 from medreach.core.errors import AppError, not_found
 from medreach.core.settings import Settings
 from medreach.pipeline import connectors, datasets, imports, quality, snapshots, sources
+from medreach.pipeline.cleaning import Step
 from medreach.pipeline.models import JobRun
 from medreach.pipeline.tables import TABLES
 
@@ -100,7 +101,9 @@ def _lake_sync(ctx: JobContext) -> dict:
             [r] = snapshots.sync_all(s, ctx.settings.lake_path, [name], engine_name=ctx.settings.engine,
                                      spark_master=ctx.settings.spark_master)
         ctx.log(f"{name}: {r.upserts} changed, {r.deletes} deleted, {r.rows} rows in the {r.snapshot_date} snapshot")
-        results.append(asdict(r))
+        results.append({**asdict(r), "report_id": _report_on_file(
+            ctx, f"table:{name}", snapshots.snapshots(ctx.settings.lake_path, name)[-1],
+            [Step("deleted", r.rows + r.deletes, r.rows)])})
     ctx.progress(len(names), len(names), "")
     return {"tables": results}
 
@@ -139,6 +142,13 @@ def _clean_events(ctx: JobContext) -> dict:
     _expectations_hold(ctx, subject, quality_report, row.id)
     ctx.progress(2, 2, "")
     return {**report.as_dict(), "report_id": row.id}
+
+
+def _report_on_file(ctx: JobContext, subject: str, path: Path, steps: list) -> int:
+    """Store the quality report of a run that wrote `path`; returns its id."""
+    with ctx.session() as s:
+        return quality.save(s, subject, quality.parquet_report(subject, path, steps, quality.previous(s, subject)),
+                            ctx.run_id).id
 
 
 def _expectations_hold(ctx: JobContext, subject: str, report: dict, report_id: int) -> None:
@@ -188,6 +198,9 @@ def _build_features(ctx: JobContext) -> dict:
     ctx.progress(0, 1, ctx.settings.engine)
     built = features.build(ctx.settings.lake_path, ctx.settings.engine, ctx.settings.spark_master)
     ctx.log(f"{built['rows']} customers, {len(built['scaling'])} features scaled in {built['seconds']}s")
+    table = ctx.settings.lake_path / "features" / "customers" / "data.parquet"
+    if table.exists():
+        built["report_id"] = _report_on_file(ctx, "features:customers", table, [])
     ctx.progress(1, 1, "")
     return built
 

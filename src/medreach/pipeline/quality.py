@@ -135,6 +135,38 @@ def drift(columns: list[dict[str, Any]], source_columns: list[str], previous: di
             "drifted": bool(added or removed or type_changes or null_changes)}
 
 
+def assemble(subject: str, engine_name: str, steps: list, columns: list[dict[str, Any]],
+             source_columns: list[str], previous_report: dict[str, Any] | None,
+             failures: list[dict[str, Any]] = (), rows_in: int | None = None, **details: Any) -> dict[str, Any]:
+    """A report in the one shape the console reads; `steps` are `cleaning.Step`s (rows in and out, named by
+    the reason rows were dropped)."""
+    steps = [{"step": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "dropped": s.dropped} for s in steps]
+    rows_out = columns[0]["rows"] if columns else 0
+    return {"subject": subject, "engine": engine_name,
+            "rows_in": rows_in if rows_in is not None else steps[0]["rows_in"] if steps else rows_out,
+            "rows_out": rows_out, "steps": steps,
+            "dropped_by_reason": {s["step"]: s["dropped"] for s in steps if s["dropped"]},
+            "invalid": {}, "outliers": {}, "filled": {}, **details,
+            "source_columns": source_columns, "columns": columns,
+            "drift": drift(columns, source_columns, previous_report),
+            "expectations": {"passed": not failures, "failures": list(failures)},
+            "status": "failed" if failures else "passed"}
+
+
+def parquet_report(subject: str, path: Path, steps: list, previous_report: dict[str, Any] | None,
+                   rows_in: int | None = None) -> dict[str, Any]:
+    """The report of a run that wrote one Parquet file with no declared expectations (a lake table's
+    snapshot, the feature table): its steps and a profile of what it wrote, read with DuckDB."""
+    con = engine.connect("duckdb")
+    try:
+        table = con.read_parquet(str(path), hive_partitioning=False)  # (date=… in the path is not a column)
+        columns = profile(con, table)
+    finally:
+        engine.release(con, "duckdb")
+    return assemble(subject, "duckdb", steps, columns, [c["name"] for c in columns], previous_report,
+                    rows_in=rows_in)
+
+
 # --- expectations ------------------------------------------------------------------------------------------
 
 CHECKS = {
@@ -188,14 +220,8 @@ def events_report(lake_dir: Path, cleaning, previous_report: dict[str, Any] | No
             failures += [{**f, "table": name} for f in check(table, schema(expect))]
     finally:
         engine.release(con, engine_name)
-    steps = [{"step": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "dropped": s.dropped}
-             for s in cleaning.steps]
-    return {"subject": "events", "engine": engine_name, "rows_in": cleaning.rows_in, "rows_out": cleaning.rows_out,
-            "steps": steps, "dropped_by_reason": {s["step"]: s["dropped"] for s in steps if s["dropped"]},
-            "invalid": {}, "outliers": {}, "filled": {}, "source_columns": EVENT_COLUMNS, "columns": columns,
-            "drift": drift(columns, EVENT_COLUMNS, previous_report),
-            "expectations": {"passed": not failures, "failures": failures},
-            "status": "failed" if failures else "passed", "seconds": round(cleaning.seconds, 3)}
+    report = assemble("events", engine_name, cleaning.steps, columns, EVENT_COLUMNS, previous_report, failures)
+    return {**report, "seconds": round(cleaning.seconds, 3)}
 
 
 # --- storing reports ---------------------------------------------------------------------------------------
