@@ -101,9 +101,10 @@ def _lake_sync(ctx: JobContext) -> dict:
             [r] = snapshots.sync_all(s, ctx.settings.lake_path, [name], engine_name=ctx.settings.engine,
                                      spark_master=ctx.settings.spark_master)
         ctx.log(f"{name}: {r.upserts} changed, {r.deletes} deleted, {r.rows} rows in the {r.snapshot_date} snapshot")
+        changed = r.upserts + r.deletes > 0  # an unchanged snapshot has nothing new to report (every 5 minutes)
         results.append({**asdict(r), "report_id": _report_on_file(
             ctx, f"table:{name}", snapshots.snapshots(ctx.settings.lake_path, name)[-1],
-            [Step("deleted", r.rows + r.deletes, r.rows)])})
+            [Step("deleted", r.rows + r.deletes, r.rows)]) if changed else None})
     ctx.progress(len(names), len(names), "")
     return {"tables": results}
 
