@@ -4,6 +4,11 @@ import { api, request, requestBlob } from './client'
 import type {
   Consent,
   ConsentPurpose,
+  Dataset,
+  DatasetStage,
+  QualityReport,
+  QualityReportQuery,
+  QualityReportSummary,
   JobRun,
   JobRunDetail,
   JobRunQuery,
@@ -402,4 +407,34 @@ export const adminLakeApi = {
   tables: () => api.get<LakeTable[]>('/admin/pipeline/tables'),
   /** Sync these tables (none: all) into today's snapshots now. */
   sync: (tables: string[] = []) => api.post<LakeSyncResult[]>('/admin/pipeline/sync', { tables }),
+}
+
+// ---------------------------------------------------------------- console: datasets, quality reports
+
+const datasetPath = (name: string) => `/admin/datasets/${encodeURIComponent(name)}`
+
+export const adminDatasetsApi = {
+  /** Every declared dataset: columns and cleaning rules, rows raw and clean, sources, latest quality report. */
+  list: () => api.get<Dataset[]>('/admin/datasets'),
+  get: (name: string) => api.get<Dataset>(datasetPath(name)),
+  /** Rows as imported (raw: text, plus `_import` and `_row`) or as cleaned (typed, `<col>_outlier` flags). */
+  rows: (name: string, query: { stage: DatasetStage; limit: number; offset: number }) =>
+    api.get<Page<Record<string, unknown>>>(`${datasetPath(name)}/rows`, { ...query }),
+  /** An example export to try the import with (external_orders only): a CSV file. */
+  sample: (name: string) => requestBlob(`${datasetPath(name)}/sample`),
+  /** Upload a file; imported, cleaned and reported on in the background: 202 with the job run. */
+  import: (name: string, file: File) => {
+    const form = new FormData()
+    form.append('file', file, file.name)
+    return api.post<JobRun>(`${datasetPath(name)}/imports`, form)
+  },
+  /** Clean again from the raw rows; 409 JOB_ALREADY_RUNNING while that runs. */
+  clean: (name: string) => api.post<JobRun>(`${datasetPath(name)}/clean`),
+}
+
+export const adminQualityApi = {
+  /** Newest first; subject `events` or `dataset:<name>`. */
+  reports: (query: QualityReportQuery = {}) =>
+    api.get<Page<QualityReportSummary>>('/admin/quality/reports', { ...query }),
+  report: (id: number) => api.get<QualityReport>(`/admin/quality/reports/${id}`),
 }

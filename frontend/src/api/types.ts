@@ -921,6 +921,8 @@ export interface JobRun {
   finished_at: string | null
   duration_seconds: number | null
   requested_by: number | null
+  /** What the run was given (jobs with parameters: e.g. import_file's {dataset, path, filename, bytes}). */
+  params?: Record<string, unknown> | null
   result: Record<string, unknown> | null
   error: string | null
 }
@@ -945,6 +947,8 @@ export interface PipelineJob {
   schedule: string | null
   next_run_at: string | null
   max_attempts: number
+  /** What a run must be given; such jobs start from their own page (datasets), not from 运行 (422 JOB_NEEDS_PARAMETERS). */
+  params?: string[]
   last_run: JobRun | null
 }
 
@@ -978,4 +982,155 @@ export interface LakeSyncResult {
   deletes: number
   rows: number
   watermark: string | number | null
+}
+
+// ---------------------------------------------------------------- pipeline: datasets and quality reports
+
+export type DatasetColumnType = 'string' | 'int' | 'float' | 'money' | 'bool' | 'timestamp' | 'date' | 'quantity'
+export type MissingPolicy = 'keep' | 'drop' | 'constant' | 'median' | 'mode'
+
+/** A declared column of a dataset and its cleaning rules. */
+export interface DatasetColumn {
+  /** The name in the clean table. */
+  name: string
+  /** The name in the declaration (and in source files, with `aliases`). */
+  source: string
+  aliases: string[]
+  type: DatasetColumnType | string
+  /** Normalisation steps, in order (strip, fullwidth, t2s, lower, upper, phone, pseudonymize). */
+  normalize: string[]
+  unit: string | null
+  pii: boolean
+  missing: { policy: MissingPolicy | string; value: unknown; group_by: string | null }
+  outliers: { method: 'iqr' | 'robust_z' | string; action: 'flag' | 'cap' | 'drop' | string; threshold: number } | null
+  /** pandera checks on the clean column: nullable, ge, le, gt, lt, isin, str_length_max. */
+  expect: Record<string, unknown>
+}
+
+export type QualityStatus = 'passed' | 'failed'
+export const QUALITY_STATUSES: QualityStatus[] = ['passed', 'failed']
+
+/** A quality report as listed (GET /admin/quality/reports). */
+export interface QualityReportSummary {
+  id: number
+  /** `events` or `dataset:<name>`. */
+  subject: string
+  run_id: number | null
+  status: QualityStatus | string
+  engine: string
+  rows_in: number
+  rows_out: number
+  created_at: string
+  drifted: boolean
+  /** How many expectations failed. */
+  broken: number
+}
+
+export interface Dataset {
+  name: string
+  title_zh: string
+  title_en: string
+  description_zh: string
+  description_en: string
+  key: string[]
+  latest_by: string | null
+  dedupe_exact: boolean
+  min_rows: number
+  columns: DatasetColumn[]
+  raw_rows: number
+  raw_files: number
+  /** Null until the first clean run whose expectations hold. */
+  clean_rows: number | null
+  sources: Record<string, { checkpoint: unknown; complete: boolean; import_id: string; finished_at?: string }>
+  last_report: QualityReportSummary | null
+}
+
+export type DatasetStage = 'clean' | 'raw'
+
+export interface QualityStep {
+  step: string
+  rows_in: number
+  rows_out: number
+  dropped: number
+}
+
+export type ColumnKind = 'numeric' | 'text' | 'boolean' | 'time'
+
+/** One column's profile in a quality report. */
+export interface ColumnProfile {
+  name: string
+  type: string
+  kind: ColumnKind | string
+  rows: number
+  nulls: number
+  null_rate: number
+  distinct: number
+  min?: number | string | null
+  max?: number | string | null
+  mean?: number | null
+  histogram?: { from: number; to: number; count: number }[]
+  top?: { value: string; count: number }[]
+}
+
+export interface ExpectationFailure {
+  column: string | null
+  check: string
+  error: string
+  table?: string
+}
+
+export interface QualityReportBody {
+  subject: string
+  engine: string
+  rows_in: number
+  rows_out: number
+  steps: QualityStep[]
+  dropped_by_reason: Record<string, number>
+  invalid: Record<string, { count: number; examples: string[] }>
+  outliers: Record<
+    string,
+    { method: string; action: string; threshold: number; lower: number | null; upper: number | null; count: number }
+  >
+  filled: Record<string, { policy: string; group_by: string | null; count: number; value: unknown }>
+  source_columns: string[]
+  columns: ColumnProfile[]
+  drift: {
+    baseline: number | null
+    columns_added: string[]
+    columns_removed: string[]
+    type_changes: { column: string; before: string; after: string }[]
+    null_rate_changes: { column: string; before: number; after: number }[]
+    drifted: boolean
+  }
+  expectations: { passed: boolean; failures: ExpectationFailure[] }
+  status: QualityStatus | string
+  seconds?: number
+}
+
+export interface QualityReport extends QualityReportSummary {
+  report: QualityReportBody
+}
+
+export interface QualityReportQuery {
+  subject?: string
+  status?: QualityStatus | ''
+  run_id?: number
+  limit?: number
+  offset?: number
+}
+
+/** `result.import` of an import_file (or source:*) run. */
+export interface ImportRunResult {
+  dataset: string
+  source: string
+  import_id: string
+  read: number
+  written: number
+  rejected: number
+  rejected_by_reason: Record<string, number>
+  rejection_samples: { reason: string; detail: string }[]
+  invalid_identifiers: Record<string, number>
+  resumed_from: unknown
+  columns: string[]
+  seconds: number
 }
