@@ -126,3 +126,26 @@ def test_the_sample_export_downloads_and_imports(client, staff):
     assert client.get(f"{BASE}/datasets/competitor_prices/sample", headers=analyst).status_code == 404
     run = wait_for(client, analyst, upload(client, analyst, "sample.csv", r.content).json()["id"], timeout=60)
     assert run["status"] == "succeeded" and run["result"]["rows_out"] > 500
+
+
+def test_a_bad_import_is_taken_out_and_the_dataset_cleans_again(client, staff):
+    _, analyst = staff("analyst")
+    good = "订单号,商品名称,数量,金额,下单时间\nG1,维生素C片,1,8.00,2026-11-01 10:00\nG2,布洛芬,2,30.00,2026-11-01 11:00\n"
+    bad = "订单号,商品名称,数量,金额,下单时间\nX1,维生素C片,0,8.00,2026-11-01 10:00\n"
+    assert wait_for(client, analyst, upload(client, analyst, "good.csv", good.encode()).json()["id"])["status"] == "succeeded"
+    assert wait_for(client, analyst, upload(client, analyst, "bad.csv", bad.encode()).json()["id"])["status"] == "failed"
+    # Every later clean fails too while the bad rows are in the dataset ...
+    again = client.post(f"{BASE}/datasets/external_orders/clean", headers=analyst).json()
+    assert wait_for(client, analyst, again["id"])["status"] == "failed"
+    listed = client.get(f"{BASE}/datasets/external_orders/imports", headers=analyst).json()
+    assert [(i["source"], i["rows"], i["read"]) for i in listed] == [("file:bad.csv", 1, 1), ("file:good.csv", 2, 2)]
+    # ... until that import is taken out.
+    r = client.delete(f"{BASE}/datasets/external_orders/imports/{listed[0]['import_id']}", headers=analyst)
+    assert r.status_code == 204
+    assert client.delete(f"{BASE}/datasets/external_orders/imports/{listed[0]['import_id']}",
+                         headers=analyst).status_code == 404
+    assert client.delete(f"{BASE}/datasets/external_orders/imports/../../etc", headers=analyst).status_code in (404, 405, 422)
+    assert client.delete(f"{BASE}/datasets/external_orders/imports/not-an-id", headers=analyst).status_code == 422
+    fixed = client.post(f"{BASE}/datasets/external_orders/clean", headers=analyst).json()
+    run = wait_for(client, analyst, fixed["id"])
+    assert run["status"] == "succeeded" and run["result"]["rows_out"] == 2

@@ -225,6 +225,29 @@ def import_file(name: DatasetName, request: Request, session: DbSession,
     return _start(request, session, actor, "import_file", params, "datasets.import", spec.name)
 
 
+@router.get("/datasets/{name}/imports")
+def list_imports(name: DatasetName, request: Request, _: Annotated[User, require("analytics:read")]):
+    """The imports whose rows the dataset holds, newest first: source, rows read, written, rejected."""
+    return datasets.DatasetFiles(request.app.state.settings.lake_path, datasets.get(name).name).imports()
+
+
+ImportId = Annotated[str, PathParam(pattern=r"^\d{8}T\d{12}-[0-9a-f]{6}$")]
+
+
+@router.delete("/datasets/{name}/imports/{import_id}", status_code=204)
+def remove_import(name: DatasetName, import_id: ImportId, request: Request, session: DbSession,
+                  actor: Annotated[User, require("pipeline:run")]):
+    """Take one import's rows out of the dataset (a wrong or broken file); clean again to publish the change."""
+    files = datasets.DatasetFiles(request.app.state.settings.lake_path, datasets.get(name).name)
+    removed = files.remove_import(import_id)
+    if not removed:
+        raise not_found("import")
+    audit(session, actor_id=actor.id, actor_login=actor.login, action="datasets.remove_import",
+          subject_type="dataset", subject_id=name, detail={"import": import_id, "files": removed})
+    session.commit()
+    return Response(status_code=204)
+
+
 @router.post("/datasets/{name}/clean", status_code=202)
 def clean_dataset(name: DatasetName, request: Request, session: DbSession,
                   actor: Annotated[User, require("pipeline:run")]):

@@ -5,6 +5,7 @@ On disk, under `lake/datasets/<name>/`:
   raw/part-*.parquet   what connectors read, as read (every value as text), plus the import it came with
   clean/data.parquet   the cleaned table, replaced only by a run whose expectations hold
   state.json           each source's checkpoint, so an interrupted pull resumes
+  imports.jsonl        one line per finished import: which source, rows read, written and rejected
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from medreach.core.errors import not_found
 from medreach.pipeline.normalize import TYPES, VALUE_STEPS, ColumnRule, STRING_STEPS
@@ -187,6 +189,38 @@ class DatasetFiles:
 
     def raw_parts(self) -> list[Path]:
         return sorted(self.raw.glob("part-*.parquet"))
+
+    @property
+    def ledger(self) -> Path:
+        return self.root / "imports.jsonl"
+
+    def imports(self) -> list[dict[str, Any]]:
+        """Every import whose rows are in the raw files, newest first, with what its run recorded."""
+        recorded = {}
+        if self.ledger.exists():
+            for line in self.ledger.read_text(encoding="utf-8").splitlines():
+                entry = json.loads(line)
+                recorded[entry["import_id"]] = entry
+        parts: dict[str, list[Path]] = {}
+        for part in self.raw_parts():  # part-<import id>-<batch>.parquet
+            parts.setdefault(part.stem.removeprefix("part-").rsplit("-", 1)[0], []).append(part)
+        return [{"import_id": import_id, "files": len(files),
+                 "rows": sum(pq.ParquetFile(p).metadata.num_rows for p in files),
+                 **{k: v for k, v in recorded.get(import_id, {}).items() if k != "import_id"}}
+                for import_id, files in sorted(parts.items(), reverse=True)]
+
+    def remove_import(self, import_id: str) -> int:
+        """Take an import's rows out of the raw files (a bad file, a wrong export); returns the files removed.
+        The clean table changes at the next clean."""
+        parts = [p for p in self.raw_parts() if p.stem.removeprefix("part-").rsplit("-", 1)[0] == import_id]
+        for part in parts:
+            part.unlink()
+        return len(parts)
+
+    def record_import(self, entry: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.ledger.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
     def state(self) -> dict[str, Any]:
         return json.loads(self.state_file.read_text()) if self.state_file.exists() else {}

@@ -128,6 +128,9 @@ def run_import(lake_dir: Path, spec: DatasetSpec, source: str, connector: Connec
     files.save_state(state)
     result.columns = list(seen_columns)
     result.seconds = time.perf_counter() - started
+    files.record_import({"import_id": result.import_id, "source": source, "finished_at": state[source]["finished_at"],
+                         "read": result.read, "written": result.written,
+                         "rejected": sum(result.rejected.values())})
     return result
 
 
