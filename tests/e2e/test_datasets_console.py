@@ -2,8 +2,11 @@
 import_file starts from the datasets tab (no 运行 on the jobs tab), imports an orders export into external_orders
 (on desktop the sample file downloaded from the page, on phones one generated here), follows the run to 成功, opens
 its quality report (passed, fewer rows out than in, exact duplicates dropped, a chart per column), finds the
-cleaned rows with Traditional product names made Simplified, and finds the report again on the 质量报告 tab."""
+cleaned rows with Traditional product names made Simplified, finds the import under 导入记录 and the report again on
+the 质量报告 tab. Then a file with a row that breaks an expectation: its run fails, the dataset points to 导入记录,
+the admin removes that import, cleans again from the drawer and the dataset passes again."""
 
+import uuid
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -51,7 +54,8 @@ def test_import_a_file_follow_the_run_and_read_its_quality_report(page: Page, tm
     imported = run.get_by_test_id("run-import")
     expect(imported).to_be_visible()
     assert int(imported.get_attribute("data-read")) > 0
-    assert int(imported.get_attribute("data-written")) > 0
+    written = imported.get_attribute("data-written")
+    assert int(written) > 0
 
     # Its quality report.
     run.get_by_test_id("run-open-report").click()
@@ -92,6 +96,18 @@ def test_import_a_file_follow_the_run_and_read_its_quality_report(page: Page, tm
     page.keyboard.press("Escape")
     expect(data).to_be_hidden()
 
+    # 导入记录: the import just made (newest first), by its file name, with the rows it wrote; the admin may remove it.
+    page.locator(sel("dataset-view-imports", dataset=DATASET)).click()
+    imports = page.get_by_test_id("dataset-imports-drawer")
+    expect(imports).to_be_visible()
+    made = imports.locator(sel("dataset-import-row", source=f"file:{orders.name}")).first
+    expect(made).to_contain_text(orders.name)
+    expect(made).to_have_attribute("data-rows", written)
+    expect(made).to_have_attribute("data-written", written)
+    expect(made.locator("xpath=ancestor::tr").get_by_test_id("dataset-import-remove")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(imports).to_be_hidden()
+
     # 质量报告 tab: the report is among the passed reports of the dataset and opens again.
     page.get_by_test_id("pipeline-tab-quality").click()
     page.get_by_test_id("quality-filter-subject").click()
@@ -104,3 +120,39 @@ def test_import_a_file_follow_the_run_and_read_its_quality_report(page: Page, tm
     listed.click()
     expect(report).to_be_visible()
     expect(report.locator(sel("report-drop-reason", reason="duplicate"))).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(report).to_be_hidden()
+
+    # A file whose only row breaks an expectation (数量 0, expected ≥ 1): the run fails, the clean table stays, and
+    # the dataset points to 导入记录 (every later clean would fail too while the import is there).
+    page.get_by_test_id("pipeline-tab-datasets").click()
+    bad = tmp_path / f"bad-{uuid.uuid4().hex[:6]}.csv"
+    bad.write_text("订单号,商品名称,数量,金额,下单时间\nX1,维生素C片,0,8.00,2026-11-01 10:00\n", encoding="utf-8")
+    page.locator(sel("dataset-import-input", dataset=DATASET)).set_input_files(bad)
+    expect(run).to_be_visible()
+    expect(run.get_by_test_id("run-params")).to_contain_text(bad.name)
+    expect(run.get_by_test_id("run-status")).to_have_attribute("data-status", "failed", timeout=RUN_TIMEOUT)
+    page.keyboard.press("Escape")
+    expect(run).to_be_hidden()
+    expect(dataset).to_have_attribute("data-report-status", "failed")
+    hint = page.locator(sel("dataset-failed-hint", dataset=DATASET))
+    hint.get_by_test_id("dataset-failed-hint-imports").click()
+
+    # Remove that import (confirmed), then clean again from the drawer: the run succeeds and the dataset passes.
+    expect(imports).to_be_visible()
+    bad_row = imports.locator(sel("dataset-import-row", source=f"file:{bad.name}"))
+    expect(bad_row).to_have_attribute("data-rows", "1")
+    import_id = bad_row.get_attribute("data-import-id")
+    bad_row.locator("xpath=ancestor::tr").get_by_test_id("dataset-import-remove").click()
+    page.locator(".dataset-import-remove-confirm").click()
+    expect(imports.get_by_test_id("dataset-imports-removed")).to_have_attribute("data-import-id", import_id)
+    expect(imports.locator(sel("dataset-import-row", import_id=import_id))).to_have_count(0)
+    expect(imports.locator(sel("dataset-import-row", source=f"file:{orders.name}")).first).to_be_visible()
+    imports.get_by_test_id("dataset-imports-reclean").click()
+    expect(imports).to_be_hidden()
+    expect(run).to_be_visible()
+    expect(run.get_by_test_id("run-status")).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT)
+    page.keyboard.press("Escape")
+    expect(run).to_be_hidden()
+    expect(dataset).to_have_attribute("data-report-status", "passed")
+    expect(hint).to_have_count(0)

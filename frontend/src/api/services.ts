@@ -5,6 +5,7 @@ import type {
   Consent,
   ConsentPurpose,
   Dataset,
+  DatasetImport,
   DatasetStage,
   QualityReport,
   QualityReportQuery,
@@ -430,6 +431,12 @@ export const adminDatasetsApi = {
   },
   /** Clean again from the raw rows; 409 JOB_ALREADY_RUNNING while that runs. */
   clean: (name: string) => api.post<JobRun>(`${datasetPath(name)}/clean`),
+  /** The imports whose raw rows the dataset holds, newest first. */
+  imports: (name: string) => api.get<DatasetImport[]>(`${datasetPath(name)}/imports`),
+  /** Take one import's raw rows out of the dataset (pipeline:run; 404 when gone); the clean table changes at the
+   * next clean. */
+  removeImport: (name: string, importId: string) =>
+    api.del(`${datasetPath(name)}/imports/${encodeURIComponent(importId)}`),
 }
 
 export const adminQualityApi = {

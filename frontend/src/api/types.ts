@@ -1047,6 +1047,21 @@ export interface Dataset {
 
 export type DatasetStage = 'clean' | 'raw'
 
+/** An import whose raw rows a dataset holds (GET /admin/datasets/{name}/imports, newest first). What its run
+ * recorded (source, finished_at, read, written, rejected) is absent for an import that was interrupted. */
+export interface DatasetImport {
+  /** `<UTC time>-<6 hex>`, e.g. `20261125T131957479471-393a35`: sorts by time. */
+  import_id: string
+  files: number
+  rows: number
+  /** `file:<file name>` for an uploaded file, else the connector source's name. */
+  source?: string
+  finished_at?: string
+  read?: number
+  written?: number
+  rejected?: number
+}
+
 export interface QualityStep {
   step: string
   rows_in: number

@@ -4,12 +4,23 @@ import { ref, shallowRef } from 'vue'
 import { useI18n } from 'vue-i18n'
 import { adminDatasetsApi } from '@/api/services'
 import type { Dataset } from '@/api/types'
+import { keyLabel } from '@/utils/labels'
 import { showError } from './useApiError'
 
 /** What POST /admin/datasets/{name}/imports reads. */
 export const IMPORT_EXTENSIONS = ['.csv', '.tsv', '.txt', '.xlsx', '.jsonl', '.ndjson', '.json', '.parquet']
 /** Datasets with an example file to download (GET /admin/datasets/{name}/sample). */
 export const SAMPLE_DATASETS = ['external_orders']
+
+/** What a dataset's action buttons ask for (components/DatasetActions.vue). */
+export type DatasetAction = { kind: 'import'; file: File } | { kind: 'clean' | 'sample' | 'rows' | 'imports' | 'rules' }
+/** The action of a dataset that is under way (its button shows a spinner). */
+export type DatasetBusy = 'import' | 'clean' | 'sample'
+
+/** An outlier rule in words, as declared (规则) or as applied (a quality report): 稳健 Z 分数 (3.5) · 标记. */
+export function outlierRuleText(o: { method: string; threshold: number; action: string }): string {
+  return `${keyLabel('datasets.outlierMethods', o.method)} (${o.threshold}) · ${keyLabel('datasets.outlierActions', o.action)}`
+}
 
 const datasets = shallowRef<Dataset[]>([])
 const loading = ref(false)
@@ -73,8 +84,7 @@ export function useDatasets() {
 
   /** Why an import rejected a record (malformed_row, invalid_json, http_error, …). */
   function rejectionLabel(reason: string): string {
-    const key = `quality.rejections.${reason}`
-    return te(key) ? t(key) : reason
+    return keyLabel('quality.rejections', reason)
   }
 
   return {

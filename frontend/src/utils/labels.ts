@@ -17,6 +17,13 @@ export function categoryName(cat: { name_zh: string; name_en: string }): string 
   return i18n.global.locale.value === 'en' && cat.name_en ? cat.name_en : cat.name_zh
 }
 
+/** The UI's word for a code under an i18n group (`keyLabel('quality.statuses', 'failed')` → 未通过); the code itself
+ * when the UI has none (a value added by the backend later). */
+export function keyLabel(group: string, code: string): string {
+  const key = `${group}.${code}`
+  return i18n.global.te(key) ? i18n.global.t(key) : code
+}
+
 /** A problem code's message (cart line problems, order errors), if the UI knows one. */
 export function problemLabel(code: string | null | undefined): string {
   if (!code) return ''
