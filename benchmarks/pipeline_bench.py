@@ -1,10 +1,12 @@
 """Cleaning and daily aggregation of the event lake at scale, on DuckDB and on Spark local[2].
 
-    .venv/bin/python benchmarks/pipeline_bench.py [--users 140000] [--engines duckdb,spark] [--keep DIR]
+    .venv/bin/python benchmarks/pipeline_bench.py [--users 140000] [--engines duckdb,spark]
+                                                  [--keep DIR | --lake DIR]
 
-Makes a simulated world of about 10 million events (140,000 people, a year) in a temporary lake — or reuses
-one with `--lake DIR` — then runs `cleaning.run` (de-duplication, crawlers, bursts, test accounts, clean
-events written by day, the daily mart) on each engine and prints rows/s and the ratio between them.
+Makes a simulated world of about 10 million events (140,000 people, a year) in a temporary lake — or in DIR,
+kept for later runs, with `--keep DIR`; or reuses one made earlier with `--lake DIR` — then runs
+`cleaning.run` (de-duplication, crawlers, bursts, test accounts, the clean events written, the daily mart) on
+each engine and prints rows/s and the ratio between them.
 """
 
 from __future__ import annotations
@@ -43,8 +45,11 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=140_000)
     ap.add_argument("--engines", default="duckdb,spark")
     ap.add_argument("--lake", type=Path, help="reuse this var folder's lake instead of simulating")
+    ap.add_argument("--keep", type=Path, help="simulate into this (new) var folder and keep it for --lake")
     args = ap.parse_args()
-    var = args.lake or Path(tempfile.mkdtemp(prefix="medreach-pipelinebench-"))
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=False)
+    var = args.lake or args.keep or Path(tempfile.mkdtemp(prefix="medreach-pipelinebench-"))
     if not args.lake:
         make_world(var, args.users)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -58,7 +63,7 @@ def main() -> None:
               f"{rates[name]:,.0f} rows/s ({steps}; {report.rows_out:,} clean, {report.days} days)")
     if len(rates) == 2:
         print(f"DuckDB / Spark local[2]: {rates['duckdb'] / rates['spark']:.1f}x")
-    if not args.lake:
+    if not (args.lake or args.keep):
         shutil.rmtree(var, ignore_errors=True)
 
 

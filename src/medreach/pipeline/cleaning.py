@@ -94,17 +94,48 @@ def test_traffic(t: ibis.Table, rules: EventRules) -> ibis.Value:
     return t.user_id.notnull() & ibis.or_(*[t.user_id.like(p) for p in rules.test_user_ids])
 
 
+def _as_is(expr: ibis.Table) -> ibis.Table:
+    return expr
+
+
+def _mark(t: ibis.Table, rules: EventRules, keep=_as_is) -> ibis.Table:
+    """`mark`, with `keep` applied to the small intermediate tables (`run` computes them once and caches them,
+    so the queries that count the reasons and write the clean events only stream the lake past them)."""
+    # De-duplication. The window that picks the first copy would sort every row of the lake, whole, although
+    # nearly every message id is seen once; so it runs only over the rows whose key repeats (found by one
+    # narrow GROUP BY), and every other row is a first copy. `identical_to` (IS NOT DISTINCT FROM) makes NULL
+    # keys one group, as they are one partition of the window.
+    keys = list(rules.dedupe_by)
+    repeated = keep(t.group_by(keys).aggregate(_copies=_.count()).filter(_._copies > 1).select(*keys))
+    same_key = [t[k].identical_to(repeated[k]) for k in keys]
+    copies = t.semi_join(repeated, same_key)
+    copies = keep(copies.mutate(_dup=duplicate(copies, rules)))
+    t = t.anti_join(repeated, same_key).mutate(_dup=ibis.literal(False)).union(copies, distinct=False)
+
+    t = t.mutate(_bot=bot(t, rules), _test=test_traffic(t, rules))
+    # Bursts. Counting every (anonymous id, minute) is millions of groups, with a costly time-zone-aware
+    # truncation per row; but more than the limit in a minute means more than the limit in that (UTC) day, so
+    # the minutes are counted only for the few (anonymous id, day) pairs over the limit, found by a cheaper count.
+    limit = rules.max_events_per_minute
+    alive = (t.filter(~t._dup & ~t._bot & t.anonymous_id.notnull())
+             .select("anonymous_id", "timestamp", _day=_.timestamp.date()))
+    busy = alive.group_by(["anonymous_id", "_day"]).aggregate(n=_.count())
+    busy = keep(busy.filter(busy.n > limit).select("anonymous_id", "_day"))
+    # (`identical_to`: events without a timestamp are one group, as they are one minute below.)
+    suspects = alive.semi_join(busy, [alive.anonymous_id == busy.anonymous_id, alive._day.identical_to(busy._day)])
+    per_minute = (suspects.group_by(["anonymous_id", suspects.timestamp.truncate("m").name("minute")])
+                  .aggregate(n=_.count()))
+    machines = keep(per_minute.filter(per_minute.n > limit).select("anonymous_id").distinct())
+    reason = ibis.cases((t._dup, "duplicate"), (t._bot, "bot"), (t.anonymous_id.isin(machines.anonymous_id), "burst"),
+                        (t._test, "test_traffic"), else_=ibis.null("string"))
+    return t.mutate(_reason=reason).drop("_dup", "_bot", "_test")
+
+
 def mark(t: ibis.Table, rules: EventRules) -> ibis.Table:
     """`t` with `_reason`: why a row is dropped (duplicate, bot, burst, test_traffic), or NULL to keep it.
     Bursts (more events from one anonymous id in a minute than a person can send) are counted over the rows
     the earlier rules keep."""
-    t = t.mutate(_dup=duplicate(t, rules), _bot=bot(t, rules), _test=test_traffic(t, rules))
-    alive = t.filter(~t._dup & ~t._bot & t.anonymous_id.notnull())
-    per_minute = alive.group_by([alive.anonymous_id, alive.timestamp.truncate("m").name("minute")]).aggregate(n=_.count())
-    machines = per_minute.filter(_.n > rules.max_events_per_minute).anonymous_id
-    reason = ibis.cases((t._dup, "duplicate"), (t._bot, "bot"), (t.anonymous_id.isin(machines), "burst"),
-                        (t._test, "test_traffic"), else_=ibis.null("string"))
-    return t.mutate(_reason=reason).drop("_dup", "_bot", "_test")
+    return _mark(t, rules)
 
 
 REASONS = ("duplicate", "bot", "burst", "test_traffic")
@@ -126,8 +157,13 @@ def daily_events(clean: ibis.Table) -> ibis.Table:
         day=(clean.timestamp + CHINA).date(),
         name=ibis.coalesce(clean.event, clean.type),
         person=ibis.coalesce(clean.user_id, clean.anonymous_id))
-    return (counted.group_by(["day", "name"])
-            .aggregate(events=_.count(), people=_.person.nunique(), signed_in=_.user_id.nunique())
+    # One grouping by person, then one by day and event, instead of two COUNT(DISTINCT)s over every event (each
+    # its own large hash table in DuckDB; Spark copies the rows for each). A signed-in event's person is its
+    # user_id, so the distinct user_ids are the people with at least one signed-in event.
+    per_person = counted.group_by(["day", "name", "person"]).aggregate(n=_.count(), signed=_.user_id.notnull().any())
+    return (per_person.group_by(["day", "name"])
+            .aggregate(events=_.n.sum().cast("int64"), people=_.person.count(),
+                       signed_in=_.person.count(where=_.signed))
             .order_by(["day", "name"]))
 
 
@@ -146,22 +182,31 @@ def run(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[
     started = time.perf_counter()
     con = engine.connect(engine_name, spark_master)
     cached = []
+
+    def keep(expr: ibis.Table) -> ibis.Table:
+        cached.append(engine.materialize(expr))
+        # Compute it now (free on DuckDB, where the cache is a table already): Spark caches lazily, and only a
+        # computed cache tells its planner the table is small enough to broadcast in the joins that use it,
+        # instead of shuffling the whole lake to join it.
+        con.execute(cached[-1].count())
+        return cached[-1]
+
     try:
         if not engine.has_events(lake_dir):
             return report
-        events = engine.materialize(events_table(con, lake_dir))
-        cached.append(events)
-        marked = engine.materialize(mark(events, rules))
-        cached.append(marked)
+        # The lake is never copied: only small tables are cached (the repeated keys and their rows, the busy
+        # anonymous ids, the machines' ids), and each query below streams the Parquet files past them: counting
+        # the reasons reads a few narrow columns, writing the clean events reads every column once.
+        marked = _mark(events_table(con, lake_dir), rules, keep)
         counts = con.to_pyarrow(marked.group_by("_reason").aggregate(n=_.count())).to_pylist()
         report.steps = report_steps({row["_reason"]: row["n"] for row in counts})
-        cleaned = marked.filter(marked._reason.isnull()).drop("_reason")
         out = lake_dir / "clean" / "events"
         mart = lake_dir / "marts" / "daily_events"
         for folder in (out, mart):
             shutil.rmtree(folder, ignore_errors=True)
-        engine.write_parquet(con, cleaned, out)
-        daily = daily_events(cleaned)
+        engine.write_parquet(con, marked.filter(marked._reason.isnull()).drop("_reason"), out)
+        # The mart from the clean files just written (a narrow read), not from the marking all over again.
+        daily = keep(daily_events(con.read_parquet(str(out))))
         report.days = int(con.execute(daily.day.nunique()))
         engine.write_parquet(con, daily, mart)
     finally:
