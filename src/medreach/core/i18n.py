@@ -92,6 +92,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "BACKUP_REVISION_MISMATCH": ("备份的数据库结构版本（{backup}）与当前（{database}）不同，请先升级到相同版本",
                                  "The backup's schema revision ({backup}) differs from the database's ({database})"),
     "JOB_ALREADY_RUNNING": ("任务 {job} 正在运行，请等待本次运行结束", "Job {job} is already running; wait for this run to end"),
+    "JOB_NEEDS_PARAMETERS": ("该任务需要参数（{params}），请从数据集页面启动",
+                             "This job needs parameters ({params}); start it from the datasets page"),
+    "UNSUPPORTED_FILE_TYPE": ("不支持的文件类型，可用：{allowed}", "Unsupported file type; use one of {allowed}"),
+    "EMPTY_FILE": ("文件是空的", "The file is empty"),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }
 

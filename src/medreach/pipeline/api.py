@@ -113,7 +113,7 @@ def run_now(name: JobName, request: Request, session: DbSession, actor: Annotate
     """Start a run now (in the background); 409 while one is in progress."""
     state = request.app.state
     if jobs.get_job(name).params:
-        raise AppError(422, "JOB_NEEDS_PARAMETERS", field="name", params=list(jobs.get_job(name).params))
+        raise AppError(422, "JOB_NEEDS_PARAMETERS", field="name", params=", ".join(jobs.get_job(name).params))
     run_id = jobs.create_run(state.db, name, "manual", requested_by=actor.id)
     audit(session, actor_id=actor.id, actor_login=actor.login, action="jobs.run", subject_type="job",
           subject_id=name, detail={"run": run_id})
@@ -204,7 +204,7 @@ def import_file(name: DatasetName, request: Request, session: DbSession,
     filename = Path(file.filename or "").name
     suffix = Path(filename).suffix.lower()
     if suffix not in FORMATS:
-        raise AppError(415, "UNSUPPORTED_FILE_TYPE", field="file", allowed=sorted(FORMATS))
+        raise AppError(415, "UNSUPPORTED_FILE_TYPE", field="file", allowed=" ".join(sorted(FORMATS)))
     settings = request.app.state.settings
     limit = settings.import_max_mb * 1024 * 1024
     target = settings.uploads_path / "imports" / f"{uuid.uuid4().hex}{suffix}"
