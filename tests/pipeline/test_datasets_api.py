@@ -149,3 +149,26 @@ def test_a_bad_import_is_taken_out_and_the_dataset_cleans_again(client, staff):
     fixed = client.post(f"{BASE}/datasets/external_orders/clean", headers=analyst).json()
     run = wait_for(client, analyst, fixed["id"])
     assert run["status"] == "succeeded" and run["result"]["rows_out"] == 2
+
+
+def test_broken_event_expectations_fail_the_run_and_keep_the_published_events(client, staff, settings, lake_dir,
+                                                                                 tmp_path, monkeypatch):
+    import shutil
+
+    from medreach.pipeline import quality
+
+    shutil.copytree(lake_dir, settings.lake_path, dirs_exist_ok=True)
+    _, analyst = staff("analyst")
+    first = wait_for(client, analyst, client.post(f"{BASE}/jobs/clean_events/run", headers=analyst).json()["id"])
+    assert first["status"] == "succeeded"
+    published = sorted(p.read_bytes() for p in (settings.lake_path / "clean" / "events").glob("*.parquet"))
+    strict = tmp_path / "cleaning.toml"
+    strict.write_text(quality.RULES_FILE.read_text(encoding="utf-8").replace(
+        "events = { ge = 1, nullable = false }", "events = { ge = 1000, nullable = false }"), encoding="utf-8")
+    monkeypatch.setattr(quality, "RULES_FILE", strict)
+    run = wait_for(client, analyst, client.post(f"{BASE}/jobs/clean_events/run", headers=analyst).json()["id"])
+    assert run["status"] == "failed" and "events" in run["error"] and run["attempt"] == 1
+    [report] = client.get(f"{BASE}/quality/reports", headers=analyst, params={"status": "failed"}).json()["items"]
+    assert report["subject"] == "events" and report["broken"] >= 1 and report["run_id"] == run["id"]
+    assert sorted(p.read_bytes() for p in (settings.lake_path / "clean" / "events").glob("*.parquet")) == published
+    assert not any((settings.lake_path / "staging").iterdir())

@@ -174,9 +174,13 @@ def events_table(con, lake_dir: Path) -> ibis.Table:
     return t.select(**columns)
 
 
+OUTPUTS = (Path("clean") / "events", Path("marts") / "daily_events")
+
+
 def run(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[*]",
-        rules: EventRules | None = None) -> CleaningReport:
-    """Clean the whole event lake and rebuild the daily mart; returns the report."""
+        rules: EventRules | None = None, out_dir: Path | None = None) -> CleaningReport:
+    """Clean the whole event lake and rebuild the daily mart under `out_dir` (default: the lake itself; the
+    job writes to a staging folder and publishes it once the expectations hold); returns the report."""
     rules = rules or EventRules.load()
     report = CleaningReport(engine=engine_name)
     started = time.perf_counter()
@@ -200,8 +204,7 @@ def run(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[
         marked = _mark(events_table(con, lake_dir), rules, keep)
         counts = con.to_pyarrow(marked.group_by("_reason").aggregate(n=_.count())).to_pylist()
         report.steps = report_steps({row["_reason"]: row["n"] for row in counts})
-        out = lake_dir / "clean" / "events"
-        mart = lake_dir / "marts" / "daily_events"
+        out, mart = ((out_dir or lake_dir) / rel for rel in OUTPUTS)
         for folder in (out, mart):
             shutil.rmtree(folder, ignore_errors=True)
         engine.write_parquet(con, marked.filter(marked._reason.isnull()).drop("_reason"), out)
@@ -215,3 +218,15 @@ def run(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[
         engine.release(con, engine_name)
         report.seconds = time.perf_counter() - started
     return report
+
+
+def publish(staging: Path, lake_dir: Path) -> None:
+    """Put a staged run's clean events and daily mart in the lake in place of the previous ones."""
+    for rel in OUTPUTS:
+        target, old = lake_dir / rel, lake_dir / rel.parent / f".{rel.name}.old"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            target.rename(old)
+        (staging / rel).rename(target)
+        shutil.rmtree(old, ignore_errors=True)

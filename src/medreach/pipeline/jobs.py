@@ -8,6 +8,7 @@ the job's `max_attempts`.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import traceback
@@ -25,8 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from medreach.core.db import Database
 from medreach.core.errors import AppError, not_found
 from medreach.core.settings import Settings
-from medreach.pipeline import connectors, datasets, imports, quality, snapshots, sources
-from medreach.pipeline.cleaning import Step
+from medreach.pipeline import cleaning, connectors, datasets, imports, quality, snapshots, sources
 from medreach.pipeline.models import JobRun
 from medreach.pipeline.tables import TABLES
 
@@ -104,7 +104,7 @@ def _lake_sync(ctx: JobContext) -> dict:
         changed = r.upserts + r.deletes > 0  # an unchanged snapshot has nothing new to report (every 5 minutes)
         results.append({**asdict(r), "report_id": _report_on_file(
             ctx, f"table:{name}", snapshots.snapshots(ctx.settings.lake_path, name)[-1],
-            [Step("deleted", r.rows + r.deletes, r.rows)]) if changed else None})
+            [cleaning.Step("deleted", r.rows + r.deletes, r.rows)]) if changed else None})
     ctx.progress(len(names), len(names), "")
     return {"tables": results}
 
@@ -127,20 +127,27 @@ def _backup(ctx: JobContext) -> dict:
 
 
 def _clean_events(ctx: JobContext) -> dict:
-    from medreach.pipeline import cleaning
-
+    lake = ctx.settings.lake_path
+    staging = lake / "staging" / f"clean_events-{ctx.run_id}"  # published only if the expectations hold
+    shutil.rmtree(staging, ignore_errors=True)
     ctx.progress(0, 2, f"clean ({ctx.settings.engine})")
-    report = cleaning.run(ctx.settings.lake_path, ctx.settings.engine, ctx.settings.spark_master)
-    for step in report.steps:
-        ctx.log(f"{step.name}: {step.rows_in} in, {step.dropped} dropped, {step.rows_out} out")
-    ctx.log(f"{report.rows_out} clean events over {report.days} days in {report.seconds:.1f}s on {report.engine}")
-    ctx.progress(1, 2, "quality report")
-    with ctx.session() as s:
-        subject = "events"
-        quality_report = quality.events_report(ctx.settings.lake_path, report, quality.previous(s, subject),
-                                               ctx.settings.engine, ctx.settings.spark_master)
-        row = quality.save(s, subject, quality_report, ctx.run_id)
-    _expectations_hold(ctx, subject, quality_report, row.id)
+    try:
+        report = cleaning.run(lake, ctx.settings.engine, ctx.settings.spark_master, out_dir=staging)
+        for step in report.steps:
+            ctx.log(f"{step.name}: {step.rows_in} in, {step.dropped} dropped, {step.rows_out} out")
+        ctx.log(f"{report.rows_out} clean events over {report.days} days in {report.seconds:.1f}s on {report.engine}")
+        if not report.rows_in:
+            return {**report.as_dict(), "report_id": None}
+        ctx.progress(1, 2, "quality report")
+        with ctx.session() as s:
+            subject = "events"
+            quality_report = quality.events_report(staging, report, quality.previous(s, subject),
+                                                   ctx.settings.engine, ctx.settings.spark_master)
+            row = quality.save(s, subject, quality_report, ctx.run_id)
+        _expectations_hold(ctx, subject, quality_report, row.id)
+        cleaning.publish(staging, lake)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     ctx.progress(2, 2, "")
     return {**report.as_dict(), "report_id": row.id}
 

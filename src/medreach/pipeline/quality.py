@@ -204,15 +204,16 @@ EVENT_COLUMNS = ["type", "event", "source_id", "user_id", "anonymous_id", "times
                  "campaign_source", "library", "canonical"]
 
 
-def events_report(lake_dir: Path, cleaning, previous_report: dict[str, Any] | None, engine_name: str = "duckdb",
+def events_report(written: Path, cleaning, previous_report: dict[str, Any] | None, engine_name: str = "duckdb",
                   spark_master: str = "local[*]") -> dict[str, Any]:
     """The quality report of an event-cleaning run (`cleaning.CleaningReport`): its steps, a profile of the
-    clean events, drift, and the expectations of `cleaning.toml` on the clean events and the daily mart."""
+    clean events, drift, and the expectations of `cleaning.toml` on the clean events and the daily mart, read
+    from where the run wrote them (`written`: the lake, or the job's staging folder)."""
     declared = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))["expectations"]
     con = engine.connect(engine_name, spark_master)
     try:
-        clean = engine.read_folder(con, lake_dir / "clean" / "events")
-        daily = engine.read_folder(con, lake_dir / "marts" / "daily_events")
+        clean = engine.read_folder(con, written / "clean" / "events")
+        daily = engine.read_folder(con, written / "marts" / "daily_events")
         columns = profile(con, clean, EVENT_COLUMNS)
         failures = []
         for table, name in ((clean, "clean_events"), (daily, "daily_events")):
