@@ -337,16 +337,12 @@ def pipeline_import(dataset: Annotated[str, typer.Argument(help="the dataset (se
 @pipeline_app.command("datasets")
 def pipeline_datasets():
     """The declared datasets and their rows, raw and clean."""
-    import pyarrow.parquet as pq
-
     from medreach.pipeline import datasets
 
     lake_dir = get_settings().lake_path
     for spec in datasets.all_specs().values():
         files = datasets.DatasetFiles(lake_dir, spec.name)
-        raw = sum(pq.ParquetFile(p).metadata.num_rows for p in files.raw_parts())
-        clean = pq.ParquetFile(files.clean).metadata.num_rows if files.clean.exists() else 0
-        typer.echo(f"  {spec.name:<20} {raw:>9,} raw {clean:>9,} clean  {spec.title_en}")
+        typer.echo(f"  {spec.name:<20} {files.raw_rows():>9,} raw {files.clean_rows() or 0:>9,} clean  {spec.title_en}")
 
 
 @pipeline_app.command("jobs")

@@ -111,22 +111,18 @@ def get_run(run_id: IdPath, session: DbSession, _: Annotated[User, require("anal
 @router.post("/jobs/{name}/run", status_code=202)
 def run_now(name: JobName, request: Request, session: DbSession, actor: Annotated[User, require("pipeline:run")]):
     """Start a run now (in the background); 409 while one is in progress."""
-    state = request.app.state
     if jobs.get_job(name).params:
         raise AppError(422, "JOB_NEEDS_PARAMETERS", field="name", params=", ".join(jobs.get_job(name).params))
-    run_id = jobs.create_run(state.db, name, "manual", requested_by=actor.id)
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="jobs.run", subject_type="job",
-          subject_id=name, detail={"run": run_id})
-    session.commit()
-    jobs.start_in_background(state.db, state.settings, run_id)
-    return jobs.run_out(session.get(JobRun, run_id))
+    return _start(request, session, actor, name, None, "jobs.run", "job", name)
 
 
-def _start(request: Request, session, actor: User, job: str, params: dict, action: str, subject: str) -> dict:
+def _start(request: Request, session, actor: User, job: str, params: dict | None, action: str, subject_type: str,
+           subject_id: str) -> dict:
+    """Queue a manual run of `job`, audit it, start it in the background; returns the run."""
     state = request.app.state
     run_id = jobs.create_run(state.db, job, "manual", requested_by=actor.id, params=params)
-    audit(session, actor_id=actor.id, actor_login=actor.login, action=action, subject_type="dataset",
-          subject_id=subject, detail={"run": run_id, **params})
+    audit(session, actor_id=actor.id, actor_login=actor.login, action=action, subject_type=subject_type,
+          subject_id=subject_id, detail={"run": run_id, **(params or {})})
     session.commit()
     jobs.start_in_background(state.db, state.settings, run_id)
     return jobs.run_out(session.get(JobRun, run_id))
@@ -151,9 +147,7 @@ def _dataset_out(session, lake_dir: Path, spec: datasets.DatasetSpec) -> dict:
             "description_zh": spec.description_zh, "description_en": spec.description_en,
             "key": list(spec.key), "latest_by": spec.latest_by, "dedupe_exact": spec.dedupe_exact,
             "min_rows": spec.min_rows, "columns": [_column_out(c) for c in spec.columns],
-            "raw_rows": sum(pq.ParquetFile(p).metadata.num_rows for p in files.raw_parts()),
-            "raw_files": len(files.raw_parts()),
-            "clean_rows": pq.ParquetFile(files.clean).metadata.num_rows if files.clean.exists() else None,
+            "raw_rows": files.raw_rows(), "raw_files": len(files.raw_parts()), "clean_rows": files.clean_rows(),
             "sources": files.state(),
             "last_report": quality.report_out(last) if last else None}
 
@@ -222,7 +216,7 @@ def import_file(name: DatasetName, request: Request, session: DbSession,
         target.unlink()
         raise AppError(422, "EMPTY_FILE", field="file")
     params = {"dataset": spec.name, "path": str(target), "filename": filename, "bytes": size}
-    return _start(request, session, actor, "import_file", params, "datasets.import", spec.name)
+    return _start(request, session, actor, "import_file", params, "datasets.import", "dataset", spec.name)
 
 
 @router.get("/datasets/{name}/imports")
@@ -253,7 +247,8 @@ def clean_dataset(name: DatasetName, request: Request, session: DbSession,
                   actor: Annotated[User, require("pipeline:run")]):
     """Clean the dataset again from its raw rows (e.g. after its rules changed); 409 while that runs."""
     spec = datasets.get(name)
-    return _start(request, session, actor, "clean_dataset", {"dataset": spec.name}, "datasets.clean", spec.name)
+    return _start(request, session, actor, "clean_dataset", {"dataset": spec.name}, "datasets.clean", "dataset",
+                  spec.name)
 
 
 # --- features -----------------------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ def run(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[
             shutil.rmtree(folder, ignore_errors=True)
         engine.write_parquet(con, marked.filter(marked._reason.isnull()).drop("_reason"), out)
         # The mart from the clean files just written (a narrow read), not from the marking all over again.
-        daily = keep(daily_events(con.read_parquet(str(out))))
+        daily = keep(daily_events(engine.read_folder(con, out)))
         report.days = int(con.execute(daily.day.nunique()))
         engine.write_parquet(con, daily, mart)
     finally:

@@ -190,6 +190,12 @@ class DatasetFiles:
     def raw_parts(self) -> list[Path]:
         return sorted(self.raw.glob("part-*.parquet"))
 
+    def raw_rows(self) -> int:
+        return _rows(self.raw_parts())
+
+    def clean_rows(self) -> int | None:
+        return _rows([self.clean]) if self.clean.exists() else None
+
     @property
     def ledger(self) -> Path:
         return self.root / "imports.jsonl"
@@ -202,17 +208,16 @@ class DatasetFiles:
                 entry = json.loads(line)
                 recorded[entry["import_id"]] = entry
         parts: dict[str, list[Path]] = {}
-        for part in self.raw_parts():  # part-<import id>-<batch>.parquet
-            parts.setdefault(part.stem.removeprefix("part-").rsplit("-", 1)[0], []).append(part)
-        return [{"import_id": import_id, "files": len(files),
-                 "rows": sum(pq.ParquetFile(p).metadata.num_rows for p in files),
+        for part in self.raw_parts():
+            parts.setdefault(_import_of(part), []).append(part)
+        return [{"import_id": import_id, "files": len(files), "rows": _rows(files),
                  **{k: v for k, v in recorded.get(import_id, {}).items() if k != "import_id"}}
                 for import_id, files in sorted(parts.items(), reverse=True)]
 
     def remove_import(self, import_id: str) -> int:
         """Take an import's rows out of the raw files (a bad file, a wrong export); returns the files removed.
         The clean table changes at the next clean."""
-        parts = [p for p in self.raw_parts() if p.stem.removeprefix("part-").rsplit("-", 1)[0] == import_id]
+        parts = [p for p in self.raw_parts() if _import_of(p) == import_id]
         for part in parts:
             part.unlink()
         return len(parts)
@@ -231,3 +236,12 @@ class DatasetFiles:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, ensure_ascii=False, default=str))
         os.replace(tmp, self.state_file)
+
+
+def _import_of(part: Path) -> str:
+    """The import a raw part came with: part-<import id>-<batch>.parquet."""
+    return part.stem.removeprefix("part-").rsplit("-", 1)[0]
+
+
+def _rows(files: list[Path]) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in files)

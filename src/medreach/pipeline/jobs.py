@@ -139,24 +139,29 @@ def _clean_events(ctx: JobContext) -> dict:
         if not report.rows_in:
             return {**report.as_dict(), "report_id": None}
         ctx.progress(1, 2, "quality report")
-        with ctx.session() as s:
-            subject = "events"
-            quality_report = quality.events_report(staging, report, quality.previous(s, subject),
-                                                   ctx.settings.engine, ctx.settings.spark_master)
-            row = quality.save(s, subject, quality_report, ctx.run_id)
-        _expectations_hold(ctx, subject, quality_report, row.id)
+        quality_report, report_id = _store_report(ctx, "events", lambda previous: quality.events_report(
+            staging, report, previous, ctx.settings.engine, ctx.settings.spark_master))
+        _expectations_hold(ctx, "events", quality_report, report_id)
         cleaning.publish(staging, lake)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     ctx.progress(2, 2, "")
-    return {**report.as_dict(), "report_id": row.id}
+    return {**report.as_dict(), "report_id": report_id}
+
+
+def _store_report(ctx: JobContext, subject: str, make: Callable[[dict | None], dict]) -> tuple[dict, int]:
+    """Make a report against the subject's previous one and store it; returns it and its id. The sessions are
+    short: none stays open while the report is made (which reads the whole output)."""
+    with ctx.session() as s:
+        previous = quality.previous(s, subject)
+    report = make(previous)
+    with ctx.session() as s:
+        return report, quality.save(s, subject, report, ctx.run_id).id
 
 
 def _report_on_file(ctx: JobContext, subject: str, path: Path, steps: list) -> int:
     """Store the quality report of a run that wrote `path`; returns its id."""
-    with ctx.session() as s:
-        return quality.save(s, subject, quality.parquet_report(subject, path, steps, quality.previous(s, subject)),
-                            ctx.run_id).id
+    return _store_report(ctx, subject, lambda previous: quality.parquet_report(subject, path, steps, previous))[1]
 
 
 def _expectations_hold(ctx: JobContext, subject: str, report: dict, report_id: int) -> None:
@@ -174,17 +179,15 @@ def _expectations_hold(ctx: JobContext, subject: str, report: dict, report_id: i
 def _clean(ctx: JobContext, name: str, done: int = 0, total: int = 4) -> dict:
     """Clean a dataset and store its quality report; fails the run when an expectation is broken."""
     spec = datasets.get(name)
-    with ctx.session() as s:
-        subject = f"dataset:{name}"
-        report = imports.clean(ctx.settings.lake_path, spec, ctx.settings.data_key, ctx.settings.engine,
-                               ctx.settings.spark_master, quality.previous(s, subject),
-                               progress=lambda d, t, m: ctx.progress(done + d, done + total, m))
-        row = quality.save(s, subject, report, ctx.run_id)
+    subject = f"dataset:{name}"
+    report, report_id = _store_report(ctx, subject, lambda previous: imports.clean(
+        ctx.settings.lake_path, spec, ctx.settings.data_key, ctx.settings.engine, ctx.settings.spark_master,
+        previous, progress=lambda d, t, m: ctx.progress(done + d, done + total, m)))
     for step in report["steps"]:
         if step["dropped"]:
             ctx.log(f"{step['step']}: {step['dropped']} dropped")
-    _expectations_hold(ctx, subject, report, row.id)
-    return {"dataset": name, "report_id": row.id, "rows_in": report["rows_in"], "rows_out": report["rows_out"],
+    _expectations_hold(ctx, subject, report, report_id)
+    return {"dataset": name, "report_id": report_id, "rows_in": report["rows_in"], "rows_out": report["rows_out"],
             "dropped_by_reason": report["dropped_by_reason"]}
 
 

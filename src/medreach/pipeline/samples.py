@@ -25,8 +25,8 @@ FULL = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", "０１２３４５
 
 def _phone(rng: random.Random) -> str:
     digits = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
-    return rng.choice([digits, f"{digits[:3]} {digits[3:7]} {digits[7:]}", f"+86 {digits[:3]}-{digits[3:7]}-{digits[7:]}",
-                       f"86{digits}", digits.translate(FULL)])
+    return rng.choice([digits, f"{digits[:3]} {digits[3:7]} {digits[7:]}",
+                       f"+86 {digits[:3]}-{digits[3:7]}-{digits[7:]}", f"86{digits}", digits.translate(FULL)])
 
 
 def _money(fen: int, rng: random.Random) -> str:
