@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from medreach.accounts.models import User
 from medreach.core.errors import AppError, not_found
 from medreach.ops.service import audit
+from medreach.tracking.collector import event_time, parse_time
 from medreach.tracking.lake import read_lake, select_events
 from medreach.tracking.log import EventLog
 from medreach.tracking.models import IdentityLink
@@ -47,14 +48,17 @@ def apply(session: Session, records: list[dict]) -> int:
             new += 1
     for r in records:
         if r["type"] == "identify" and str(r.get("userId", "")).isdigit() and isinstance(r.get("traits"), dict):
-            _apply_traits(session, int(r["userId"]), r["traits"])
+            _apply_traits(session, int(r["userId"]), r["traits"], parse_time(event_time(r)))
     session.commit()
     return new
 
 
-def _apply_traits(session: Session, user_id: int, traits: dict) -> None:
+def _apply_traits(session: Session, user_id: int, traits: dict, at: datetime | None) -> None:
+    """Map traits onto the profile, unless the profile changed after the identify happened: a tracker sends
+    its identify in a batch, seconds later or after a retry, and what it says then must not undo an edit the
+    person made meanwhile."""
     user = session.get(User, user_id)
-    if user is None or user.is_staff:
+    if user is None or user.is_staff or (at is not None and user.updated_at and at <= user.updated_at):
         return
     address = traits.get("address") if isinstance(traits.get("address"), dict) else {}
     for trait, field in TRAIT_FIELDS.items():
