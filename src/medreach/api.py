@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-
 from contextlib import asynccontextmanager
 
 import httpx
@@ -29,19 +28,25 @@ from medreach.orders.sandbox_gateway import SandboxGateway
 from medreach.pipeline import jobs
 from medreach.pipeline.api import router as pipeline_router
 from medreach.promotions.api import router as promotions_router
+from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 from medreach.tracking.api import compact_sealed
 from medreach.tracking.api import router as tracking_router
 from medreach.tracking.log import EventLog
 from medreach.tracking.relay import relay
 from medreach.tracking.service import KeyRing, make_deduper, make_live_window
-from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 
 UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None, cache: Cache | None = None,
-               search: SearchIndex | None = None, payments: PaymentProvider | None = None,
-               gateway: SandboxGateway | None = None, flash: FlashStock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    db: Database | None = None,
+    cache: Cache | None = None,
+    search: SearchIndex | None = None,
+    payments: PaymentProvider | None = None,
+    gateway: SandboxGateway | None = None,
+    flash: FlashStock | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     settings.ensure_dirs()
     configure_logging(settings.log_json, settings.log_level)
@@ -49,18 +54,26 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
     cache = cache or make_cache(settings.redis_url, settings.redis_prefix)
     search = search or SearchIndex(settings.search_path, synonyms=load_synonyms())
     if gateway is None and not settings.payment_gateway_url:
-        gateway = SandboxGateway(settings.var_dir / "sandbox-gateway.db",
-                                 {settings.payment_merchant_id: settings.merchant_key},
-                                 public_url=settings.gateway_url)
-    payments = payments or SandboxProvider(settings.gateway_url, settings.payment_merchant_id,
-                                           settings.merchant_key, httpx.Client(timeout=10))
+        gateway = SandboxGateway(
+            settings.var_dir / "sandbox-gateway.db",
+            {settings.payment_merchant_id: settings.merchant_key},
+            public_url=settings.gateway_url,
+        )
+    payments = payments or SandboxProvider(
+        settings.gateway_url, settings.payment_merchant_id, settings.merchant_key, httpx.Client(timeout=10)
+    )
     flash = flash or make_flash_stock(settings.redis_url, settings.redis_prefix)
     ticker = Ticker()
-    ticker.every(settings.order_expiry_interval_seconds, "expire_orders",
-                 lambda: _with_session(db, lambda s: orders.expire_overdue(s, flash)))
-    ticker.every(settings.event_relay_interval_seconds, "relay_domain_events",
-                 lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe,
-                                                            app.state.live)))
+    ticker.every(
+        settings.order_expiry_interval_seconds,
+        "expire_orders",
+        lambda: _with_session(db, lambda s: orders.expire_overdue(s, flash)),
+    )
+    ticker.every(
+        settings.event_relay_interval_seconds,
+        "relay_domain_events",
+        lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe, app.state.live)),
+    )
     ticker.every(60, "compact_events", lambda: compact_sealed(app.state))
     jobs.register_sources(settings)
     ticker.every(20, "pipeline_scheduler", lambda: jobs.tick(db, settings))
@@ -84,21 +97,37 @@ def create_app(settings: Settings | None = None, db: Database | None = None, cac
         app.state.event_log.close()
         db.dispose()
 
-    app = FastAPI(title="MedReach API", version="0.1.0", lifespan=lifespan,
-                  description="医药电商精准营销平台 — online pharmacy and precision marketing. "
-                              "Errors are RFC 9457 problem+json with a stable `code`.")
+    app = FastAPI(
+        title="MedReach API",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="医药电商精准营销平台 — online pharmacy and precision marketing. "
+        "Errors are RFC 9457 problem+json with a stable `code`.",
+    )
     app.state.settings, app.state.db, app.state.cache = settings, db, cache
     app.state.search, app.state.payments, app.state.gateway, app.state.flash = search, payments, gateway, flash
     app.state.flash_sales = SaleCache()
     app.state.keyring = KeyRing()
     app.state.live = make_live_window(cache)  # the console's live view (every process's, with Redis)
     app.state.metrics = Metrics()
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
-                       max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     errors.install(app)
     # The collector first: its /v1/* routes take the most requests, and routes are matched in order.
-    for router in (tracking_router, accounts_router, catalog_router, orders_router, promotions_router,
-                   pipeline_router, ops_router):
+    for router in (
+        tracking_router,
+        accounts_router,
+        catalog_router,
+        orders_router,
+        promotions_router,
+        pipeline_router,
+        ops_router,
+    ):
         app.include_router(router)
     if gateway is not None:  # the stand-in for the bank, reached over HTTP like a real gateway
         app.mount("/sandbox-gateway", gateway.app)

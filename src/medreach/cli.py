@@ -42,9 +42,11 @@ def _database():
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option(help="bind address")] = "",
-          port: Annotated[int, typer.Option(help="port")] = 0,
-          workers: Annotated[int, typer.Option(help="worker processes")] = 1):
+def serve(
+    host: Annotated[str, typer.Option(help="bind address")] = "",
+    port: Annotated[int, typer.Option(help="port")] = 0,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+):
     """Serve the API, the storefront (/) and the console (/console)."""
     import uvicorn
 
@@ -55,8 +57,17 @@ def serve(host: Annotated[str, typer.Option(help="bind address")] = "",
     os.environ.setdefault("MEDREACH_GC_FREEZE", "true")
     get_settings.cache_clear()  # the app (made by uvicorn, here or in each worker) reads them afresh
     typer.echo(f"MedReach at http://{host}:{port}  (console: http://{host}:{port}/console)")
-    uvicorn.run("medreach.api:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, proxy_headers=False, timeout_keep_alive=30, backlog=4096)
+    uvicorn.run(
+        "medreach.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+        timeout_keep_alive=30,
+        backlog=4096,
+    )
 
 
 @db_app.command("upgrade")
@@ -73,9 +84,11 @@ def db_upgrade(revision: str = "head"):
 
 
 @users_app.command("create-admin")
-def create_admin(login: Annotated[str, typer.Option(help="email or mainland mobile number")],
-                 password: Annotated[str, typer.Option(help="default: MEDREACH_ADMIN_PASSWORD or a prompt")] = "",
-                 name: str = "管理员"):
+def create_admin(
+    login: Annotated[str, typer.Option(help="email or mainland mobile number")],
+    password: Annotated[str, typer.Option(help="default: MEDREACH_ADMIN_PASSWORD or a prompt")] = "",
+    name: str = "管理员",
+):
     """Create an admin (or reset an existing login to admin with a new password)."""
     from medreach.accounts import schemas
     from medreach.accounts.service import create_admin as make_admin
@@ -95,8 +108,10 @@ def create_admin(login: Annotated[str, typer.Option(help="email or mainland mobi
 
 
 @catalog_app.command("import")
-def catalog_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file")],
-                   dry_run: Annotated[bool, typer.Option(help="check every row, write nothing")] = False):
+def catalog_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file")],
+    dry_run: Annotated[bool, typer.Option(help="check every row, write nothing")] = False,
+):
     """Create or update products by SKU from a file with the export's columns; prints a per-row report."""
     from medreach.catalog import service as catalog
     from medreach.catalog.search import SearchIndex
@@ -110,11 +125,14 @@ def catalog_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
     index = SearchIndex(get_settings().search_path, synonyms=load_synonyms())
     progress, task = _progress(len(rows), f"importing {path.name}")
     with progress, _database().session() as s:
-        report = catalog.import_products(s, None, rows, dry_run=dry_run, index=index,
-                                         progress=lambda n: progress.update(task, completed=n))
-    typer.echo(f"rows {report.rows}: created {report.created}, updated {report.updated}, "
-               f"rejected {report.rejected}, banned from online sale {report.banned}"
-               + (" (dry run: nothing written)" if dry_run else ""))
+        report = catalog.import_products(
+            s, None, rows, dry_run=dry_run, index=index, progress=lambda n: progress.update(task, completed=n)
+        )
+    typer.echo(
+        f"rows {report.rows}: created {report.created}, updated {report.updated}, "
+        f"rejected {report.rejected}, banned from online sale {report.banned}"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
     for err in report.errors:
         typer.echo(f"  row {err.row} {err.sku or '-'} {err.field}: {err.message}")
     raise typer.Exit(1 if report.errors else 0)
@@ -143,20 +161,24 @@ def orders_expire():
 
     settings = get_settings()
     with _database().session() as s:
-        typer.echo(f"cancelled {expire_overdue(s, make_flash_stock(settings.redis_url, settings.redis_prefix))} "
-                   "overdue orders")
+        typer.echo(
+            f"cancelled {expire_overdue(s, make_flash_stock(settings.redis_url, settings.redis_prefix))} overdue orders"
+        )
 
 
 @app.command()
-def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 0: none)",
-                                           envvar="MEDREACH_DEMO_USERS")] = 2000,
-         days: Annotated[int, typer.Option(help="days of behaviour, ending yesterday (or the day before --end)")] = 365,
-         seed: Annotated[int, typer.Option(help="the same seed and dates give the same world")] = 2026,
-         end: Annotated[str, typer.Option(help="first day after the simulated period, YYYY-MM-DD (default: today)")] = "",
-         via: Annotated[str, typer.Option(help="lake (bulk, fastest) or collector (through /v1/import)")] = "lake",
-         url: Annotated[str, typer.Option(help="the collector's base URL (via collector)")] = "http://127.0.0.1:8000",
-         write_key: Annotated[str, typer.Option(help="an import source's write key (via collector)")] = "",
-         replace: Annotated[bool, typer.Option(help="replace a simulated world already in the lake")] = False):
+def demo(
+    users: Annotated[
+        int, typer.Option(help="simulated shoppers (1k to 1M; 0: none)", envvar="MEDREACH_DEMO_USERS")
+    ] = 2000,
+    days: Annotated[int, typer.Option(help="days of behaviour, ending yesterday (or the day before --end)")] = 365,
+    seed: Annotated[int, typer.Option(help="the same seed and dates give the same world")] = 2026,
+    end: Annotated[str, typer.Option(help="first day after the simulated period, YYYY-MM-DD (default: today)")] = "",
+    via: Annotated[str, typer.Option(help="lake (bulk, fastest) or collector (through /v1/import)")] = "lake",
+    url: Annotated[str, typer.Option(help="the collector's base URL (via collector)")] = "http://127.0.0.1:8000",
+    write_key: Annotated[str, typer.Option(help="an import source's write key (via collector)")] = "",
+    replace: Annotated[bool, typer.Option(help="replace a simulated world already in the lake")] = False,
+):
     """Load the demo world (staff, a customer, the catalog, promotions; idempotent, printing the logins) and
     simulate shoppers' behaviour: browsing, searching, carts, orders, refills, reviews, holiday peaks."""
     from datetime import UTC, date, datetime
@@ -199,8 +221,10 @@ def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 
             typer.echo(f"Behaviour: the simulated world is already in the lake ({previous['events']:,} events)")
             return _demo_pipeline(db, settings)
         if not replace:
-            typer.echo(f"Behaviour: a different simulated world is in the lake (seed {previous['seed']}, "
-                       f"{previous['users']:,} people); --replace swaps it")
+            typer.echo(
+                f"Behaviour: a different simulated world is in the lake (seed {previous['seed']}, "
+                f"{previous['users']:,} people); --replace swaps it"
+            )
             return _demo_pipeline(db, settings)
         with db.session() as s:
             simulator.remove_world(s, settings.lake_path, previous)
@@ -214,12 +238,15 @@ def demo(users: Annotated[int, typer.Option(help="simulated shoppers (1k to 1M; 
 
     with progress:
         if via == "lake":
-            result = simulator.write_lake(db.session, settings.lake_path, settings.events_path / "simulator", plan,
-                                          advance=advance)
+            result = simulator.write_lake(
+                db.session, settings.lake_path, settings.events_path / "simulator", plan, advance=advance
+            )
         else:
             result = simulator.send(db.session, url, write_key, plan, advance=advance)
-    typer.echo(f"Behaviour: {result['events']:,} events of {users:,} people "
-               f"({plan.start} to {plan.end}, seed {seed}) via {via}")
+    typer.echo(
+        f"Behaviour: {result['events']:,} events of {users:,} people "
+        f"({plan.start} to {plan.end}, seed {seed}) via {via}"
+    )
     if via == "lake":
         _demo_pipeline(db, settings)
 
@@ -233,8 +260,9 @@ def _demo_pipeline(db, settings) -> None:
     steps = [("clean_events", None), ("build_features", None)]
     if not datasets.DatasetFiles(settings.lake_path, "external_orders").clean.exists():
         export = samples.external_orders(settings.uploads_path / "imports" / "demo_external_orders.csv")
-        steps.append(("import_file", {"dataset": "external_orders", "path": str(export),
-                                      "filename": "门店订单导出.csv"}))
+        steps.append(
+            ("import_file", {"dataset": "external_orders", "path": str(export), "filename": "门店订单导出.csv"})
+        )
     for job, params in steps:
         run_id, status, result = _run_job(db, settings, job, params)
         typer.echo(f"Pipeline: {job} run {run_id} {status}" + (f" ({_summary(job, result)})" if result else ""))
@@ -260,13 +288,17 @@ def _run_job(db, settings, job: str, params: dict | None = None) -> tuple[int, s
     title = jobs.JOBS[job].title_en
     progress, task = _progress(None, title)
     with progress:
-        status = jobs.execute(db, settings, run_id, on_progress=lambda done, total, message: progress.update(
-            task, completed=done, total=total, description=f"{title} {message}".strip()))
+        status = jobs.execute(
+            db,
+            settings,
+            run_id,
+            on_progress=lambda done, total, message: progress.update(
+                task, completed=done, total=total, description=f"{title} {message}".strip()
+            ),
+        )
     with db.session() as s:
         run = s.get(JobRun, run_id)
         return run_id, status, run.result if status == "succeeded" else {"error": (run.error or "")[-300:]}
-
-
 
 
 @pipeline_app.command("sync")
@@ -280,11 +312,14 @@ def pipeline_sync(table: Annotated[list[str], typer.Option(help="a table to sync
         raise typer.BadParameter(f"unknown table {unknown[0]!r}; one of {', '.join(TABLES)}", param_hint="--table")
     settings = get_settings()
     with _database().session() as s:
-        results = sync_all(s, settings.lake_path, list(table) or None, engine_name=settings.engine,
-                           spark_master=settings.spark_master)
+        results = sync_all(
+            s, settings.lake_path, list(table) or None, engine_name=settings.engine, spark_master=settings.spark_master
+        )
     for r in results:
-        typer.echo(f"  {r.table:<12} {r.upserts:>8,} changed {r.deletes:>6,} deleted {r.rows:>9,} rows "
-                   f"in the {r.snapshot_date} snapshot")
+        typer.echo(
+            f"  {r.table:<12} {r.upserts:>8,} changed {r.deletes:>6,} deleted {r.rows:>9,} rows "
+            f"in the {r.snapshot_date} snapshot"
+        )
 
 
 @pipeline_app.command("run")
@@ -298,8 +333,11 @@ def pipeline_run(job: Annotated[str, typer.Argument(help="the job's name (see `m
     if job not in jobs.JOBS:
         raise typer.BadParameter(f"unknown job {job!r}; one of {', '.join(jobs.JOBS)}", param_hint="JOB")
     if jobs.JOBS[job].params:
-        raise typer.BadParameter(f"{job} needs {', '.join(jobs.JOBS[job].params)}: use `medreach pipeline "
-                                 "import` (or the console's datasets page)", param_hint="JOB")
+        raise typer.BadParameter(
+            f"{job} needs {', '.join(jobs.JOBS[job].params)}: use `medreach pipeline "
+            "import` (or the console's datasets page)",
+            param_hint="JOB",
+        )
     try:
         run_id, status, _ = _run_job(_database(), settings, job)
     except AppError as e:
@@ -311,9 +349,10 @@ def pipeline_run(job: Annotated[str, typer.Argument(help="the job's name (see `m
 
 
 @pipeline_app.command("import")
-def pipeline_import(dataset: Annotated[str, typer.Argument(help="the dataset (see `medreach pipeline datasets`)")],
-                    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                                         help="CSV, XLSX, JSON Lines or Parquet")]):
+def pipeline_import(
+    dataset: Annotated[str, typer.Argument(help="the dataset (see `medreach pipeline datasets`)")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, XLSX, JSON Lines or Parquet")],
+):
     """Import a file into a dataset, clean it and print its quality report."""
     from medreach.pipeline import datasets
     from medreach.pipeline.connectors.files import FORMATS
@@ -322,16 +361,24 @@ def pipeline_import(dataset: Annotated[str, typer.Argument(help="the dataset (se
         raise typer.BadParameter(f"unknown dataset; one of {', '.join(datasets.all_specs())}", param_hint="DATASET")
     if path.suffix.lower() not in FORMATS:
         raise typer.BadParameter(f"one of {', '.join(sorted(FORMATS))}", param_hint="PATH")
-    run_id, status, result = _run_job(_database(), get_settings(), "import_file",
-                                      {"dataset": dataset, "path": str(path.resolve()), "filename": path.name})
+    run_id, status, result = _run_job(
+        _database(),
+        get_settings(),
+        "import_file",
+        {"dataset": dataset, "path": str(path.resolve()), "filename": path.name},
+    )
     if status != "succeeded":
         typer.echo(f"run {run_id} failed: {result['error']}", err=True)
         raise typer.Exit(1)
     imported = result["import"]
-    typer.echo(f"run {run_id}: {imported['read']:,} read, {imported['written']:,} written, "
-               f"{imported['rejected']:,} rejected {imported['rejected_by_reason'] or ''}".rstrip())
-    typer.echo(f"cleaned: {result['rows_in']:,} rows in, {result['rows_out']:,} out; dropped "
-               f"{result['dropped_by_reason'] or 'nothing'}; quality report {result['report_id']}")
+    typer.echo(
+        f"run {run_id}: {imported['read']:,} read, {imported['written']:,} written, "
+        f"{imported['rejected']:,} rejected {imported['rejected_by_reason'] or ''}".rstrip()
+    )
+    typer.echo(
+        f"cleaned: {result['rows_in']:,} rows in, {result['rows_out']:,} out; dropped "
+        f"{result['dropped_by_reason'] or 'nothing'}; quality report {result['report_id']}"
+    )
 
 
 @pipeline_app.command("datasets")
@@ -358,8 +405,10 @@ def pipeline_jobs():
 
 
 @pipeline_app.command("history")
-def pipeline_history(job: Annotated[str, typer.Option(help="only this job")] = "",
-                     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20):
+def pipeline_history(
+    job: Annotated[str, typer.Option(help="only this job")] = "",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+):
     """Recent job runs, newest first."""
     from sqlalchemy import select
 
@@ -373,12 +422,15 @@ def pipeline_history(job: Annotated[str, typer.Option(help="only this job")] = "
         for r in s.scalars(q):
             seconds = jobs.run_out(r)["duration_seconds"]
             took = f"{seconds:.1f}s" if seconds is not None else ""
-            typer.echo(f"  {r.id:>6} {r.job:<16} {r.trigger:<8} {r.status:<10} attempt {r.attempt}/{r.max_attempts} "
-                       f"{r.created_at:%Y-%m-%d %H:%M:%S} {took}")
+            typer.echo(
+                f"  {r.id:>6} {r.job:<16} {r.trigger:<8} {r.status:<10} attempt {r.attempt}/{r.max_attempts} "
+                f"{r.created_at:%Y-%m-%d %H:%M:%S} {took}"
+            )
 
 
-TargetOption = Annotated[str, typer.Option("--to", "--from", help="a folder or fsspec URL (default: "
-                                                               "MEDREACH_BACKUP_URL or var/backups)")]
+TargetOption = Annotated[
+    str, typer.Option("--to", "--from", help="a folder or fsspec URL (default: MEDREACH_BACKUP_URL or var/backups)")
+]
 
 
 def _backup_call(fn):
@@ -393,8 +445,10 @@ def _backup_call(fn):
 
 
 @backup_app.command("create")
-def backup_create(target: TargetOption = "",
-                  keep: Annotated[int, typer.Option(min=0, help="backups to keep (0: MEDREACH_BACKUP_KEEP)")] = 0):
+def backup_create(
+    target: TargetOption = "",
+    keep: Annotated[int, typer.Option(min=0, help="backups to keep (0: MEDREACH_BACKUP_KEEP)")] = 0,
+):
     """A consistent backup of the database and the lake, with a manifest and checksums."""
     from medreach.pipeline import backup
 
@@ -402,12 +456,19 @@ def backup_create(target: TargetOption = "",
     db = _database()
     progress, task = _progress(None, "Backing up")
     with progress:
-        manifest = backup.create(db, settings.lake_path, target or settings.backup_target, settings.data_key,
-                                 keep=keep or settings.backup_keep,
-                                 advance=lambda step: progress.update(task, advance=1, description=f"Backing up {step}"))
+        manifest = backup.create(
+            db,
+            settings.lake_path,
+            target or settings.backup_target,
+            settings.data_key,
+            keep=keep or settings.backup_keep,
+            advance=lambda step: progress.update(task, advance=1, description=f"Backing up {step}"),
+        )
     rows = backup.row_count(manifest)
-    typer.echo(f"backup {manifest['id']}: {rows:,} rows, {len(manifest['lake']):,} lake files -> "
-               f"{target or settings.backup_target}")
+    typer.echo(
+        f"backup {manifest['id']}: {rows:,} rows, {len(manifest['lake']):,} lake files -> "
+        f"{target or settings.backup_target}"
+    )
 
 
 @backup_app.command("list")
@@ -417,8 +478,10 @@ def backup_list(target: TargetOption = ""):
 
     for m in backup.list_backups(target or get_settings().backup_target):
         rows = backup.row_count(m)
-        typer.echo(f"  {m['id']}  {m['database']:<10} revision {m['revision']}  {rows:>10,} rows  "
-                   f"{len(m['lake']):>6,} lake files")
+        typer.echo(
+            f"  {m['id']}  {m['database']:<10} revision {m['revision']}  {rows:>10,} rows  "
+            f"{len(m['lake']):>6,} lake files"
+        )
 
 
 @backup_app.command("verify")
@@ -431,21 +494,32 @@ def backup_verify(backup_id: str, target: TargetOption = ""):
 
 
 @backup_app.command("restore")
-def backup_restore(backup_id: str, target: TargetOption = "",
-                   yes: Annotated[bool, typer.Option("--yes", help="replace the current data without asking")] = False):
+def backup_restore(
+    backup_id: str,
+    target: TargetOption = "",
+    yes: Annotated[bool, typer.Option("--yes", help="replace the current data without asking")] = False,
+):
     """Replace the database's rows and the lake with a backup's (checked first; all or nothing)."""
     from medreach.pipeline import backup
 
     settings = get_settings()
     if not yes:
-        typer.confirm(f"Replace ALL data in {settings.db_url.split('@')[-1]} and the lake with backup {backup_id}?",
-                      abort=True)
+        typer.confirm(
+            f"Replace ALL data in {settings.db_url.split('@')[-1]} and the lake with backup {backup_id}?", abort=True
+        )
     db = _database()
     progress, task = _progress(None, "Restoring")
     with progress:
-        _backup_call(lambda: backup.restore(db, settings.lake_path, target or settings.backup_target, backup_id,
-                                            settings.data_key, advance=lambda step: progress.update(
-                                                task, advance=1, description=f"Restoring {step}")))
+        _backup_call(
+            lambda: backup.restore(
+                db,
+                settings.lake_path,
+                target or settings.backup_target,
+                backup_id,
+                settings.data_key,
+                advance=lambda step: progress.update(task, advance=1, description=f"Restoring {step}"),
+            )
+        )
     typer.echo(f"restored backup {backup_id}")
 
 

@@ -42,8 +42,11 @@ def with_batch(row: dict) -> dict:
     """A believable batch number and expiry date (18-36 months out) for the sales record, stable per SKU."""
     seed = int(hashlib.sha256(row["sku"].encode()).hexdigest()[:8], 16)
     made = date.today() - timedelta(days=30 + seed % 240)
-    return {**row, "batch_no": row.get("batch_no") or f"{made:%Y%m%d}{seed % 100:02d}",
-            "expiry_date": row.get("expiry_date") or (made + timedelta(days=548 + seed % 548)).isoformat()}
+    return {
+        **row,
+        "batch_no": row.get("batch_no") or f"{made:%Y%m%d}{seed % 100:02d}",
+        "expiry_date": row.get("expiry_date") or (made + timedelta(days=548 + seed % 548)).isoformat(),
+    }
 
 
 def load_catalog(session: Session) -> int:
@@ -67,9 +70,17 @@ def load_demo(session: Session) -> list[dict[str, str]]:
                 service.create_admin(session, email=email, phone=None, password=DEMO_PASSWORD, name=name)
             else:
                 admin = service.find_by_login(session, DEMO_STAFF["admin"][0])
-                service.create_staff(session, admin, schemas.StaffIn(
-                    email=email, password=DEMO_PASSWORD, name=name, roles=[role],
-                    licence_no=DEMO_PHARMACIST_LICENCE if role == "pharmacist" else ""))
+                service.create_staff(
+                    session,
+                    admin,
+                    schemas.StaffIn(
+                        email=email,
+                        password=DEMO_PASSWORD,
+                        name=name,
+                        roles=[role],
+                        licence_no=DEMO_PHARMACIST_LICENCE if role == "pharmacist" else "",
+                    ),
+                )
         logins.append({"role": role, "login": email, "password": DEMO_PASSWORD})
     phone, name = DEMO_CUSTOMER
     if service.find_by_login(session, phone) is None:
@@ -81,9 +92,15 @@ def load_demo(session: Session) -> list[dict[str, str]]:
 
 
 def _find(session: Session, generic_contains: str, drug_class: tuple[str, ...]) -> Product:
-    return session.scalar(select(Product).where(Product.generic_name.contains(generic_contains),
-                                                Product.drug_class.in_(drug_class), Product.online_banned.is_(False))
-                          .order_by(Product.id))
+    return session.scalar(
+        select(Product)
+        .where(
+            Product.generic_name.contains(generic_contains),
+            Product.drug_class.in_(drug_class),
+            Product.online_banned.is_(False),
+        )
+        .order_by(Product.id)
+    )
 
 
 def load_promotions(session: Session) -> int:
@@ -101,10 +118,23 @@ def load_promotions(session: Session) -> int:
     flash_item = _find(session, "感冒灵", ("otc_a", "otc_b")) or _find(session, "", ("otc_b",))
     mask = _find(session, "口罩", ("device",))
     plans = [
-        ("限时秒杀 · 999感冒灵", "flash_sale", {"product_id": flash_item.id, "sale_price_fen": flash_item.price_fen * 6 // 10,
-                                           "sale_stock": 50, "per_user_limit": 2}, {}),
-        ("双12 满99减10 满199减30", "spend_tier", {"tiers": [{"threshold_fen": 9900, "off_fen": 1000},
-                                                         {"threshold_fen": 19900, "off_fen": 3000}]}, {}),
+        (
+            "限时秒杀 · 999感冒灵",
+            "flash_sale",
+            {
+                "product_id": flash_item.id,
+                "sale_price_fen": flash_item.price_fen * 6 // 10,
+                "sale_stock": 50,
+                "per_user_limit": 2,
+            },
+            {},
+        ),
+        (
+            "双12 满99减10 满199减30",
+            "spend_tier",
+            {"tiers": [{"threshold_fen": 9900, "off_fen": 1000}, {"threshold_fen": 19900, "off_fen": 3000}]},
+            {},
+        ),
         ("感冒季 感冒用药9折", "catalog_discount", {"percent_off": 10}, {"category_codes": ["cold_flu"]}),
         ("满59包邮", "free_shipping", {"threshold_fen": 5900}, {}),
         ("会员价：银卡95折 金卡9折 钻石85折", "member_price", {"level_percent": {"1": 95, "2": 90, "3": 85}}, {}),
@@ -112,16 +142,32 @@ def load_promotions(session: Session) -> int:
     if mask is not None:
         plans.append(("满199赠医用口罩", "gift", {"threshold_fen": 19900, "gift_product_id": mask.id}, {}))
     for name, kind, rules, scope in plans:
-        promo = promotions.create_promotion(session, marketer, ps.PromotionIn(
-            name=name, kind=kind, rules=rules, scope=ps.ScopeIn(**scope), starts_at=start, ends_at=end))
+        promo = promotions.create_promotion(
+            session,
+            marketer,
+            ps.PromotionIn(name=name, kind=kind, rules=rules, scope=ps.ScopeIn(**scope), starts_at=start, ends_at=end),
+        )
         promotions.act(session, marketer, promo, "submit")
         promotions.review(session, admin, promo, "approve", "demo")
     coupons = [
-        dict(name="新人券 满50减10", kind="amount_off", amount_off_fen=1000, min_spend_fen=5000),
-        dict(name="全场95折 最高减20", kind="percent_off", percent_off=5, max_off_fen=2000),
-        dict(name="会员专享 满200减30", kind="amount_off", amount_off_fen=3000, min_spend_fen=20000, min_member_level=1),
-        dict(name="口令券 MEDREACH2026 满30减5", kind="amount_off", amount_off_fen=500, min_spend_fen=3000,
-             claimable=False, public_code="MEDREACH2026", total_limit=1000),
+        {"name": "新人券 满50减10", "kind": "amount_off", "amount_off_fen": 1000, "min_spend_fen": 5000},
+        {"name": "全场95折 最高减20", "kind": "percent_off", "percent_off": 5, "max_off_fen": 2000},
+        {
+            "name": "会员专享 满200减30",
+            "kind": "amount_off",
+            "amount_off_fen": 3000,
+            "min_spend_fen": 20000,
+            "min_member_level": 1,
+        },
+        {
+            "name": "口令券 MEDREACH2026 满30减5",
+            "kind": "amount_off",
+            "amount_off_fen": 500,
+            "min_spend_fen": 3000,
+            "claimable": False,
+            "public_code": "MEDREACH2026",
+            "total_limit": 1000,
+        },
     ]
     for fields in coupons:
         coupon = promotions.create_coupon(session, marketer, ps.CouponIn(valid_from=start, valid_to=end, **fields))

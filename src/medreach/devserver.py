@@ -37,14 +37,20 @@ def serving(env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds:
 
 
 @contextmanager
-def server_process(env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds: float = 30,
-                   port: int | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+def server_process(
+    env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds: float = 30, port: int | None = None
+) -> Iterator[tuple[subprocess.Popen, str]]:
     """Like `serving`, also giving the process (a test may kill it)."""
     port = port or free_port()
     env = {**env, "MEDREACH_PORT": str(port)}
     with open(log_path, "a") as log:
-        proc = subprocess.Popen(CLI + ["serve", "--port", str(port), "--workers", str(workers)], env=env,
-                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + wait_seconds
@@ -68,7 +74,7 @@ def server_process(env: dict[str, str], log_path: Path, workers: int = 1, wait_s
 
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else 0.0
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))] if values else 0.0
 
 
 def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
@@ -77,8 +83,10 @@ def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
     return {**env, "MEDREACH_VAR_DIR": str(var_dir), "MEDREACH_DEMO_USERS": "300", **extra}
 
 
-SERVERS = {"mariadb": "mysql+pymysql://root@127.0.0.1:3306",
-           "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432"}
+SERVERS = {
+    "mariadb": "mysql+pymysql://root@127.0.0.1:3306",
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432",
+}
 
 
 @contextmanager

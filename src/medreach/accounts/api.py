@@ -13,10 +13,11 @@ from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
 
 router = APIRouter(prefix="/api/v1")
-NO_CONTENT = dict(status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+NO_CONTENT = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
 
 
 # --- auth (public) ---------------------------------------------------------------------------
+
 
 @router.post("/auth/register", response_model=schemas.AuthOut, status_code=201, tags=["auth"])
 def register(data: schemas.RegisterIn, session: DbSession):
@@ -41,6 +42,7 @@ def logout(data: schemas.RefreshIn, session: DbSession):
 
 
 # --- the caller's own account ------------------------------------------------------------------
+
 
 @router.get("/me", response_model=schemas.MeOut, tags=["me"])
 def get_me(user: CurrentUser):
@@ -96,10 +98,16 @@ def delete_address(address_id: IdPath, user: CurrentUser, session: DbSession):
 
 # --- staff administration ------------------------------------------------------------------------
 
+
 @router.get("/admin/users", response_model=Page[schemas.UserOut], tags=["admin"])
-def list_users(session: DbSession, paging: Paging, viewer: Annotated[User, require("users:read")],
-               q: Annotated[str | None, Query(max_length=100)] = None, is_staff: bool | None = None,
-               role: Annotated[str | None, Query(max_length=64)] = None):
+def list_users(
+    session: DbSession,
+    paging: Paging,
+    viewer: Annotated[User, require("users:read")],
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    is_staff: bool | None = None,
+    role: Annotated[str | None, Query(max_length=64)] = None,
+):
     rows, total = service.search_users(session, viewer, paging, q=q, is_staff=is_staff, role=role)
     perms = service.permissions_of(viewer)
     return Page(items=[service.user_view(u, perms) for u in rows], total=total, **paging.model_dump())
@@ -116,8 +124,9 @@ def create_staff(data: schemas.StaffIn, session: DbSession, actor: Annotated[Use
 
 
 @router.patch("/admin/users/{user_id}", response_model=schemas.UserOut, tags=["admin"])
-def update_user(user_id: IdPath, data: schemas.UserPatch, session: DbSession,
-                actor: Annotated[User, require("users:manage")]):
+def update_user(
+    user_id: IdPath, data: schemas.UserPatch, session: DbSession, actor: Annotated[User, require("users:manage")]
+):
     return service.user_view(service.update_user(session, actor, user_id, data), service.permissions_of(actor))
 
 
@@ -132,14 +141,21 @@ def create_role(data: schemas.RoleIn, session: DbSession, actor: Annotated[User,
 
 
 @router.patch("/admin/roles/{name}", response_model=schemas.RoleOut, tags=["admin"])
-def update_role(name: Annotated[str, schemas.Field(max_length=64)], data: schemas.RolePatch, session: DbSession,
-                actor: Annotated[User, require("users:manage")]):
+def update_role(
+    name: Annotated[str, schemas.Field(max_length=64)],
+    data: schemas.RolePatch,
+    session: DbSession,
+    actor: Annotated[User, require("users:manage")],
+):
     return service.update_role(session, actor, name, data)
 
 
 @router.delete("/admin/roles/{name}", tags=["admin"], **NO_CONTENT)
-def delete_role(name: Annotated[str, schemas.Field(max_length=64)], session: DbSession,
-                actor: Annotated[User, require("users:manage")]):
+def delete_role(
+    name: Annotated[str, schemas.Field(max_length=64)],
+    session: DbSession,
+    actor: Annotated[User, require("users:manage")],
+):
     service.delete_role(session, actor, name)
 
 

@@ -26,8 +26,11 @@ class Purpose:
 
 
 PURPOSES = {
-    "behaviour_analytics": Purpose(True, "个性化与行为分析：记录浏览、搜索和购物车行为，用于改进商品和服务",
-                                   "Behaviour analytics: browsing, searches and cart activity, to improve the store"),
+    "behaviour_analytics": Purpose(
+        True,
+        "个性化与行为分析：记录浏览、搜索和购物车行为，用于改进商品和服务",
+        "Behaviour analytics: browsing, searches and cart activity, to improve the store",
+    ),
 }
 
 
@@ -41,18 +44,27 @@ class State:
 
 def states(session: Session, user_id: int) -> list[State]:
     """Every purpose for this user: the newest decision, or the default when there is none."""
-    newest = {c.purpose: c for c in session.scalars(select(Consent).where(
-        Consent.user_id == user_id, Consent.id.in_(_newest_ids(user_id=user_id))))}
-    return [State(p, newest[p].granted if p in newest else spec.default, spec.default,
-                  newest[p].at if p in newest else None) for p, spec in PURPOSES.items()]
+    newest = {
+        c.purpose: c
+        for c in session.scalars(
+            select(Consent).where(Consent.user_id == user_id, Consent.id.in_(_newest_ids(user_id=user_id)))
+        )
+    }
+    return [
+        State(
+            p, newest[p].granted if p in newest else spec.default, spec.default, newest[p].at if p in newest else None
+        )
+        for p, spec in PURPOSES.items()
+    ]
 
 
 def decide(session: Session, user: User, purpose: str, granted: bool, channel: str = "account") -> State:
     """Record a decision (only a change adds a row) and return the state in force."""
     current = next(s for s in states(session, user.id) if s.purpose == purpose)
     if current.granted != granted or current.decided_at is None:
-        session.add(Consent(user_id=user.id, purpose=purpose, granted=granted, channel=channel,
-                            ip=client_info.get().ip[:45]))
+        session.add(
+            Consent(user_id=user.id, purpose=purpose, granted=granted, channel=channel, ip=client_info.get().ip[:45])
+        )
         session.commit()
     return next(s for s in states(session, user.id) if s.purpose == purpose)
 
@@ -61,8 +73,13 @@ def refused(session: Session, user_ids: set[int], purpose: str) -> set[int]:
     """Which of these users do not allow `purpose` right now."""
     if not user_ids:
         return set()
-    decided = dict(session.execute(select(Consent.user_id, Consent.granted).where(
-        Consent.id.in_(_newest_ids(purpose=purpose, user_ids=user_ids)))).all())
+    decided = dict(
+        session.execute(
+            select(Consent.user_id, Consent.granted).where(
+                Consent.id.in_(_newest_ids(purpose=purpose, user_ids=user_ids))
+            )
+        ).all()
+    )
     default = PURPOSES[purpose].default
     return {u for u in user_ids if not decided.get(u, default)}
 

@@ -39,8 +39,9 @@ DbSession = Annotated[Session, Depends(get_session)]
 AppCache = Annotated[Cache, Depends(get_cache)]
 
 
-def current_user(session: DbSession,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+def current_user(
+    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
     if credentials is None:
         raise AppError(401, "NOT_AUTHENTICATED", headers={"WWW-Authenticate": "Bearer"})
     try:
@@ -57,8 +58,9 @@ current_user.access = "authenticated"
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def optional_user(session: DbSession,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User | None:
+def optional_user(
+    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User | None:
     """The caller if they sent a valid token, else None (a guest). A bad token is still an error."""
     return None if credentials is None else current_user(session, credentials)
 
@@ -73,9 +75,16 @@ def require(permission: str):
     def check(request: Request, user: CurrentUser) -> User:
         if permission not in permissions_of(user):
             with request.app.state.db.session() as s:  # its own transaction: the request itself fails
-                audit(s, actor_id=user.id, actor_login=user.login, action="permission.denied",
-                      subject_type="route", subject_id=request.url.path[:64], outcome="denied",
-                      detail={"permission": permission, "method": request.method})
+                audit(
+                    s,
+                    actor_id=user.id,
+                    actor_login=user.login,
+                    action="permission.denied",
+                    subject_type="route",
+                    subject_id=request.url.path[:64],
+                    outcome="denied",
+                    detail={"permission": permission, "method": request.method},
+                )
             raise AppError(403, "PERMISSION_DENIED", permission=permission)
         return user
 

@@ -27,7 +27,8 @@ class Role(Base):
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     grants: Mapped[list[RolePermission]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="RolePermission.permission")
+        cascade="all, delete-orphan", lazy="selectin", order_by="RolePermission.permission"
+    )
 
     @property
     def permissions(self) -> list[str]:

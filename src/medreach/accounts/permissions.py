@@ -30,15 +30,32 @@ PERMISSIONS: dict[str, str] = {
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "customer": ("顾客：只访问自己的数据", frozenset()),
-    "pharmacist": ("药师：审核处方、解答用药问题",
-                   frozenset({"rx:review", "catalog:read", "orders:read_all", "users:read"})),
-    "marketer": ("运营：分群、营销活动与促销",
-                 frozenset({"campaign:read", "campaign:write", "promotions:write", "profiles:read",
-                            "analytics:read", "catalog:read", "users:read"})),
-    "analyst": ("数据分析：数据管道、模型与报表",
-                frozenset({"analytics:read", "pipeline:run", "profiles:read", "catalog:read"})),
-    "service": ("客服：订单、退款、投诉与隐私请求",
-                frozenset({"orders:read_all", "orders:write", "users:read", "reviews:moderate", "catalog:read"})),
+    "pharmacist": (
+        "药师：审核处方、解答用药问题",
+        frozenset({"rx:review", "catalog:read", "orders:read_all", "users:read"}),
+    ),
+    "marketer": (
+        "运营：分群、营销活动与促销",
+        frozenset(
+            {
+                "campaign:read",
+                "campaign:write",
+                "promotions:write",
+                "profiles:read",
+                "analytics:read",
+                "catalog:read",
+                "users:read",
+            }
+        ),
+    ),
+    "analyst": (
+        "数据分析：数据管道、模型与报表",
+        frozenset({"analytics:read", "pipeline:run", "profiles:read", "catalog:read"}),
+    ),
+    "service": (
+        "客服：订单、退款、投诉与隐私请求",
+        frozenset({"orders:read_all", "orders:write", "users:read", "reviews:moderate", "catalog:read"}),
+    ),
     "admin": ("管理员：用户、角色、审计与系统", frozenset(PERMISSIONS)),
 }
 

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, mod
 
 from medreach.accounts.consents import PURPOSES as PURPOSES_OF_CONSENT
 from medreach.accounts.permissions import PERMISSIONS
+from medreach.core.schemas import InputModel
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -27,7 +28,7 @@ def _id_number(v: str) -> str:
     v = v.strip().upper()
     if not re.fullmatch(r"\d{17}[\dX]", v):
         raise ValueError("must be an 18-character resident ID number")
-    check = "10X98765432"[sum(int(c) * w for c, w in zip(v[:17], _ID_WEIGHTS)) % 11]
+    check = "10X98765432"[sum(int(c) * w for c, w in zip(v[:17], _ID_WEIGHTS, strict=False)) % 11]
     if v[17] != check:
         raise ValueError("the check digit of the ID number is wrong")
     return v
@@ -59,7 +60,7 @@ def _permissions(v: list[str]) -> list[str]:
     return sorted(set(v))
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(InputModel):
     phone: Phone | None = None
     email: EmailStr | None = Field(default=None, max_length=254)
     password: Password
@@ -72,12 +73,12 @@ class RegisterIn(BaseModel):
         return self
 
 
-class LoginIn(BaseModel):
+class LoginIn(InputModel):
     login: str = Field(min_length=1, max_length=254, description="phone number or email")
     password: str = Field(min_length=1, max_length=128)
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(InputModel):
     refresh_token: str = Field(min_length=1, max_length=256)
 
 
@@ -111,7 +112,7 @@ class AuthOut(BaseModel):
     tokens: TokensOut
 
 
-class ProfileIn(BaseModel):
+class ProfileIn(InputModel):
     name: Text64 | None = None
     gender: Gender | None = None
     birth_date: Annotated[date, AfterValidator(_birth_date)] | None = None
@@ -122,12 +123,12 @@ class ProfileIn(BaseModel):
     id_number: IdNumber | None = None
 
 
-class PasswordIn(BaseModel):
+class PasswordIn(InputModel):
     current_password: str = Field(min_length=1, max_length=128)
     new_password: Password
 
 
-class AddressIn(BaseModel):
+class AddressIn(InputModel):
     recipient: Annotated[str, Field(min_length=1, max_length=32)]
     phone: Phone
     province: Annotated[str, Field(min_length=1, max_length=32)]
@@ -138,7 +139,7 @@ class AddressIn(BaseModel):
     is_default: bool = False
 
 
-class AddressPatch(BaseModel):
+class AddressPatch(InputModel):
     recipient: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     phone: Phone | None = None
     province: Annotated[str, Field(min_length=1, max_length=32)] | None = None
@@ -189,7 +190,7 @@ class UserDetailOut(UserOut):
     masked: bool
 
 
-class StaffIn(BaseModel):
+class StaffIn(InputModel):
     email: EmailStr | None = Field(default=None, max_length=254)
     phone: Phone | None = None
     password: Password
@@ -204,7 +205,7 @@ class StaffIn(BaseModel):
         return self
 
 
-class UserPatch(BaseModel):
+class UserPatch(InputModel):
     name: Text64 | None = None
     licence_no: Text64 | None = None
     is_active: bool | None = None
@@ -220,13 +221,13 @@ class RoleOut(BaseModel):
     permissions: list[str]
 
 
-class RoleIn(BaseModel):
+class RoleIn(InputModel):
     name: RoleName
     description: Annotated[str, Field(max_length=255)] = ""
     permissions: Annotated[list[PermissionCode], Field(max_length=100), AfterValidator(_permissions)]
 
 
-class RolePatch(BaseModel):
+class RolePatch(InputModel):
     description: Annotated[str, Field(max_length=255)] | None = None
     permissions: Annotated[list[PermissionCode], Field(max_length=100), AfterValidator(_permissions)] | None = None
 
@@ -239,7 +240,7 @@ class PermissionOut(BaseModel):
 ConsentPurpose = Literal[tuple(PURPOSES_OF_CONSENT)]  # type: ignore[valid-type]
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     granted: bool
 
@@ -255,5 +256,11 @@ class ConsentOut(BaseModel):
     @classmethod
     def of(cls, state) -> ConsentOut:
         spec = PURPOSES_OF_CONSENT[state.purpose]
-        return cls(purpose=state.purpose, granted=state.granted, default=state.default, decided_at=state.decided_at,
-                   description_zh=spec.zh, description_en=spec.en)
+        return cls(
+            purpose=state.purpose,
+            granted=state.granted,
+            default=state.default,
+            decided_at=state.decided_at,
+            description_zh=spec.zh,
+            description_en=spec.en,
+        )

@@ -20,14 +20,22 @@ from medreach.core.db import retrying
 from medreach.core.errors import AppError, not_found
 from medreach.core.pagination import PageParams, paginate
 from medreach.core.security import (
-    blind_index, hash_password, mask_email, mask_id_number, mask_name, mask_phone, new_opaque_token,
-    issue_access_token, sha256_hex, verify_password,
+    blind_index,
+    hash_password,
+    issue_access_token,
+    mask_email,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    new_opaque_token,
+    sha256_hex,
+    verify_password,
 )
 from medreach.core.settings import get_settings
 from medreach.ops.service import audit
 
-
 # --- roles and permissions ----------------------------------------------------------------------------
+
 
 def ensure_builtin_roles(session: Session) -> None:
     """Create the built-in roles and bring their grants up to the catalogue (idempotent)."""
@@ -37,7 +45,8 @@ def ensure_builtin_roles(session: Session) -> None:
         role.description, role.builtin = description, True
         have = set(role.permissions)
         role.grants = [g for g in role.grants if g.permission in perms] + [
-            RolePermission(permission=p) for p in sorted(perms - have)]
+            RolePermission(permission=p) for p in sorted(perms - have)
+        ]
         session.add(role)
     session.commit()
 
@@ -63,6 +72,7 @@ def _check_grantable(actor: User, permissions: set[str]) -> None:
 
 # --- registration and login ----------------------------------------------------------------------------
 
+
 def _login_index(login: str) -> tuple[str, str] | None:
     """('email', value) or ('phone', blind index) for a login string; None if it is neither."""
     login = login.strip()
@@ -82,16 +92,31 @@ def find_by_login(session: Session, login: str) -> User | None:
     return session.scalar(select(User).where(column == key[1]))
 
 
-def _new_user(session: Session, *, email: str | None, phone: str | None, password: str, name: str,
-              roles: list[Role], is_staff: bool) -> User:
+def _new_user(
+    session: Session,
+    *,
+    email: str | None,
+    phone: str | None,
+    password: str,
+    name: str,
+    roles: list[Role],
+    is_staff: bool,
+) -> User:
     email = email.lower() if email else None
     phone_index = blind_index(phone) if phone else None
     if email and session.scalar(select(User.id).where(User.email == email)):
         raise AppError(409, "LOGIN_TAKEN", field="email")
     if phone_index and session.scalar(select(User.id).where(User.phone_index == phone_index)):
         raise AppError(409, "LOGIN_TAKEN", field="phone")
-    user = User(email=email, phone=phone, phone_index=phone_index, password_hash=hash_password(password),
-                name=name, is_staff=is_staff, roles=roles)
+    user = User(
+        email=email,
+        phone=phone,
+        phone_index=phone_index,
+        password_hash=hash_password(password),
+        name=name,
+        is_staff=is_staff,
+        roles=roles,
+    )
     session.add(user)
     try:
         session.flush()
@@ -103,8 +128,15 @@ def _new_user(session: Session, *, email: str | None, phone: str | None, passwor
 
 def register(session: Session, data: schemas.RegisterIn) -> User:
     customer = _roles_by_name(session, ["customer"])
-    user = _new_user(session, email=data.email, phone=data.phone, password=data.password,
-                     name=data.name, roles=customer, is_staff=False)
+    user = _new_user(
+        session,
+        email=data.email,
+        phone=data.phone,
+        password=data.password,
+        name=data.name,
+        roles=customer,
+        is_staff=False,
+    )
     session.commit()
     return user
 
@@ -130,9 +162,16 @@ def authenticate(session: Session, cache: Cache, login: str, password: str) -> U
         if failures >= s.login_max_failures:
             cache.set(key + ":lock", "1", s.login_lock_seconds)
             cache.delete(key + ":fail")
-            audit(session, actor_id=user.id if user else None, actor_login=login[:254], action="auth.lockout",
-                  subject_type="user", subject_id=user.id if user else "", outcome="denied",
-                  detail={"failures": failures})
+            audit(
+                session,
+                actor_id=user.id if user else None,
+                actor_login=login[:254],
+                action="auth.lockout",
+                subject_type="user",
+                subject_id=user.id if user else "",
+                outcome="denied",
+                detail={"failures": failures},
+            )
             session.commit()
         raise AppError(401, "INVALID_CREDENTIALS")
     if not user.is_active:
@@ -140,8 +179,14 @@ def authenticate(session: Session, cache: Cache, login: str, password: str) -> U
     cache.delete(key + ":fail")
     user.last_login_at = datetime.now(UTC)
     if user.is_staff:
-        audit(session, actor_id=user.id, actor_login=user.login, action="auth.staff_login",
-              subject_type="user", subject_id=user.id)
+        audit(
+            session,
+            actor_id=user.id,
+            actor_login=user.login,
+            action="auth.staff_login",
+            subject_type="user",
+            subject_id=user.id,
+        )
     session.commit()
     return user
 
@@ -149,15 +194,24 @@ def authenticate(session: Session, cache: Cache, login: str, password: str) -> U
 def issue_tokens(session: Session, user: User, family: str | None = None) -> schemas.TokensOut:
     access, expires_in = issue_access_token(user.id)
     token, token_hash = new_opaque_token()
-    session.add(RefreshToken(user_id=user.id, token_hash=token_hash, family=family or uuid.uuid4().hex,
-                             expires_at=datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days)))
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            token_hash=token_hash,
+            family=family or uuid.uuid4().hex,
+            expires_at=datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days),
+        )
+    )
     session.commit()
     return schemas.TokensOut(access_token=access, refresh_token=token, expires_in=expires_in)
 
 
 def _revoke_family(session: Session, family: str) -> None:
-    session.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
-                    .values(revoked_at=datetime.now(UTC)))
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
 
 
 def refresh(session: Session, token: str) -> schemas.TokensOut:
@@ -170,14 +224,26 @@ def _rotate(session: Session, token: str) -> schemas.TokensOut:
     if row is None:
         raise AppError(401, "INVALID_TOKEN")
     now = datetime.now(UTC)
-    spent = session.execute(update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.revoked_at.is_(None))
-                            .values(revoked_at=now)).rowcount == 0
+    spent = (
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        == 0
+    )
     user = session.get(User, row.user_id)
     if spent or user is None or not user.is_active:
         _revoke_family(session, row.family)
         if spent:
-            audit(session, actor_id=row.user_id, action="auth.refresh_reuse", subject_type="user",
-                  subject_id=row.user_id, outcome="denied")
+            audit(
+                session,
+                actor_id=row.user_id,
+                action="auth.refresh_reuse",
+                subject_type="user",
+                subject_id=row.user_id,
+                outcome="denied",
+            )
         session.commit()
         raise AppError(401, "INVALID_TOKEN")
     if row.expires_at <= now:
@@ -194,6 +260,7 @@ def logout(session: Session, token: str) -> None:
 
 
 # --- the customer's own data ------------------------------------------------------------------------------
+
 
 def me(user: User) -> schemas.MeOut:
     fields = {f: getattr(user, f) for f in schemas.MeOut.model_fields if f not in ("roles", "permissions")}
@@ -214,14 +281,20 @@ def change_password(session: Session, user: User, data: schemas.PasswordIn) -> N
         raise AppError(422, "WRONG_PASSWORD", field="current_password")
     user.password_hash = hash_password(data.new_password)
     # Every other session ends: all refresh tokens of the user are revoked.
-    session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-                    .values(revoked_at=datetime.now(UTC)))
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
     session.commit()
 
 
 def list_addresses(session: Session, user: User) -> list[Address]:
-    return list(session.scalars(select(Address).where(Address.user_id == user.id)
-                                .order_by(Address.is_default.desc(), Address.id)))
+    return list(
+        session.scalars(
+            select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id)
+        )
+    )
 
 
 def get_address(session: Session, user: User, address_id: int) -> Address:
@@ -233,8 +306,9 @@ def get_address(session: Session, user: User, address_id: int) -> Address:
 
 
 def _make_default(session: Session, user: User, address: Address) -> None:
-    session.execute(update(Address).where(Address.user_id == user.id, Address.id != address.id)
-                    .values(is_default=False))
+    session.execute(
+        update(Address).where(Address.user_id == user.id, Address.id != address.id).values(is_default=False)
+    )
     address.is_default = True
 
 
@@ -271,24 +345,46 @@ def delete_address(session: Session, user: User, address_id: int) -> None:
 
 # --- staff views of users -------------------------------------------------------------------------------------
 
+
 def user_view(user: User, viewer_permissions: set[str], detail: bool = False) -> schemas.UserOut:
     """A user as a staff member sees them: personal data masked unless profiles:read_sensitive."""
     full = "profiles:read_sensitive" in viewer_permissions
-    base = dict(id=user.id, email=user.email if full else mask_email(user.email),
-                phone=user.phone if full else mask_phone(user.phone), name=user.name, is_staff=user.is_staff,
-                licence_no=user.licence_no,
-                is_active=user.is_active, roles=user.role_names, created_at=user.created_at,
-                last_login_at=user.last_login_at)
+    base = {
+        "id": user.id,
+        "email": user.email if full else mask_email(user.email),
+        "phone": user.phone if full else mask_phone(user.phone),
+        "name": user.name,
+        "is_staff": user.is_staff,
+        "licence_no": user.licence_no,
+        "is_active": user.is_active,
+        "roles": user.role_names,
+        "created_at": user.created_at,
+        "last_login_at": user.last_login_at,
+    }
     if not detail:
         return schemas.UserOut(**base)
     return schemas.UserDetailOut(
-        **base, gender=user.gender, birth_date=user.birth_date, region=user.region, city=user.city,
-        occupation=user.occupation, real_name=user.real_name if full else mask_name(user.real_name),
-        id_number=user.id_number if full else mask_id_number(user.id_number), masked=not full)
+        **base,
+        gender=user.gender,
+        birth_date=user.birth_date,
+        region=user.region,
+        city=user.city,
+        occupation=user.occupation,
+        real_name=user.real_name if full else mask_name(user.real_name),
+        id_number=user.id_number if full else mask_id_number(user.id_number),
+        masked=not full,
+    )
 
 
-def search_users(session: Session, viewer: User, params: PageParams, *, q: str | None = None,
-                 is_staff: bool | None = None, role: str | None = None) -> tuple[list[User], int]:
+def search_users(
+    session: Session,
+    viewer: User,
+    params: PageParams,
+    *,
+    q: str | None = None,
+    is_staff: bool | None = None,
+    role: str | None = None,
+) -> tuple[list[User], int]:
     query = select(User)
     if is_staff is not None:
         query = query.where(User.is_staff == is_staff)
@@ -304,8 +400,14 @@ def search_users(session: Session, viewer: User, params: PageParams, *, q: str |
             conds.append(User.id == int(q))
         query = query.where(or_(*conds))
     rows, total = paginate(session, query.order_by(User.id.desc()), params)
-    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="users.list", subject_type="user",
-          detail={"q": q or "", "is_staff": is_staff, "role": role or "", "returned": [u.id for u in rows]})
+    audit(
+        session,
+        actor_id=viewer.id,
+        actor_login=viewer.login,
+        action="users.list",
+        subject_type="user",
+        detail={"q": q or "", "is_staff": is_staff, "role": role or "", "returned": [u.id for u in rows]},
+    )
     session.commit()
     return rows, total
 
@@ -316,8 +418,15 @@ def read_user(session: Session, viewer: User, user_id: int) -> schemas.UserDetai
         raise not_found("user")
     perms = permissions_of(viewer)
     view = user_view(user, perms, detail=True)
-    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="users.read", subject_type="user",
-          subject_id=user.id, detail={"unmasked": not view.masked})
+    audit(
+        session,
+        actor_id=viewer.id,
+        actor_login=viewer.login,
+        action="users.read",
+        subject_type="user",
+        subject_id=user.id,
+        detail={"unmasked": not view.masked},
+    )
     session.commit()
     return view
 
@@ -327,18 +436,29 @@ def create_staff(session: Session, actor: User, data: schemas.StaffIn) -> User:
         raise AppError(422, "ROLE_NOT_STAFF", field="roles", role="customer")
     roles = _roles_by_name(session, data.roles)
     _check_grantable(actor, {p for r in roles for p in r.permissions})
-    user = _new_user(session, email=data.email, phone=data.phone, password=data.password, name=data.name,
-                     roles=roles, is_staff=True)
+    user = _new_user(
+        session, email=data.email, phone=data.phone, password=data.password, name=data.name, roles=roles, is_staff=True
+    )
     user.licence_no = data.licence_no
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="staff.create", subject_type="user",
-          subject_id=user.id, detail={"roles": data.roles})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="staff.create",
+        subject_type="user",
+        subject_id=user.id,
+        detail={"roles": data.roles},
+    )
     session.commit()
     return user
 
 
 def _active_admins(session: Session) -> set[int]:
-    return set(session.scalars(select(User.id).join(user_roles).join(Role)
-                               .where(Role.name == "admin", User.is_active.is_(True))))
+    return set(
+        session.scalars(
+            select(User.id).join(user_roles).join(Role).where(Role.name == "admin", User.is_active.is_(True))
+        )
+    )
 
 
 def update_user(session: Session, actor: User, user_id: int, data: schemas.UserPatch) -> User:
@@ -358,9 +478,11 @@ def update_user(session: Session, actor: User, user_id: int, data: schemas.UserP
     if "is_active" in changes:
         user.is_active = changes["is_active"]
         if not user.is_active:
-            session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
-                                                       RefreshToken.revoked_at.is_(None))
-                            .values(revoked_at=datetime.now(UTC)))
+            session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
     for field in ("name", "licence_no"):
         if field in changes:
             setattr(user, field, changes[field])
@@ -368,10 +490,23 @@ def update_user(session: Session, actor: User, user_id: int, data: schemas.UserP
     if user.id in admins and not still_admin and len(admins) == 1:
         session.rollback()
         raise AppError(409, "LAST_ADMIN")
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="users.update", subject_type="user",
-          subject_id=user.id, detail={"before": before, "after": {
-              "name": user.name, "is_active": user.is_active, "roles": user.role_names,
-              "licence_no": user.licence_no}})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="users.update",
+        subject_type="user",
+        subject_id=user.id,
+        detail={
+            "before": before,
+            "after": {
+                "name": user.name,
+                "is_active": user.is_active,
+                "roles": user.role_names,
+                "licence_no": user.licence_no,
+            },
+        },
+    )
     session.commit()
     return user
 
@@ -391,11 +526,22 @@ def create_role(session: Session, actor: User, data: schemas.RoleIn) -> Role:
     _check_grantable(actor, set(data.permissions))
     if session.scalar(select(Role.id).where(Role.name == data.name)):
         raise AppError(409, "CONFLICT", field="name")
-    role = Role(name=data.name, description=data.description, builtin=False,
-                grants=[RolePermission(permission=p) for p in data.permissions])
+    role = Role(
+        name=data.name,
+        description=data.description,
+        builtin=False,
+        grants=[RolePermission(permission=p) for p in data.permissions],
+    )
     session.add(role)
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="roles.create", subject_type="role",
-          subject_id=data.name, detail={"permissions": data.permissions})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="roles.create",
+        subject_type="role",
+        subject_id=data.name,
+        detail={"permissions": data.permissions},
+    )
     session.commit()
     return role
 
@@ -410,9 +556,17 @@ def update_role(session: Session, actor: User, name: str, data: schemas.RolePatc
     if data.permissions is not None:
         _check_grantable(actor, set(data.permissions) - set(before))
         role.grants = [g for g in role.grants if g.permission in data.permissions] + [
-            RolePermission(permission=p) for p in data.permissions if p not in before]
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="roles.update", subject_type="role",
-          subject_id=name, detail={"before": before, "after": data.permissions})
+            RolePermission(permission=p) for p in data.permissions if p not in before
+        ]
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="roles.update",
+        subject_type="role",
+        subject_id=name,
+        detail={"before": before, "after": data.permissions},
+    )
     session.commit()
     session.refresh(role)
     return role
@@ -425,8 +579,9 @@ def delete_role(session: Session, actor: User, name: str) -> None:
     if session.scalar(select(func.count()).select_from(user_roles).where(user_roles.c.role_id == role.id)):
         raise AppError(409, "ROLE_IN_USE")
     session.delete(role)
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="roles.delete", subject_type="role",
-          subject_id=name)
+    audit(
+        session, actor_id=actor.id, actor_login=actor.login, action="roles.delete", subject_type="role", subject_id=name
+    )
     session.commit()
 
 
@@ -434,21 +589,22 @@ def permission_catalogue() -> list[schemas.PermissionOut]:
     return [schemas.PermissionOut(code=c, description=d) for c, d in PERMISSIONS.items()]
 
 
-def create_admin(session: Session, *, email: str | None, phone: str | None, password: str,
-                 name: str = "管理员") -> User:
+def create_admin(
+    session: Session, *, email: str | None, phone: str | None, password: str, name: str = "管理员"
+) -> User:
     """For the CLI: an admin account (or, if the login exists, give it the admin role and a new password)."""
     ensure_builtin_roles(session)
     admin = _roles_by_name(session, ["admin"])
     user = find_by_login(session, email or phone or "")
     if user is None:
-        user = _new_user(session, email=email, phone=phone, password=password, name=name, roles=admin,
-                         is_staff=True)
+        user = _new_user(session, email=email, phone=phone, password=password, name=name, roles=admin, is_staff=True)
     else:
         user.password_hash = hash_password(password)
         user.is_staff, user.is_active = True, True
         if "admin" not in user.role_names:
             user.roles = [*user.roles, *admin]
-    audit(session, actor_id=None, actor_login="cli", action="staff.create_admin", subject_type="user",
-          subject_id=user.id)
+    audit(
+        session, actor_id=None, actor_login="cli", action="staff.create_admin", subject_type="user", subject_id=user.id
+    )
     session.commit()
     return user

@@ -11,8 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from medreach.core.db import Base, Timestamped, utcnow
 
 DRUG_CLASSES = ("rx", "otc_a", "otc_b", "device", "health_food", "other")
-DRUG_CLASS_NAMES = {"rx": "处方药", "otc_a": "甲类非处方药", "otc_b": "乙类非处方药", "device": "医疗器械",
-                    "health_food": "保健食品", "other": "其他"}
+DRUG_CLASS_NAMES = {
+    "rx": "处方药",
+    "otc_a": "甲类非处方药",
+    "otc_b": "乙类非处方药",
+    "device": "医疗器械",
+    "health_food": "保健食品",
+    "other": "其他",
+}
 
 
 class Category(Base):

@@ -9,17 +9,32 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from medreach.catalog.models import DRUG_CLASSES
+from medreach.core.schemas import InputModel, MultiLine
 
 DrugClass = Literal["rx", "otc_a", "otc_b", "device", "health_food", "other"]
 assert set(DRUG_CLASSES) == set(DrugClass.__args__)
 SpecialFlag = Literal[
-    "narcotic", "psychotropic_1", "psychotropic_2", "medical_toxic", "radioactive", "precursor_chemical",
-    "vaccine", "blood_product", "ephedrine_compound", "tramadol_compound", "opioid_compound_oral",
-    "dextromethorphan_single_oral", "anabolic_or_peptide_hormone", "injection", "hospital_preparation",
-    "tcm_formula_granule"]
+    "narcotic",
+    "psychotropic_1",
+    "psychotropic_2",
+    "medical_toxic",
+    "radioactive",
+    "precursor_chemical",
+    "vaccine",
+    "blood_product",
+    "ephedrine_compound",
+    "tramadol_compound",
+    "opioid_compound_oral",
+    "dextromethorphan_single_oral",
+    "anabolic_or_peptide_hormone",
+    "injection",
+    "hospital_preparation",
+    "tcm_formula_granule",
+]
 RX_NOTICE = "处方药须凭处方在药师指导下购买和使用"
 OTC_NOTICE = "请按药品说明书或者在药师指导下购买和使用"
 Str = lambda n: Annotated[str, Field(max_length=n)]  # noqa: E731
+Text = lambda n: Annotated[MultiLine, Field(max_length=n)]  # noqa: E731  descriptions keep their line breaks
 
 
 class CategoryOut(BaseModel):
@@ -32,7 +47,7 @@ class CategoryOut(BaseModel):
     children: list[CategoryOut] = []
 
 
-class CategoryIn(BaseModel):
+class CategoryIn(InputModel):
     code: Annotated[str, Field(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
     parent_code: Annotated[str, Field(max_length=32)] | None = None
     name_zh: Annotated[str, Field(min_length=1, max_length=64)]
@@ -40,7 +55,7 @@ class CategoryIn(BaseModel):
     sort: Annotated[int, Field(ge=0, le=10_000)] = 0
 
 
-class ProductIn(BaseModel):
+class ProductIn(InputModel):
     """A product as staff create or import it. online_banned is derived, never given."""
 
     sku: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -54,12 +69,12 @@ class ProductIn(BaseModel):
     special_flags: list[SpecialFlag] = []
     atc_code: Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = ""
     category_code: Annotated[str, Field(min_length=1, max_length=32)]
-    indications: Str(2000) = ""
-    contraindications: Str(2000) = ""
+    indications: Text(2000) = ""
+    contraindications: Text(2000) = ""
     pregnancy: Str(64) = ""
     children: Str(64) = ""
     elderly: Str(64) = ""
-    usage_dosage: Str(2000) = ""
+    usage_dosage: Text(2000) = ""
     pack_size: Annotated[int, Field(ge=1, le=100_000)] = 1
     pack_unit: Str(8) = ""
     daily_dose: Annotated[Decimal, Field(gt=0, le=1000, max_digits=10, decimal_places=4)] | None = None
@@ -81,7 +96,7 @@ class ProductIn(BaseModel):
         return v
 
 
-class ProductPatch(BaseModel):
+class ProductPatch(InputModel):
     generic_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     brand_name: Str(64) | None = None
     specification: Str(128) | None = None
@@ -92,12 +107,12 @@ class ProductPatch(BaseModel):
     special_flags: list[SpecialFlag] | None = None
     atc_code: Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9]*$")] | None = None
     category_code: Annotated[str, Field(min_length=1, max_length=32)] | None = None
-    indications: Str(2000) | None = None
-    contraindications: Str(2000) | None = None
+    indications: Text(2000) | None = None
+    contraindications: Text(2000) | None = None
     pregnancy: Str(64) | None = None
     children: Str(64) | None = None
     elderly: Str(64) | None = None
-    usage_dosage: Str(2000) | None = None
+    usage_dosage: Text(2000) | None = None
     pack_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
     pack_unit: Str(8) | None = None
     daily_dose: Annotated[Decimal, Field(gt=0, le=1000, max_digits=10, decimal_places=4)] | None = None
@@ -183,14 +198,14 @@ class ImportReport(BaseModel):
     errors: list[ImportRowError]
 
 
-class BulkPriceStockItem(BaseModel):
+class BulkPriceStockItem(InputModel):
     sku: Annotated[str, Field(min_length=1, max_length=32)]
     price_fen: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
     stock: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     stock_delta: Annotated[int, Field(ge=-10_000_000, le=10_000_000)] | None = None
 
 
-class BulkUpdateIn(BaseModel):
+class BulkUpdateIn(InputModel):
     items: Annotated[list[BulkPriceStockItem], Field(min_length=1, max_length=5000)]
 
 

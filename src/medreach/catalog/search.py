@@ -55,7 +55,7 @@ import tantivy
 from pypinyin import Style, lazy_pinyin
 from tantivy import Document, FieldType, Index, Occur, Order, Query, SchemaBuilder
 
-__all__ = ["SearchDoc", "SearchQuery", "SearchResult", "SearchIndex", "SORTS", "DRUG_CLASSES"]
+__all__ = ["DRUG_CLASSES", "SORTS", "SearchDoc", "SearchIndex", "SearchQuery", "SearchResult"]
 
 log = logging.getLogger(__name__)
 
@@ -313,8 +313,23 @@ def _schema() -> tantivy.Schema:
     sb = SchemaBuilder()
     sb.add_integer_field("id", stored=True, indexed=True, fast=True)
     for name in (
-        "name_w", "name_bg", "name_ug", "brand_w", "brand_bg", "brand_ug", "tags_w", "tags_bg",
-        "ind_w", "ind_bg", "mfr_w", "mfr_bg", "any_ug", "py", "ini", "py_b", "ini_b",
+        "name_w",
+        "name_bg",
+        "name_ug",
+        "brand_w",
+        "brand_bg",
+        "brand_ug",
+        "tags_w",
+        "tags_bg",
+        "ind_w",
+        "ind_bg",
+        "mfr_w",
+        "mfr_bg",
+        "any_ug",
+        "py",
+        "ini",
+        "py_b",
+        "ini_b",
     ):
         # Bigram fields need positions (phrase queries); the others only need doc ids.
         opt = "position" if name.endswith("_bg") else "basic"
@@ -322,8 +337,7 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("name_exact", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("name_s", stored=True, tokenizer_name="raw", index_option="basic")
     for name in ("cat", "cls", "brand", "mfr"):
-        sb.add_text_field(name, stored=name in ("brand",), fast=True, tokenizer_name="raw",
-                          index_option="basic")
+        sb.add_text_field(name, stored=name in ("brand",), fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("sg", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("sgb", tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("price", indexed=True, fast=True)
@@ -393,8 +407,7 @@ class SearchIndex:
         elif any(path.iterdir()):
             raise ValueError(f"{path} is not empty and is not a MedReach search index")
         if meta and meta.get("schema_version") != SCHEMA_VERSION:
-            log.warning("search index %s has schema %s, recreating (needs a rebuild)", path,
-                        meta.get("schema_version"))
+            log.warning("search index %s has schema %s, recreating (needs a rebuild)", path, meta.get("schema_version"))
             for child in path.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
             meta = {}
@@ -479,13 +492,23 @@ class SearchIndex:
         doc = Document()
         doc.add_integer("id", int(d.id))
         for fname, value in (
-            ("name_w", name_w), ("name_bg", name_bg), ("name_ug", name_ug),
-            ("brand_w", brand_w), ("brand_bg", brand_bg), ("brand_ug", brand_ug),
-            ("tags_w", f"{tags_w} {whole_tags}".strip()), ("tags_bg", tags_bg),
-            ("ind_w", ind_w), ("ind_bg", ind_bg), ("mfr_w", mfr_w), ("mfr_bg", mfr_bg),
+            ("name_w", name_w),
+            ("name_bg", name_bg),
+            ("name_ug", name_ug),
+            ("brand_w", brand_w),
+            ("brand_bg", brand_bg),
+            ("brand_ug", brand_ug),
+            ("tags_w", f"{tags_w} {whole_tags}".strip()),
+            ("tags_bg", tags_bg),
+            ("ind_w", ind_w),
+            ("ind_bg", ind_bg),
+            ("mfr_w", mfr_w),
+            ("mfr_bg", mfr_bg),
             ("any_ug", " ".join(filter(None, (mfr_ug, ind_ug, tags_ug)))),
-            ("py", " ".join(py)), ("ini", " ".join(ini)),
-            ("py_b", " ".join(py_b)), ("ini_b", " ".join(ini_b)),
+            ("py", " ".join(py)),
+            ("ini", " ".join(ini)),
+            ("py_b", " ".join(py_b)),
+            ("ini_b", " ".join(ini_b)),
         ):
             if value:
                 doc.add_text(fname, value)
@@ -597,8 +620,13 @@ class SearchIndex:
                 self._term("any_ug", w, B_ANY_UG * f),
             ]
         else:
-            for fname, score in (("name_bg", B_NAME_G), ("brand_bg", B_BRAND_G),
-                                 ("tags_bg", B_TAGS_G), ("ind_bg", B_IND_G), ("mfr_bg", B_MFR_G)):
+            for fname, score in (
+                ("name_bg", B_NAME_G),
+                ("brand_bg", B_BRAND_G),
+                ("tags_bg", B_TAGS_G),
+                ("ind_bg", B_IND_G),
+                ("mfr_bg", B_MFR_G),
+            ):
                 q = self._substring(fname, w, score * f)
                 if q is not None:
                     out.append(q)
@@ -646,9 +674,15 @@ class SearchIndex:
         if q.drug_classes:
             out.append(Query.term_set_query(s, "cls", list(q.drug_classes)))
         if q.price_min is not None or q.price_max is not None:
-            out.append(Query.range_query(s, "price", FieldType.Integer,
-                                         None if q.price_min is None else int(q.price_min),
-                                         None if q.price_max is None else int(q.price_max)))
+            out.append(
+                Query.range_query(
+                    s,
+                    "price",
+                    FieldType.Integer,
+                    None if q.price_min is None else int(q.price_min),
+                    None if q.price_max is None else int(q.price_max),
+                )
+            )
         if q.brand:
             out.append(Query.term_query(s, "brand", q.brand))
         if q.manufacturer:
@@ -656,8 +690,12 @@ class SearchIndex:
         return [self._cs(f, 0.0) for f in out]
 
     @staticmethod
-    def _combine(must: Sequence[Query], should: Sequence[Query] = (), filters: Sequence[Query] = (),
-                 min_should: int | None = None) -> Query:
+    def _combine(
+        must: Sequence[Query],
+        should: Sequence[Query] = (),
+        filters: Sequence[Query] = (),
+        min_should: int | None = None,
+    ) -> Query:
         clauses = [(Occur.Must, m) for m in must] + [(Occur.Must, f) for f in filters]
         clauses += [(Occur.Should, s) for s in should]
         if not clauses:
@@ -689,14 +727,12 @@ class SearchIndex:
 
         if not text or not _RUN_RE.search(text):
             query = self._combine([], (), filters)
-            res = self._run(searcher, query, q.sort if q.sort != "relevance" else "sales",
-                            limit, offset)
+            res = self._run(searcher, query, q.sort if q.sort != "relevance" else "sales", limit, offset)
         else:
             query = self._text_query(text, filters)
             res = self._run(searcher, query, q.sort, limit, offset)
             if res.count == 0:
-                query, res, corrected = self._fallbacks(searcher, text, filters, q.sort, limit,
-                                                        offset, query, res)
+                query, res, corrected = self._fallbacks(searcher, text, filters, q.sort, limit, offset, query, res)
         ids = [int(v) for v in searcher.fast_field_values("id", [a for _, a in res.hits])]
         facets = self._facets(searcher, query) if res.count else {k: {} for k in FACET_FIELDS}
         return SearchResult(ids=ids, total=res.count, facets=facets, corrected=corrected)
@@ -729,16 +765,28 @@ class SearchIndex:
         if _is_latin_query(text):
             compact = "".join(_LATIN_RE.findall(text))
             if len(compact) >= FUZZY_MIN_LEN:
-                fq = self._combine([Query.disjunction_max_query(
-                    self._pinyin_clauses(compact, fuzzy=True), TIE_BREAKER)], (), filters)
+                fq = self._combine(
+                    [Query.disjunction_max_query(self._pinyin_clauses(compact, fuzzy=True), TIE_BREAKER)], (), filters
+                )
                 r = self._run(searcher, fq, sort, limit, offset)
                 if r.count:
                     return fq, r, self._correction(searcher, fq, compact)
         elif _CJK_RUN_RE.fullmatch(compact) and len(compact) >= 2:
             py = "".join(p for _, p in _units(compact))
-            pq = self._combine([Query.disjunction_max_query(
-                [self._term("py", py, B_PY), self._prefix("py", py, B_PY_PREFIX),
-                 self._prefix("py_b", py, B_PYB)], TIE_BREAKER)], (), filters)
+            pq = self._combine(
+                [
+                    Query.disjunction_max_query(
+                        [
+                            self._term("py", py, B_PY),
+                            self._prefix("py", py, B_PY_PREFIX),
+                            self._prefix("py_b", py, B_PYB),
+                        ],
+                        TIE_BREAKER,
+                    )
+                ],
+                (),
+                filters,
+            )
             r = self._run(searcher, pq, sort, limit, offset)
             if r.count:
                 return pq, r, self._correction(searcher, pq, py)
@@ -765,8 +813,7 @@ class SearchIndex:
             for i in range(n):
                 for j in range(i + 1, min(n, i + 12) + 1):
                     surface = "".join(u[0] for u in units[i:j])
-                    for key in ("".join(u[1] for u in units[i:j]),
-                                "".join(_initial(u) for u in units[i:j])):
+                    for key in ("".join(u[1] for u in units[i:j]), "".join(_initial(u) for u in units[i:j])):
                         cand = (_edit_distance(typed, key), abs(len(key) - len(typed)), surface)
                         if best is None or cand[:2] < best[:2]:
                             best = cand
@@ -790,10 +837,7 @@ class SearchIndex:
         p = normalize(prefix)
         if not p or limit <= 0:
             return []
-        if _is_latin_query(p):
-            p = "".join(_LATIN_RE.findall(p))
-        else:
-            p = "".join(p.split())
+        p = "".join(_LATIN_RE.findall(p)) if _is_latin_query(p) else "".join(p.split())
         searcher = self._index.searcher()
         alive = Query.all_query()  # counts only live documents (no deleted ones)
         out: dict[str, None] = {}

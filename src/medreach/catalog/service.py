@@ -29,6 +29,7 @@ EXPORT_COLUMNS = list(schemas.ProductIn.model_fields)
 
 # --- categories -----------------------------------------------------------------------------------
 
+
 def upsert_categories(session: Session, rows: Iterable[dict]) -> int:
     """Create or update categories from rows of code, parent_code, name_zh, name_en, sort (parents first)."""
     by_code = {c.code: c for c in session.scalars(select(Category))}
@@ -54,8 +55,15 @@ def save_category(session: Session, actor: User, data: schemas.CategoryIn) -> Ca
         raise AppError(422, "CATEGORY_CYCLE", field="parent_code", category=data.parent_code)
     cat.parent, cat.name_zh, cat.name_en, cat.sort = parent, data.name_zh, data.name_en, data.sort
     session.add(cat)
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="categories.save", subject_type="category",
-          subject_id=data.code, detail=data.model_dump())
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="categories.save",
+        subject_type="category",
+        subject_id=data.code,
+        detail=data.model_dump(),
+    )
     session.commit()
     return cat
 
@@ -71,11 +79,20 @@ def category_path(category: Category) -> list[str]:
 
 def category_tree(session: Session) -> list[schemas.CategoryOut]:
     cats = list(session.scalars(select(Category).order_by(Category.sort, Category.id)))
-    counts = dict(session.execute(select(Product.category_id, func.count()).where(*visible())
-                                  .group_by(Product.category_id)).all())
-    nodes = {c.id: schemas.CategoryOut(id=c.id, code=c.code, parent_code=c.parent.code if c.parent else None,
-                                       name_zh=c.name_zh, name_en=c.name_en, product_count=counts.get(c.id, 0))
-             for c in cats}
+    counts = dict(
+        session.execute(select(Product.category_id, func.count()).where(*visible()).group_by(Product.category_id)).all()
+    )
+    nodes = {
+        c.id: schemas.CategoryOut(
+            id=c.id,
+            code=c.code,
+            parent_code=c.parent.code if c.parent else None,
+            name_zh=c.name_zh,
+            name_en=c.name_en,
+            product_count=counts.get(c.id, 0),
+        )
+        for c in cats
+    }
     roots = []
     for c in cats:
         if c.parent_id in nodes:
@@ -113,15 +130,20 @@ def subtree_ids(session: Session, code: str) -> list[int]:
 
 # --- products --------------------------------------------------------------------------------------
 
+
 def visible():
     """What a customer may ever see: active and not banned from online sale."""
     return (Product.is_active.is_(True), Product.online_banned.is_(False))
 
 
 def apply_negative_list(product: Product) -> None:
-    verdict = negative_list.check(generic_name=product.generic_name, dosage_form=product.dosage_form,
-                                  special_flags=product.special_flags or [], atc_code=product.atc_code,
-                                  drug_class=product.drug_class)
+    verdict = negative_list.check(
+        generic_name=product.generic_name,
+        dosage_form=product.dosage_form,
+        special_flags=product.special_flags or [],
+        atc_code=product.atc_code,
+        drug_class=product.drug_class,
+    )
     product.online_banned, product.banned_reason = verdict.banned, verdict.reason
     product.negative_list_version = verdict.version
 
@@ -137,9 +159,18 @@ def _assign(session: Session, product: Product, values: dict) -> None:
 def admin_view(p: Product) -> schemas.ProductAdminOut:
     data = {f: getattr(p, f) for f in schemas.ProductIn.model_fields if f != "category_code"}
     return schemas.ProductAdminOut(
-        **data, category_code=p.category.code, id=p.id, category_name=p.category.name_zh,
-        online_banned=p.online_banned, banned_reason=p.banned_reason, negative_list_version=p.negative_list_version,
-        sales=p.sales, days_of_supply=p.days_of_supply, created_at=p.created_at, updated_at=p.updated_at)
+        **data,
+        category_code=p.category.code,
+        id=p.id,
+        category_name=p.category.name_zh,
+        online_banned=p.online_banned,
+        banned_reason=p.banned_reason,
+        negative_list_version=p.negative_list_version,
+        sales=p.sales,
+        days_of_supply=p.days_of_supply,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
 
 
 def get_product(session: Session, product_id: int) -> Product:
@@ -169,15 +200,23 @@ def create_product(session: Session, actor: User, data: schemas.ProductIn, index
     session.add(product)
     session.flush()
     _movement(session, product.id, product.stock, "initial", actor_id=actor.id)
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="products.create", subject_type="product",
-          subject_id=product.id, detail={"sku": product.sku, "online_banned": product.online_banned})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="products.create",
+        subject_type="product",
+        subject_id=product.id,
+        detail={"sku": product.sku, "online_banned": product.online_banned},
+    )
     session.commit()
     sync_index(index, [product])
     return product
 
 
-def update_product(session: Session, actor: User, product_id: int, data: schemas.ProductPatch,
-                   index: SearchIndex | None) -> Product:
+def update_product(
+    session: Session, actor: User, product_id: int, data: schemas.ProductPatch, index: SearchIndex | None
+) -> Product:
     product = get_product(session, product_id)
     changes = data.model_dump(exclude_unset=True)
     nullable = {"daily_dose", "expiry_date"}
@@ -186,22 +225,42 @@ def update_product(session: Session, actor: User, product_id: int, data: schemas
     _assign(session, product, dict(changes))
     if "stock" in changes and changes["stock"] != old_stock:
         _movement(session, product.id, changes["stock"] - old_stock, "manual", actor_id=actor.id)
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="products.update", subject_type="product",
-          subject_id=product.id, detail={"changed": sorted(changes), "online_banned": product.online_banned})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="products.update",
+        subject_type="product",
+        subject_id=product.id,
+        detail={"changed": sorted(changes), "online_banned": product.online_banned},
+    )
     session.commit()
     sync_index(index, [product])
     return product
 
 
-def search_admin(session: Session, params: PageParams, *, q: str | None = None, category: str | None = None,
-                 drug_class: str | None = None, banned: bool | None = None, low_stock: bool = False,
-                 active: bool | None = None) -> tuple[list[Product], int]:
+def search_admin(
+    session: Session,
+    params: PageParams,
+    *,
+    q: str | None = None,
+    category: str | None = None,
+    drug_class: str | None = None,
+    banned: bool | None = None,
+    low_stock: bool = False,
+    active: bool | None = None,
+) -> tuple[list[Product], int]:
     query = select(Product)
     if q:
         like = q.strip()
-        query = query.where(or_(Product.sku == like, Product.generic_name.contains(like, autoescape=True),
-                                Product.brand_name.contains(like, autoescape=True),
-                                Product.manufacturer.contains(like, autoescape=True)))
+        query = query.where(
+            or_(
+                Product.sku == like,
+                Product.generic_name.contains(like, autoescape=True),
+                Product.brand_name.contains(like, autoescape=True),
+                Product.manufacturer.contains(like, autoescape=True),
+            )
+        )
     if category:
         query = query.where(Product.category_id.in_(subtree_ids(session, category)))
     if drug_class:
@@ -217,6 +276,7 @@ def search_admin(session: Session, params: PageParams, *, q: str | None = None, 
 
 # --- import, export, bulk updates ---------------------------------------------------------------------
 
+
 def read_table(content: bytes, filename: str) -> list[dict]:
     """Rows of a CSV (UTF-8, with or without BOM; or GBK) or XLSX file as dicts keyed by the header."""
     name = filename.lower()
@@ -229,8 +289,11 @@ def read_table(content: bytes, filename: str) -> list[dict]:
             raise AppError(422, "IMPORT_UNREADABLE", field="file", reason=type(e).__name__) from e
         rows = sheet.iter_rows(values_only=True)
         header = [str(h or "").strip() for h in next(rows, [])]
-        return [{h: ("" if v is None else v) for h, v in zip(header, r)} for r in rows
-                if any(v not in (None, "") for v in r)]
+        return [
+            {h: ("" if v is None else v) for h, v in zip(header, r, strict=False)}
+            for r in rows
+            if any(v not in (None, "") for v in r)
+        ]
     if name.endswith(".csv"):
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -240,7 +303,9 @@ def read_table(content: bytes, filename: str) -> list[dict]:
                 continue
         else:
             raise AppError(422, "IMPORT_UNREADABLE", field="file", reason="encoding")
-        return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+        return [
+            {(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))
+        ]
     raise AppError(415, "IMPORT_UNSUPPORTED", field="file", reason="use .csv or .xlsx")
 
 
@@ -255,9 +320,15 @@ def _clean(row: dict) -> dict:
     return out
 
 
-def import_products(session: Session, actor: User | None, rows: list[dict], *, dry_run: bool = False,
-                    index: SearchIndex | None = None,
-                    progress: Callable[[int], None] | None = None) -> schemas.ImportReport:
+def import_products(
+    session: Session,
+    actor: User | None,
+    rows: list[dict],
+    *,
+    dry_run: bool = False,
+    index: SearchIndex | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> schemas.ImportReport:
     """Create or update products by SKU. Valid rows are applied together; each bad row is reported by
     row number and field, and none of it is written."""
     categories = {c.code: c for c in session.scalars(select(Category))}
@@ -272,12 +343,18 @@ def import_products(session: Session, actor: User | None, rows: list[dict], *, d
             data = schemas.ProductIn.model_validate(_clean(raw))
         except ValidationError as e:
             for err in e.errors():
-                errors.append(schemas.ImportRowError(row=i, sku=sku, field=".".join(map(str, err["loc"])) or "row",
-                                                     message=err["msg"]))
+                errors.append(
+                    schemas.ImportRowError(
+                        row=i, sku=sku, field=".".join(map(str, err["loc"])) or "row", message=err["msg"]
+                    )
+                )
             continue
         if data.category_code not in categories:
-            errors.append(schemas.ImportRowError(row=i, sku=sku, field="category_code",
-                                                 message=f"unknown category {data.category_code}"))
+            errors.append(
+                schemas.ImportRowError(
+                    row=i, sku=sku, field="category_code", message=f"unknown category {data.category_code}"
+                )
+            )
             continue
         if data.sku in seen:
             errors.append(schemas.ImportRowError(row=i, sku=sku, field="sku", message="duplicate SKU in the file"))
@@ -308,13 +385,30 @@ def import_products(session: Session, actor: User | None, rows: list[dict], *, d
         for product, delta in touched:
             if delta:
                 _movement(session, product.id, delta, "import", actor_id=actor.id if actor else None)
-        audit(session, actor_id=actor.id if actor else None, actor_login=actor.login if actor else "cli",
-              action="products.import", subject_type="product",
-              detail={"rows": len(rows), "created": created, "updated": updated, "rejected": len({e.row for e in errors})})
+        audit(
+            session,
+            actor_id=actor.id if actor else None,
+            actor_login=actor.login if actor else "cli",
+            action="products.import",
+            subject_type="product",
+            detail={
+                "rows": len(rows),
+                "created": created,
+                "updated": updated,
+                "rejected": len({e.row for e in errors}),
+            },
+        )
         session.commit()
         sync_index(index, [p for p, _ in touched])
-    return schemas.ImportReport(rows=len(rows), created=created, updated=updated,
-                                rejected=len({e.row for e in errors}), banned=banned, dry_run=dry_run, errors=errors)
+    return schemas.ImportReport(
+        rows=len(rows),
+        created=created,
+        updated=updated,
+        rejected=len({e.row for e in errors}),
+        banned=banned,
+        dry_run=dry_run,
+        errors=errors,
+    )
 
 
 def export_products(session: Session, fmt: str) -> bytes:
@@ -344,8 +438,9 @@ def export_products(session: Session, fmt: str) -> bytes:
     return buf.getvalue().encode("utf-8-sig")  # with BOM, so Excel opens it as UTF-8
 
 
-def bulk_update(session: Session, actor: User, data: schemas.BulkUpdateIn,
-                index: SearchIndex | None) -> schemas.BulkUpdateOut:
+def bulk_update(
+    session: Session, actor: User, data: schemas.BulkUpdateIn, index: SearchIndex | None
+) -> schemas.BulkUpdateOut:
     """Set prices and stock by SKU (absolute stock or a delta). All valid items apply in one transaction."""
     skus = [i.sku for i in data.items]
     products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
@@ -357,23 +452,38 @@ def bulk_update(session: Session, actor: User, data: schemas.BulkUpdateIn,
             errors.append(schemas.ImportRowError(row=n, sku=item.sku, field="sku", message="unknown SKU"))
             continue
         if item.stock is not None and item.stock_delta is not None:
-            errors.append(schemas.ImportRowError(row=n, sku=item.sku, field="stock_delta",
-                                                 message="give stock or stock_delta, not both"))
+            errors.append(
+                schemas.ImportRowError(
+                    row=n, sku=item.sku, field="stock_delta", message="give stock or stock_delta, not both"
+                )
+            )
             continue
         if item.price_fen is not None:
             product.price_fen = item.price_fen
-        delta = item.stock_delta if item.stock_delta is not None else (
-            item.stock - product.stock if item.stock is not None else 0)
+        delta = (
+            item.stock_delta
+            if item.stock_delta is not None
+            else (item.stock - product.stock if item.stock is not None else 0)
+        )
         if delta:
             if product.stock + delta < 0:
-                errors.append(schemas.ImportRowError(row=n, sku=item.sku, field="stock_delta",
-                                                     message="stock would fall below zero"))
+                errors.append(
+                    schemas.ImportRowError(
+                        row=n, sku=item.sku, field="stock_delta", message="stock would fall below zero"
+                    )
+                )
                 continue
             product.stock += delta
             _movement(session, product.id, delta, "bulk", actor_id=actor.id)
         touched.append(product)
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="products.bulk_update", subject_type="product",
-          detail={"updated": len(touched), "errors": len(errors)})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="products.bulk_update",
+        subject_type="product",
+        detail={"updated": len(touched), "errors": len(errors)},
+    )
     session.commit()
     sync_index(index, touched)
     return schemas.BulkUpdateOut(updated=len(touched), errors=errors)
@@ -381,35 +491,50 @@ def bulk_update(session: Session, actor: User, data: schemas.BulkUpdateIn,
 
 # --- stock ----------------------------------------------------------------------------------------------
 
-def _movement(session: Session, product_id: int, delta: int, reason: str, ref: str = "",
-              actor_id: int | None = None) -> None:
-    session.add(StockMovement(product_id=product_id, delta=delta, reason=reason, ref=ref, actor_id=actor_id,
-                              at=datetime.now(UTC)))
+
+def _movement(
+    session: Session, product_id: int, delta: int, reason: str, ref: str = "", actor_id: int | None = None
+) -> None:
+    session.add(
+        StockMovement(
+            product_id=product_id, delta=delta, reason=reason, ref=ref, actor_id=actor_id, at=datetime.now(UTC)
+        )
+    )
 
 
 def reserve_stock(session: Session, product_id: int, quantity: int, ref: str) -> bool:
     """Take `quantity` units if that many are left, in one conditional UPDATE (no oversell under races)."""
-    taken = session.execute(update(Product).where(Product.id == product_id, Product.stock >= quantity)
-                            .values(stock=Product.stock - quantity, sales=Product.sales + quantity)
-                            .execution_options(synchronize_session=False)).rowcount
+    taken = session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.stock >= quantity)
+        .values(stock=Product.stock - quantity, sales=Product.sales + quantity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if taken:
         _movement(session, product_id, -quantity, "order_reserve", ref)
     return bool(taken)
 
 
 def release_stock(session: Session, product_id: int, quantity: int, ref: str) -> None:
-    session.execute(update(Product).where(Product.id == product_id)
-                    .values(stock=Product.stock + quantity, sales=Product.sales - quantity)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Product)
+        .where(Product.id == product_id)
+        .values(stock=Product.stock + quantity, sales=Product.sales - quantity)
+        .execution_options(synchronize_session=False)
+    )
     _movement(session, product_id, quantity, "order_release", ref)
 
 
 def movements(session: Session, product_id: int, params: PageParams) -> tuple[list[StockMovement], int]:
-    return paginate(session, select(StockMovement).where(StockMovement.product_id == product_id)
-                    .order_by(StockMovement.id.desc()), params)
+    return paginate(
+        session,
+        select(StockMovement).where(StockMovement.product_id == product_id).order_by(StockMovement.id.desc()),
+        params,
+    )
 
 
 # --- what customers see ----------------------------------------------------------------------------------
+
 
 def display_name(p: Product) -> str:
     brand = f"{p.brand_name} " if p.brand_name and p.brand_name not in p.generic_name else ""
@@ -434,55 +559,106 @@ def card(p: Product, rx_approved: bool, rating: tuple[float | None, int] = (None
     locked = p.is_rx and not rx_approved
     mode = "unavailable" if p.stock <= 0 else "prescription" if locked else "cart"
     return schemas.ProductCard(
-        id=p.id, sku=p.sku, name=display_name(p), generic_name=p.generic_name, brand_name=p.brand_name,
-        specification=p.specification, drug_class=p.drug_class, class_label=DRUG_CLASS_NAMES[p.drug_class],
-        price_fen=p.price_fen, image_url=None if locked else image_url(p), stock_status=stock_status(p),
-        purchase_mode=mode, notice=notice_for(p), rating=rating[0], review_count=rating[1])
+        id=p.id,
+        sku=p.sku,
+        name=display_name(p),
+        generic_name=p.generic_name,
+        brand_name=p.brand_name,
+        specification=p.specification,
+        drug_class=p.drug_class,
+        class_label=DRUG_CLASS_NAMES[p.drug_class],
+        price_fen=p.price_fen,
+        image_url=None if locked else image_url(p),
+        stock_status=stock_status(p),
+        purchase_mode=mode,
+        notice=notice_for(p),
+        rating=rating[0],
+        review_count=rating[1],
+    )
 
 
 def detail(p: Product, rx_approved: bool, rating: tuple[float | None, int] = (None, 0)) -> schemas.ProductDetail:
     base = card(p, rx_approved, rating)
     shown = not p.is_rx or rx_approved
-    info = {f: (getattr(p, f) if shown else None) for f in
-            ("indications", "contraindications", "pregnancy", "children", "elderly", "usage_dosage")}
+    info = {
+        f: (getattr(p, f) if shown else None)
+        for f in ("indications", "contraindications", "pregnancy", "children", "elderly", "usage_dosage")
+    }
     return schemas.ProductDetail(
-        **base.model_dump(), dosage_form=p.dosage_form, manufacturer=p.manufacturer,
-        approval_number=p.approval_number, category_code=p.category.code, category_path=category_path(p.category),
-        pack_size=p.pack_size, pack_unit=p.pack_unit, days_of_supply=p.days_of_supply,
-        max_per_order=p.max_per_order, rx_approved=rx_approved, expiry_date=p.expiry_date, **info)
+        **base.model_dump(),
+        dosage_form=p.dosage_form,
+        manufacturer=p.manufacturer,
+        approval_number=p.approval_number,
+        category_code=p.category.code,
+        category_path=category_path(p.category),
+        pack_size=p.pack_size,
+        pack_unit=p.pack_unit,
+        days_of_supply=p.days_of_supply,
+        max_per_order=p.max_per_order,
+        rx_approved=rx_approved,
+        expiry_date=p.expiry_date,
+        **info,
+    )
 
 
 def image_url(p: Product) -> str:
     return p.image_url or f"/api/v1/products/{p.id}/image.svg"
 
 
-_CLASS_COLORS = {"rx": "#c0392b", "otc_a": "#d35400", "otc_b": "#27ae60", "device": "#2c7be5",
-                 "health_food": "#8e44ad", "other": "#7f8c8d"}
+_CLASS_COLORS = {
+    "rx": "#c0392b",
+    "otc_a": "#d35400",
+    "otc_b": "#27ae60",
+    "device": "#2c7be5",
+    "health_food": "#8e44ad",
+    "other": "#7f8c8d",
+}
 
 
 def package_svg(p: Product) -> str:
     """A drawn package for products without a photo: brand, generic name, specification, class mark."""
     color = _CLASS_COLORS[p.drug_class]
     label = {"rx": "Rx", "otc_a": "OTC 甲", "otc_b": "OTC 乙"}.get(p.drug_class, DRUG_CLASS_NAMES[p.drug_class])
-    lines = [escape(p.brand_name or ""), escape(p.generic_name[:12]), escape(p.generic_name[12:24]),
-             escape(p.specification[:16])]
-    texts = "".join(f'<text x="160" y="{120 + 34 * i}" font-size="{26 if i < 3 else 18}" text-anchor="middle" '
-                    f'fill="#1f2d3d">{t}</text>' for i, t in enumerate(lines) if t)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="320" viewBox="0 0 320 320">'
-            f'<rect width="320" height="320" rx="18" fill="#f7f9fc"/><rect x="20" y="40" width="280" height="240" '
-            f'rx="12" fill="#fff" stroke="{color}" stroke-width="4"/><rect x="20" y="40" width="280" height="40" '
-            f'rx="12" fill="{color}"/><text x="160" y="68" font-size="20" fill="#fff" text-anchor="middle" '
-            f'font-weight="bold">{escape(label)}</text>{texts}<text x="160" y="268" font-size="13" fill="#8492a6" '
-            f'text-anchor="middle">{escape(p.manufacturer[:20])}</text></svg>')
+    lines = [
+        escape(p.brand_name or ""),
+        escape(p.generic_name[:12]),
+        escape(p.generic_name[12:24]),
+        escape(p.specification[:16]),
+    ]
+    texts = "".join(
+        f'<text x="160" y="{120 + 34 * i}" font-size="{26 if i < 3 else 18}" text-anchor="middle" '
+        f'fill="#1f2d3d">{t}</text>'
+        for i, t in enumerate(lines)
+        if t
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="320" viewBox="0 0 320 320">'
+        f'<rect width="320" height="320" rx="18" fill="#f7f9fc"/><rect x="20" y="40" width="280" height="240" '
+        f'rx="12" fill="#fff" stroke="{color}" stroke-width="4"/><rect x="20" y="40" width="280" height="40" '
+        f'rx="12" fill="{color}"/><text x="160" y="68" font-size="20" fill="#fff" text-anchor="middle" '
+        f'font-weight="bold">{escape(label)}</text>{texts}<text x="160" y="268" font-size="13" fill="#8492a6" '
+        f'text-anchor="middle">{escape(p.manufacturer[:20])}</text></svg>'
+    )
 
 
 # --- search index -------------------------------------------------------------------------------------------
 
+
 def search_doc(p: Product) -> SearchDoc:
-    return SearchDoc(id=p.id, generic_name=p.generic_name, brand_name=p.brand_name, manufacturer=p.manufacturer,
-                     indications=p.indications, tags=list(p.tags or []), category_code=p.category.code,
-                     category_path=category_path(p.category), drug_class=p.drug_class, price_fen=p.price_fen,
-                     sales=p.sales, created_ts=int(p.created_at.timestamp()))
+    return SearchDoc(
+        id=p.id,
+        generic_name=p.generic_name,
+        brand_name=p.brand_name,
+        manufacturer=p.manufacturer,
+        indications=p.indications,
+        tags=list(p.tags or []),
+        category_code=p.category.code,
+        category_path=category_path(p.category),
+        drug_class=p.drug_class,
+        price_fen=p.price_fen,
+        sales=p.sales,
+        created_ts=int(p.created_at.timestamp()),
+    )
 
 
 def sync_index(index: SearchIndex | None, products: Iterable[Product]) -> None:

@@ -12,5 +12,8 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> dict[str, list[str]]:
     if not path.exists():
         return {}
     with path.open(encoding="utf-8") as f:
-        return {row["term"].strip(): [s.strip() for s in row["synonyms"].split(";") if s.strip()]
-                for row in csv.DictReader(f) if row.get("term")}
+        return {
+            row["term"].strip(): [s.strip() for s in row["synonyms"].split(";") if s.strip()]
+            for row in csv.DictReader(f)
+            if row.get("term")
+        }

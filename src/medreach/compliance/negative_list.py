@@ -14,12 +14,22 @@ from pathlib import Path
 RULES_FILE = Path(__file__).parent / "data" / "online_sale_negative_list.toml"
 
 FLAG_NAMES = {
-    "narcotic": "麻醉药品", "psychotropic_1": "第一类精神药品", "psychotropic_2": "第二类精神药品",
-    "medical_toxic": "医疗用毒性药品", "radioactive": "放射性药品", "precursor_chemical": "药品类易制毒化学品",
-    "vaccine": "疫苗", "blood_product": "血液制品", "ephedrine_compound": "含麻黄碱类复方制剂",
-    "tramadol_compound": "含曲马多复方口服制剂", "opioid_compound_oral": "含麻醉药品口服复方制剂",
-    "dextromethorphan_single_oral": "右美沙芬口服单方制剂", "anabolic_or_peptide_hormone": "蛋白同化制剂和肽类激素",
-    "hospital_preparation": "医疗机构制剂", "tcm_formula_granule": "中药配方颗粒", "injection": "注射剂",
+    "narcotic": "麻醉药品",
+    "psychotropic_1": "第一类精神药品",
+    "psychotropic_2": "第二类精神药品",
+    "medical_toxic": "医疗用毒性药品",
+    "radioactive": "放射性药品",
+    "precursor_chemical": "药品类易制毒化学品",
+    "vaccine": "疫苗",
+    "blood_product": "血液制品",
+    "ephedrine_compound": "含麻黄碱类复方制剂",
+    "tramadol_compound": "含曲马多复方口服制剂",
+    "opioid_compound_oral": "含麻醉药品口服复方制剂",
+    "dextromethorphan_single_oral": "右美沙芬口服单方制剂",
+    "anabolic_or_peptide_hormone": "蛋白同化制剂和肽类激素",
+    "hospital_preparation": "医疗机构制剂",
+    "tcm_formula_granule": "中药配方颗粒",
+    "injection": "注射剂",
 }
 
 
@@ -54,15 +64,22 @@ def rules(path: Path = RULES_FILE) -> Rules:
     )
 
 
-def check(*, generic_name: str, dosage_form: str, special_flags: list[str] | tuple[str, ...],
-          atc_code: str = "", drug_class: str = "") -> Verdict:
+def check(
+    *,
+    generic_name: str,
+    dosage_form: str,
+    special_flags: list[str] | tuple[str, ...],
+    atc_code: str = "",
+    drug_class: str = "",
+) -> Verdict:
     r = rules()
     flags = set(special_flags)
     for flag in sorted(flags & r.banned_flags):
         return Verdict(True, f"网络禁售：{FLAG_NAMES.get(flag, flag)}", r.version)
     if "injection" in flags or "注射" in dosage_form:
         exempt = (atc_code and atc_code.upper().startswith(r.injection_exempt_atc)) or any(
-            k in generic_name for k in r.injection_exempt_keywords)
+            k in generic_name for k in r.injection_exempt_keywords
+        )
         if not exempt:
             return Verdict(True, "网络禁售：注射剂（降血糖类除外）", r.version)
     topical = any(f in dosage_form for f in r.topical_forms)

@@ -18,8 +18,10 @@ class Cache(Protocol):
     def delete(self, *keys: str) -> None: ...
     def incr(self, key: str, ttl: int, amount: int = 1) -> int:
         """Add `amount` (one) and return the new count; the key expires ttl seconds after its first increment."""
+
     def ttl(self, key: str) -> int:
         """Seconds left before the key expires; 0 when it is absent or has no expiry."""
+
     def ping(self) -> None: ...
 
 

@@ -15,4 +15,5 @@ class ClientInfo:
     tracking_opt_out: bool = False
 
 
-client_info: ContextVar[ClientInfo] = ContextVar("client_info", default=ClientInfo())
+_OUTSIDE_A_REQUEST = ClientInfo()  # frozen: safe to share as the default
+client_info: ContextVar[ClientInfo] = ContextVar("client_info", default=_OUTSIDE_A_REQUEST)

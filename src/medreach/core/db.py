@@ -6,13 +6,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from medreach.core.errors import not_found
 
 # Stable constraint names so Alembic migrations are identical on SQLite, MariaDB and PostgreSQL.
 NAMING = {
@@ -54,7 +56,7 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict] = {datetime: UTCDateTime()}
 
 
 class Timestamped:
@@ -64,6 +66,18 @@ class Timestamped:
 
 # MySQL/MariaDB: 1213 deadlock, 1205 lock wait timeout; PostgreSQL: 40P01 deadlock, 40001 serialization.
 _RETRYABLE = ("1213", "1205", "40P01", "40001", "database is locked")
+
+
+M = TypeVar("M")
+
+
+def get_or_404(session: Session, model: type[M], row_id: object, what: str, *, owner_id: int | None = None) -> M:
+    """The row of `model` with this primary key, or a 404 problem naming `what`. With `owner_id`, a row owned
+    by someone else (its `user_id`) is a 404 as well: existence is never revealed to another customer."""
+    row = session.get(model, row_id)
+    if row is None or (owner_id is not None and getattr(row, "user_id", None) != owner_id):
+        raise not_found(what)
+    return row
 
 
 def is_retryable(exc: BaseException) -> bool:

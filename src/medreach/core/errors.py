@@ -19,8 +19,9 @@ PROBLEM = "application/problem+json"
 class AppError(Exception):
     """Raise anywhere below the router; becomes a problem+json response."""
 
-    def __init__(self, status: int, code: str, *, field: str | None = None,
-                 headers: dict[str, str] | None = None, **params: Any):
+    def __init__(
+        self, status: int, code: str, *, field: str | None = None, headers: dict[str, str] | None = None, **params: Any
+    ):
         super().__init__(code)
         self.status, self.code, self.field, self.headers, self.params = status, code, field, headers, params
 
@@ -29,8 +30,15 @@ def not_found(what: str = "resource") -> AppError:
     return AppError(404, "NOT_FOUND", resource=what)
 
 
-def problem(request: Request, status: int, code: str, *, errors: list[dict] | None = None,
-            headers: dict[str, str] | None = None, **params: Any) -> JSONResponse:
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    *,
+    errors: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+    **params: Any,
+) -> JSONResponse:
     lang = pick_language(request.headers.get("accept-language"))
     body: dict[str, Any] = {
         "type": f"https://medreach.dev/problems/{code.lower().replace('_', '-')}",
@@ -57,7 +65,8 @@ async def _app_error(request: Request, exc: AppError) -> JSONResponse:
     if exc.field:
         # A `reason` given with the error says more than the code's generic message.
         text = exc.params.get("reason") or message(
-            exc.code, pick_language(request.headers.get("accept-language")), field=exc.field, **exc.params)
+            exc.code, pick_language(request.headers.get("accept-language")), field=exc.field, **exc.params
+        )
         errors = [{"field": exc.field, "code": exc.code, "message": text}]
     params = {"field": exc.field, **exc.params} if exc.field else exc.params
     return problem(request, exc.status, exc.code, errors=errors, headers=exc.headers, **params)
@@ -68,14 +77,20 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     for e in exc.errors():
         if e.get("type") == "json_invalid":
             return problem(request, 400, "MALFORMED_BODY")
-        errors.append({"field": _field_of(tuple(e.get("loc", ()))), "code": e.get("type", "invalid"),
-                       "message": e.get("msg", "")})
+        errors.append(
+            {"field": _field_of(tuple(e.get("loc", ()))), "code": e.get("type", "invalid"), "message": e.get("msg", "")}
+        )
     return problem(request, 422, "VALIDATION_ERROR", errors=errors)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "NOT_AUTHENTICATED", 403: "PERMISSION_DENIED",
-            413: "BODY_TOO_LARGE"}.get(exc.status_code, "HTTP_ERROR")
+    code = {
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        401: "NOT_AUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        413: "BODY_TOO_LARGE",
+    }.get(exc.status_code, "HTTP_ERROR")
     return problem(request, exc.status_code, code, headers=getattr(exc, "headers", None))
 
 

@@ -20,15 +20,36 @@ from medreach.core.db import Base, utcnow
 
 # The stable catalogue: a name not listed here is a programming error, caught by tests.
 EVENTS = {
-    "Products Searched", "Product List Viewed", "Product Viewed", "Product Added", "Product Removed",
-    "Cart Viewed", "Checkout Started", "Order Placed", "Order Completed", "Order Cancelled", "Order Refunded",
-    "Order Shipped", "Order Delivered", "Prescription Submitted", "Prescription Approved",
-    "Prescription Rejected", "Product Reviewed", "Coupon Applied",
+    "Products Searched",
+    "Product List Viewed",
+    "Product Viewed",
+    "Product Added",
+    "Product Removed",
+    "Cart Viewed",
+    "Checkout Started",
+    "Order Placed",
+    "Order Completed",
+    "Order Cancelled",
+    "Order Refunded",
+    "Order Shipped",
+    "Order Delivered",
+    "Prescription Submitted",
+    "Prescription Approved",
+    "Prescription Rejected",
+    "Product Reviewed",
+    "Coupon Applied",
 }
 # Events about browsing rather than transactions: not recorded for a visitor who opted out of behaviour
 # analytics. Orders, payments, prescriptions and reviews are business records and always kept.
-BEHAVIOUR = {"Products Searched", "Product List Viewed", "Product Viewed", "Product Added", "Product Removed",
-             "Cart Viewed", "Checkout Started"}
+BEHAVIOUR = {
+    "Products Searched",
+    "Product List Viewed",
+    "Product Viewed",
+    "Product Added",
+    "Product Removed",
+    "Cart Viewed",
+    "Checkout Started",
+}
 
 
 class DomainEvent(Base):
@@ -44,16 +65,17 @@ class DomainEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column()  # set by the tracking capability
 
 
-def emit(session: Session, name: str, /, *, user_id: int | None = None, anonymous_id: str | None = None,
-         **properties: Any) -> DomainEvent | None:
+def emit(
+    session: Session, name: str, /, *, user_id: int | None = None, anonymous_id: str | None = None, **properties: Any
+) -> DomainEvent | None:
     """Add one event to the session's transaction. Properties are the event's own (Segment spec names).
     A behaviour event of a request that opted out of tracking is not recorded (None)."""
     if name not in EVENTS:
         raise ValueError(f"unknown domain event {name!r}")
     if name in BEHAVIOUR and client_info.get().tracking_opt_out:
         return None
-    event = DomainEvent(message_id=str(uuid.uuid4()), name=name, user_id=user_id, anonymous_id=anonymous_id,
-                        properties=properties)
+    event = DomainEvent(
+        message_id=str(uuid.uuid4()), name=name, user_id=user_id, anonymous_id=anonymous_id, properties=properties
+    )
     session.add(event)
     return event
-

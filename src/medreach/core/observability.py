@@ -12,12 +12,13 @@ import time
 import uuid
 
 import structlog
-from medreach.core.context import ClientInfo, client_info
-from medreach.core.errors import problem
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medreach.core.context import ClientInfo, client_info
+from medreach.core.errors import problem
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -42,18 +43,32 @@ def configure_logging(json: bool = True, level: str = "INFO") -> None:
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("medreach_http_requests_total", "HTTP requests by route and status",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("medreach_http_request_duration_seconds", "HTTP request latency by route",
-                                 ["method", "route"], registry=self.registry,
-                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.requests = Counter(
+            "medreach_http_requests_total",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "medreach_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
 
 
 class RequestContextMiddleware:
     """Request id, access log, metrics and body limit for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int, max_upload_bytes: int = 0,
-                 upload_paths: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        max_body_bytes: int,
+        max_upload_bytes: int = 0,
+        upload_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app, self.metrics, self.max_body = app, metrics, max_body_bytes
         self.max_upload, self.upload_paths = max(max_upload_bytes, max_body_bytes), upload_paths
         self.log = structlog.get_logger("medreach.http")
@@ -107,5 +122,11 @@ class RequestContextMiddleware:
             template = getattr(route, "path", None) or ("static" if status < 400 else "unmatched")
             self.metrics.requests.labels(scope["method"], template, str(status)).inc()
             self.metrics.latency.labels(scope["method"], template).observe(elapsed)
-            self.log.info("request", method=scope["method"], path=scope["path"], route=template,
-                          status=status, ms=round(elapsed * 1000, 2))
+            self.log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=template,
+                status=status,
+                ms=round(elapsed * 1000, 2),
+            )

@@ -15,8 +15,9 @@ class PageParams(BaseModel):
     offset: int = 0
 
 
-def page_params(limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> PageParams:
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0
+) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 
 

@@ -39,6 +39,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 # --- access tokens -------------------------------------------------------------------------------
 
+
 class TokenError(Exception):
     def __init__(self, code: str):
         super().__init__(code)
@@ -55,8 +56,9 @@ def issue_access_token(user_id: int, minutes: int | None = None) -> tuple[str, i
 
 def read_access_token(token: str) -> int:
     try:
-        claims = jwt.decode(token, get_settings().signing_key, algorithms=["HS256"],
-                            options={"require": ["exp", "sub"]})
+        claims = jwt.decode(
+            token, get_settings().signing_key, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+        )
     except jwt.ExpiredSignatureError as e:
         raise TokenError("TOKEN_EXPIRED") from e
     except jwt.PyJWTError as e:
@@ -77,6 +79,7 @@ def sha256_hex(value: str) -> str:
 
 
 # --- personal data at rest -------------------------------------------------------------------------
+
 
 def _derive(purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(get_settings().data_key)
@@ -128,6 +131,7 @@ class EncryptedString(TypeDecorator):
 
 
 # --- masking for staff views -------------------------------------------------------------------------
+
 
 def mask_phone(phone: str | None) -> str | None:
     if not phone:

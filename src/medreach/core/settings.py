@@ -141,10 +141,14 @@ class Settings(BaseSettings):
 
 def normalize_db_url(url: str) -> str:
     """Pick the drivers we ship: PyMySQL for MariaDB/MySQL, psycopg 3 for PostgreSQL."""
-    for prefix, driver in (("mysql://", "mysql+pymysql://"), ("mariadb://", "mysql+pymysql://"),
-                           ("postgresql://", "postgresql+psycopg://"), ("postgres://", "postgresql+psycopg://")):
+    for prefix, driver in (
+        ("mysql://", "mysql+pymysql://"),
+        ("mariadb://", "mysql+pymysql://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("postgres://", "postgresql+psycopg://"),
+    ):
         if url.startswith(prefix):
-            return driver + url[len(prefix):]
+            return driver + url[len(prefix) :]
     return url
 
 

@@ -13,21 +13,46 @@ from medreach.core.pagination import PageParams, paginate
 from medreach.ops.models import AuditEntry
 
 
-def audit(session: Session, *, actor_id: int | None, actor_login: str = "", action: str,
-          subject_type: str = "", subject_id: Any = "", outcome: str = "success",
-          detail: dict[str, Any] | None = None) -> AuditEntry:
+def audit(
+    session: Session,
+    *,
+    actor_id: int | None,
+    actor_login: str = "",
+    action: str,
+    subject_type: str = "",
+    subject_id: Any = "",
+    outcome: str = "success",
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
     """Add an audit entry to the caller's transaction (it commits with the change it describes)."""
     info = client_info.get()
-    entry = AuditEntry(actor_id=actor_id, actor_login=actor_login, action=action, subject_type=subject_type,
-                       subject_id=str(subject_id) if subject_id is not None else "", outcome=outcome,
-                       ip=info.ip, request_id=info.request_id, detail=detail or {})
+    entry = AuditEntry(
+        actor_id=actor_id,
+        actor_login=actor_login,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id) if subject_id is not None else "",
+        outcome=outcome,
+        ip=info.ip,
+        request_id=info.request_id,
+        detail=detail or {},
+    )
     session.add(entry)
     return entry
 
 
-def search_audit(session: Session, params: PageParams, *, actor_id: int | None = None, action: str | None = None,
-                 subject_type: str | None = None, subject_id: str | None = None, outcome: str | None = None,
-                 since: datetime | None = None, until: datetime | None = None) -> tuple[list[AuditEntry], int]:
+def search_audit(
+    session: Session,
+    params: PageParams,
+    *,
+    actor_id: int | None = None,
+    action: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[AuditEntry], int]:
     q = select(AuditEntry)
     if actor_id is not None:
         q = q.where(AuditEntry.actor_id == actor_id)

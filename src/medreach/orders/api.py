@@ -42,37 +42,54 @@ def uploads(request: Request) -> Path:
 
 # --- cart ------------------------------------------------------------------------------------------------
 
+
 @router.get("/cart", response_model=schemas.CartOut, tags=["cart"])
 def get_cart(request: Request, session: DbSession, user: MaybeUser, token: CartToken = None):
     cart = carts.find_cart(session, user, token)
     if cart is not None and cart.items:
-        emit(session, "Cart Viewed", user_id=user and user.id, anonymous_id=anonymous_id(request) or cart.guest_token,
-             cart_id=cart.id,
-             products=[{"product_id": i.product_id, "quantity": i.quantity} for i in cart.items])
+        emit(
+            session,
+            "Cart Viewed",
+            user_id=user and user.id,
+            anonymous_id=anonymous_id(request) or cart.guest_token,
+            cart_id=cart.id,
+            products=[{"product_id": i.product_id, "quantity": i.quantity} for i in cart.items],
+        )
         session.commit()
     return carts.view(session, user, cart, flash_of(request))
 
 
 @router.post("/cart/items", response_model=schemas.CartOut, tags=["cart"])
-def add_to_cart(data: schemas.CartItemIn, request: Request, session: DbSession, user: MaybeUser,
-                token: CartToken = None):
+def add_to_cart(
+    data: schemas.CartItemIn, request: Request, session: DbSession, user: MaybeUser, token: CartToken = None
+):
     """Add to the caller's cart; a guest without a token gets a new cart and its token in the answer."""
-    return carts.view(session, user, carts.add_item(session, user, token, data, anonymous_id(request)),
-                      flash_of(request))
+    return carts.view(
+        session, user, carts.add_item(session, user, token, data, anonymous_id(request)), flash_of(request)
+    )
 
 
 @router.patch("/cart/items/{product_id}", response_model=schemas.CartOut, tags=["cart"])
-def change_quantity(product_id: IdPath, data: schemas.CartQuantityIn, request: Request, session: DbSession,
-                    user: MaybeUser, token: CartToken = None):
-    return carts.view(session, user, carts.set_quantity(session, user, token, product_id, data.quantity),
-                      flash_of(request))
+def change_quantity(
+    product_id: IdPath,
+    data: schemas.CartQuantityIn,
+    request: Request,
+    session: DbSession,
+    user: MaybeUser,
+    token: CartToken = None,
+):
+    return carts.view(
+        session, user, carts.set_quantity(session, user, token, product_id, data.quantity), flash_of(request)
+    )
 
 
 @router.delete("/cart/items/{product_id}", response_model=schemas.CartOut, tags=["cart"])
-def remove_from_cart(product_id: IdPath, request: Request, session: DbSession, user: MaybeUser,
-                     token: CartToken = None):
-    return carts.view(session, user, carts.remove_item(session, user, token, product_id, anonymous_id(request)),
-                      flash_of(request))
+def remove_from_cart(
+    product_id: IdPath, request: Request, session: DbSession, user: MaybeUser, token: CartToken = None
+):
+    return carts.view(
+        session, user, carts.remove_item(session, user, token, product_id, anonymous_id(request)), flash_of(request)
+    )
 
 
 @router.post("/cart/merge", response_model=schemas.CartOut, tags=["cart"])
@@ -83,6 +100,7 @@ def merge_cart(data: schemas.MergeIn, request: Request, session: DbSession, user
 
 # --- checkout and orders ---------------------------------------------------------------------------------
 
+
 @router.post("/checkout/preview", response_model=schemas.PreviewOut, tags=["orders"])
 def checkout_preview(data: schemas.PreviewIn, request: Request, session: DbSession, user: CurrentUser):
     """The exact price breakdown the order would get (every discount with its source, shipping, points)."""
@@ -90,14 +108,21 @@ def checkout_preview(data: schemas.PreviewIn, request: Request, session: DbSessi
 
 
 @router.post("/orders", response_model=schemas.OrderOut, status_code=201, tags=["orders"])
-def place_order(data: schemas.CheckoutIn, request: Request, response: Response, session: DbSession,
-                user: CurrentUser,
-                idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64,
-                                                       pattern=r"^[A-Za-z0-9_-]+$")]):
+def place_order(
+    data: schemas.CheckoutIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    user: CurrentUser,
+    idempotency_key: Annotated[
+        str, Header(alias="Idempotency-Key", min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    ],
+):
     """Place an order from the cart (or the given items). Repeating the same Idempotency-Key returns the
     first order (200) instead of placing a second one."""
-    order, created = retrying(session, lambda: service.place_order(session, user, data, idempotency_key,
-                                                                   flash_of(request)))
+    order, created = retrying(
+        session, lambda: service.place_order(session, user, data, idempotency_key, flash_of(request))
+    )
     if not created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -116,11 +141,14 @@ def my_order(order_id: IdPath, session: DbSession, user: CurrentUser):
 
 
 @router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut, tags=["orders"])
-def cancel_order(order_id: IdPath, data: schemas.OptionalReasonIn, request: Request, session: DbSession,
-                 user: CurrentUser):
+def cancel_order(
+    order_id: IdPath, data: schemas.OptionalReasonIn, request: Request, session: DbSession, user: CurrentUser
+):
     order = service.get_own(session, user, order_id)
-    return service.view(session, service.cancel(session, order, actor_id=user.id, reason=data.reason or "customer",
-                                                flash=flash_of(request)))
+    return service.view(
+        session,
+        service.cancel(session, order, actor_id=user.id, reason=data.reason or "customer", flash=flash_of(request)),
+    )
 
 
 @router.post("/orders/{order_id}/confirm-receipt", response_model=schemas.OrderOut, tags=["orders"])
@@ -130,16 +158,24 @@ def confirm_receipt(order_id: IdPath, session: DbSession, user: CurrentUser):
 
 @router.post("/orders/{order_id}/refund-request", response_model=schemas.OrderOut, tags=["orders"])
 def request_refund(order_id: IdPath, data: schemas.ReasonIn, session: DbSession, user: CurrentUser):
-    return service.view(session, service.request_refund(session, user, service.get_own(session, user, order_id),
-                                                        data.reason))
+    return service.view(
+        session, service.request_refund(session, user, service.get_own(session, user, order_id), data.reason)
+    )
 
 
 def _payment_out(payment: Payment, qr: str = "") -> schemas.PaymentOut:
-    return schemas.PaymentOut(id=payment.id, order_id=payment.order_id, provider=payment.provider,
-                              out_trade_no=payment.out_trade_no, amount_fen=payment.amount_fen,
-                              currency=payment.currency, status=payment.status, pay_url=payment.pay_url,
-                              qr_code=qr or f"sandboxpay://pay?trade_no={payment.gateway_trade_no}",
-                              paid_at=payment.paid_at)
+    return schemas.PaymentOut(
+        id=payment.id,
+        order_id=payment.order_id,
+        provider=payment.provider,
+        out_trade_no=payment.out_trade_no,
+        amount_fen=payment.amount_fen,
+        currency=payment.currency,
+        status=payment.status,
+        pay_url=payment.pay_url,
+        qr_code=qr or f"sandboxpay://pay?trade_no={payment.gateway_trade_no}",
+        paid_at=payment.paid_at,
+    )
 
 
 @router.post("/orders/{order_id}/pay", response_model=schemas.PaymentOut, tags=["payments"])
@@ -147,9 +183,13 @@ def pay_order(order_id: IdPath, request: Request, session: DbSession, user: Curr
     """Open (or reopen) the order's payment: answers the gateway's cashier URL and QR payload."""
     order = service.get_own(session, user, order_id)
     base = request.app.state.settings.base_url
-    payment, created = payments.open_payment(session, provider(request), order,
-                                             notify_url=f"{base}/api/v1/payments/sandbox/notify",
-                                             return_url=f"{base}/orders/{order.id}")
+    payment, created = payments.open_payment(
+        session,
+        provider(request),
+        order,
+        notify_url=f"{base}/api/v1/payments/sandbox/notify",
+        return_url=f"{base}/orders/{order.id}",
+    )
     return _payment_out(payment, created.qr_code if created else "")
 
 
@@ -188,10 +228,15 @@ _items_adapter = TypeAdapter(list[schemas.OrderItemIn])
 
 
 @router.post("/prescriptions", response_model=schemas.PrescriptionOut, status_code=201, tags=["prescriptions"])
-def upload_prescription(request: Request, response: Response, session: DbSession, user: CurrentUser,
-                        file: Annotated[bytes, File(description="JPEG, PNG or PDF, at most 5 MB")],
-                        items: Annotated[str, Form(max_length=2000, description='JSON: [{"product_id": 1, "quantity": 1}]')],
-                        filename: Annotated[str, Form(max_length=128)] = "prescription"):
+def upload_prescription(
+    request: Request,
+    response: Response,
+    session: DbSession,
+    user: CurrentUser,
+    file: Annotated[bytes, File(description="JPEG, PNG or PDF, at most 5 MB")],
+    items: Annotated[str, Form(max_length=2000, description='JSON: [{"product_id": 1, "quantity": 1}]')],
+    filename: Annotated[str, Form(max_length=128)] = "prescription",
+):
     try:
         parsed = _items_adapter.validate_json(items)
     except ValidationError as e:
@@ -235,11 +280,16 @@ def my_prescription_file(rx_id: IdPath, request: Request, session: DbSession, us
 
 
 @router.get("/admin/prescriptions", response_model=Page[schemas.PrescriptionOut], tags=["pharmacist"])
-def review_queue(session: DbSession, paging: Paging, viewer: Annotated[User, require("rx:review")],
-                 status: Literal["pending", "approved", "rejected", "consumed", "all"] = "pending"):
+def review_queue(
+    session: DbSession,
+    paging: Paging,
+    viewer: Annotated[User, require("rx:review")],
+    status: Literal["pending", "approved", "rejected", "consumed", "all"] = "pending",
+):
     rows, total = prescriptions.queue(session, viewer, paging, None if status == "all" else status)
-    return Page(items=[prescriptions.view(session, rx, masked=False) for rx in rows], total=total,
-                **paging.model_dump())
+    return Page(
+        items=[prescriptions.view(session, rx, masked=False) for rx in rows], total=total, **paging.model_dump()
+    )
 
 
 @router.get("/admin/prescriptions/{rx_id}", response_model=schemas.PrescriptionOut, tags=["pharmacist"])
@@ -253,22 +303,42 @@ def review_file(rx_id: IdPath, request: Request, session: DbSession, viewer: Ann
 
 
 @router.post("/admin/prescriptions/{rx_id}/review", response_model=schemas.PrescriptionOut, tags=["pharmacist"])
-def review_prescription(rx_id: IdPath, data: schemas.ModerateIn, request: Request, session: DbSession,
-                        pharmacist: Annotated[User, require("rx:review")]):
-    rx = prescriptions.review(session, pharmacist, rx_id, data.decision == "approve", data.reason,
-                              on_decided=service.on_prescription_decided(flash_of(request)))
+def review_prescription(
+    rx_id: IdPath,
+    data: schemas.ModerateIn,
+    request: Request,
+    session: DbSession,
+    pharmacist: Annotated[User, require("rx:review")],
+):
+    rx = prescriptions.review(
+        session,
+        pharmacist,
+        rx_id,
+        data.decision == "approve",
+        data.reason,
+        on_decided=service.on_prescription_decided(flash_of(request)),
+    )
     return prescriptions.view(session, rx, masked=False)
 
 
 # --- service agents -------------------------------------------------------------------------------------------
 
+
 @router.get("/admin/orders", response_model=Page[schemas.OrderOut], tags=["orders admin"])
-def search_orders(session: DbSession, paging: Paging, viewer: Annotated[User, require("orders:read_all")],
-                  q: Annotated[str | None, Query(max_length=64)] = None, status: Status | None = None,
-                  user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-                  since: Moment | None = None, until: Moment | None = None, requires_rx: bool | None = None):
-    rows, total = service.search(session, viewer, paging, q=q, status=status, user_id=user_id, since=since,
-                                 until=until, requires_rx=requires_rx)
+def search_orders(
+    session: DbSession,
+    paging: Paging,
+    viewer: Annotated[User, require("orders:read_all")],
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    status: Status | None = None,
+    user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    requires_rx: bool | None = None,
+):
+    rows, total = service.search(
+        session, viewer, paging, q=q, status=status, user_id=user_id, since=since, until=until, requires_rx=requires_rx
+    )
     return Page(items=[service.view(session, o, staff=True) for o in rows], total=total, **paging.model_dump())
 
 
@@ -278,28 +348,49 @@ def order_detail(order_id: IdPath, session: DbSession, _: Annotated[User, requir
 
 
 @router.post("/admin/orders/{order_id}/ship", response_model=schemas.OrderOut, tags=["orders admin"])
-def ship_order(order_id: IdPath, data: schemas.ShipIn, session: DbSession,
-               agent: Annotated[User, require("orders:write")]):
-    return service.view(session, service.ship(session, agent, service.get_any(session, order_id), data.tracking_no),
-                        staff=True)
+def ship_order(
+    order_id: IdPath, data: schemas.ShipIn, session: DbSession, agent: Annotated[User, require("orders:write")]
+):
+    return service.view(
+        session, service.ship(session, agent, service.get_any(session, order_id), data.tracking_no), staff=True
+    )
 
 
 @router.post("/admin/orders/{order_id}/refund", response_model=schemas.OrderOut, tags=["orders admin"])
-def decide_refund(order_id: IdPath, data: schemas.ModerateIn, request: Request, session: DbSession,
-                  agent: Annotated[User, require("orders:write")]):
+def decide_refund(
+    order_id: IdPath,
+    data: schemas.ModerateIn,
+    request: Request,
+    session: DbSession,
+    agent: Annotated[User, require("orders:write")],
+):
     order = service.get_any(session, order_id)
-    return service.view(session, service.decide_refund(session, agent, order, data.decision == "approve",
-                                                       data.reason, provider(request)), staff=True)
+    return service.view(
+        session,
+        service.decide_refund(session, agent, order, data.decision == "approve", data.reason, provider(request)),
+        staff=True,
+    )
 
 
 @router.post("/admin/orders/{order_id}/cancel", response_model=schemas.OrderOut, tags=["orders admin"])
-def staff_cancel(order_id: IdPath, data: schemas.ReasonIn, request: Request, session: DbSession,
-                 agent: Annotated[User, require("orders:write")]):
-    return service.view(session, service.cancel(session, service.get_any(session, order_id), actor_id=agent.id,
-                                                reason=data.reason, flash=flash_of(request)), staff=True)
+def staff_cancel(
+    order_id: IdPath,
+    data: schemas.ReasonIn,
+    request: Request,
+    session: DbSession,
+    agent: Annotated[User, require("orders:write")],
+):
+    return service.view(
+        session,
+        service.cancel(
+            session, service.get_any(session, order_id), actor_id=agent.id, reason=data.reason, flash=flash_of(request)
+        ),
+        staff=True,
+    )
 
 
 # --- reviews ---------------------------------------------------------------------------------------------------
+
 
 @router.get("/products/{product_id}/reviews", response_model=Page[schemas.ReviewOut], tags=["reviews"])
 def product_reviews(product_id: IdPath, session: DbSession, paging: Paging):
@@ -313,14 +404,22 @@ def post_review(product_id: IdPath, data: schemas.ReviewIn, session: DbSession, 
 
 
 @router.get("/admin/reviews", response_model=Page[schemas.ReviewOut], tags=["reviews"])
-def moderation_queue(session: DbSession, paging: Paging, _: Annotated[User, require("reviews:moderate")],
-                     status: Literal["pending", "approved", "rejected"] = "pending"):
+def moderation_queue(
+    session: DbSession,
+    paging: Paging,
+    _: Annotated[User, require("reviews:moderate")],
+    status: Literal["pending", "approved", "rejected"] = "pending",
+):
     rows, total = reviews.queue(session, paging, status)
     return Page(items=[reviews.view(r, name) for r, name in rows], total=total, **paging.model_dump())
 
 
 @router.post("/admin/reviews/{review_id}/moderate", response_model=schemas.ReviewOut, tags=["reviews"])
-def moderate_review(review_id: IdPath, data: schemas.ModerateIn, session: DbSession,
-                    moderator: Annotated[User, require("reviews:moderate")]):
+def moderate_review(
+    review_id: IdPath,
+    data: schemas.ModerateIn,
+    session: DbSession,
+    moderator: Annotated[User, require("reviews:moderate")],
+):
     review = reviews.moderate(session, moderator, review_id, data)
     return reviews.view(review, session.get(User, review.user_id).name)

@@ -14,9 +14,9 @@ from medreach.catalog.models import Product
 from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.orders import pricing, schemas
-from medreach.orders.pricing import check_line
 from medreach.orders.models import Cart, CartItem
 from medreach.orders.prescriptions import approved_product_ids
+from medreach.orders.pricing import check_line
 
 
 def find_cart(session: Session, user: User | None, guest_token: str | None) -> Cart | None:
@@ -42,13 +42,23 @@ def _cart_for_write(session: Session, user: User | None, guest_token: str | None
 
 
 def _refuse(problem: str, product: Product) -> AppError:
-    return AppError(409 if problem == "OUT_OF_STOCK" else 422, problem, field="quantity" if problem != (
-        "RX_PRESCRIPTION_REQUIRED") else "product_id", product=product.sku, limit=product.max_per_order,
-        available=max(product.stock, 0))
+    return AppError(
+        409 if problem == "OUT_OF_STOCK" else 422,
+        problem,
+        field="quantity" if problem != ("RX_PRESCRIPTION_REQUIRED") else "product_id",
+        product=product.sku,
+        limit=product.max_per_order,
+        available=max(product.stock, 0),
+    )
 
 
-def add_item(session: Session, user: User | None, guest_token: str | None, data: schemas.CartItemIn,
-             anonymous_id: str | None = None) -> Cart:
+def add_item(
+    session: Session,
+    user: User | None,
+    guest_token: str | None,
+    data: schemas.CartItemIn,
+    anonymous_id: str | None = None,
+) -> Cart:
     product = catalog.get_visible_product(session, data.product_id)
     cart = _cart_for_write(session, user, guest_token)
     item = next((i for i in cart.items if i.product_id == product.id), None)
@@ -60,15 +70,22 @@ def add_item(session: Session, user: User | None, guest_token: str | None, data:
         item.quantity = quantity
     else:
         cart.items.append(CartItem(product_id=product.id, quantity=quantity))
-    emit(session, "Product Added", user_id=user and user.id, anonymous_id=anonymous_id or cart.guest_token,
-         product_id=product.id,
-         sku=product.sku, quantity=data.quantity, price=product.price_fen / 100, cart_id=cart.id)
+    emit(
+        session,
+        "Product Added",
+        user_id=user and user.id,
+        anonymous_id=anonymous_id or cart.guest_token,
+        product_id=product.id,
+        sku=product.sku,
+        quantity=data.quantity,
+        price=product.price_fen / 100,
+        cart_id=cart.id,
+    )
     session.commit()
     return cart
 
 
-def set_quantity(session: Session, user: User | None, guest_token: str | None, product_id: int,
-                 quantity: int) -> Cart:
+def set_quantity(session: Session, user: User | None, guest_token: str | None, product_id: int, quantity: int) -> Cart:
     cart = find_cart(session, user, guest_token)
     item = next((i for i in cart.items if i.product_id == product_id), None) if cart else None
     if item is None:
@@ -83,15 +100,23 @@ def set_quantity(session: Session, user: User | None, guest_token: str | None, p
     return cart
 
 
-def remove_item(session: Session, user: User | None, guest_token: str | None, product_id: int,
-                anonymous_id: str | None = None) -> Cart | None:
+def remove_item(
+    session: Session, user: User | None, guest_token: str | None, product_id: int, anonymous_id: str | None = None
+) -> Cart | None:
     cart = find_cart(session, user, guest_token)
     item = next((i for i in cart.items if i.product_id == product_id), None) if cart else None
     if item is None:
         raise AppError(404, "NOT_FOUND", resource="cart item")
     cart.items.remove(item)
-    emit(session, "Product Removed", user_id=user and user.id, anonymous_id=anonymous_id or cart.guest_token,
-         product_id=product_id, quantity=item.quantity, cart_id=cart.id)
+    emit(
+        session,
+        "Product Removed",
+        user_id=user and user.id,
+        anonymous_id=anonymous_id or cart.guest_token,
+        product_id=product_id,
+        quantity=item.quantity,
+        cart_id=cart.id,
+    )
     session.commit()
     return cart
 
@@ -125,8 +150,14 @@ def merge(session: Session, user: User, guest_token: str) -> Cart:
 def view(session: Session, user: User | None, cart: Cart | None, flash=None) -> schemas.CartOut:
     items = [(i.product_id, i.quantity) for i in cart.items] if cart else []
     lines, b = pricing.priced(session, user, items, flash=flash)
-    return schemas.CartOut(guest_token=cart.guest_token if cart else None, lines=lines,
-                           item_count=sum(q for _, q in items), subtotal_fen=b["subtotal_fen"],
-                           discount_fen=b["discount_fen"] + b["points_fen"], shipping_fen=b["shipping_fen"],
-                           total_fen=b["total_fen"], requires_rx=any(line.product.drug_class == "rx" for line in lines),
-                           breakdown=b)
+    return schemas.CartOut(
+        guest_token=cart.guest_token if cart else None,
+        lines=lines,
+        item_count=sum(q for _, q in items),
+        subtotal_fen=b["subtotal_fen"],
+        discount_fen=b["discount_fen"] + b["points_fen"],
+        shipping_fen=b["shipping_fen"],
+        total_fen=b["total_fen"],
+        requires_rx=any(line.product.drug_class == "rx" for line in lines),
+        breakdown=b,
+    )

@@ -20,8 +20,7 @@ class Cart(Timestamped, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     guest_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    items: Mapped[list[CartItem]] = relationship(cascade="all, delete-orphan", lazy="selectin",
-                                                 order_by="CartItem.id")
+    items: Mapped[list[CartItem]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="CartItem.id")
 
 
 class CartItem(Base):
@@ -66,8 +65,7 @@ class Prescription(Timestamped, Base):
 class PrescriptionItem(Base):
     __tablename__ = "prescription_items"
 
-    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id", ondelete="CASCADE"),
-                                                 primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id", ondelete="CASCADE"), primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -100,10 +98,12 @@ class Order(Timestamped, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column()
     tracking_no: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(String(255), default="")
-    lines: Mapped[list[OrderLine]] = relationship(cascade="all, delete-orphan", lazy="selectin",
-                                                  order_by="OrderLine.id")
-    history: Mapped[list[OrderStatusChange]] = relationship(cascade="all, delete-orphan", lazy="selectin",
-                                                            order_by="OrderStatusChange.id")
+    lines: Mapped[list[OrderLine]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="OrderLine.id"
+    )
+    history: Mapped[list[OrderStatusChange]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="OrderStatusChange.id"
+    )
 
 
 class OrderLine(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from sqlalchemy import select, update
@@ -54,8 +54,7 @@ class SignatureError(Exception):
 class PaymentProvider(Protocol):
     name: str
 
-    def create(self, out_trade_no: str, amount_fen: int, subject: str, notify_url: str,
-               return_url: str) -> Created: ...
+    def create(self, out_trade_no: str, amount_fen: int, subject: str, notify_url: str, return_url: str) -> Created: ...
     def query(self, out_trade_no: str) -> TradeStatus: ...
     def refund(self, out_trade_no: str, out_refund_no: str, amount_fen: int) -> str: ...
     def parse_notification(self, body: dict[str, Any]) -> Notification:
@@ -66,7 +65,7 @@ class SandboxProvider:
     """Talks to the sandbox gateway over HTTP, signing every request with the merchant key."""
 
     name = "sandbox"
-    _STATUS = {"WAIT_PAY": "created", "SUCCESS": "paid", "CLOSED": "closed"}
+    _STATUS: ClassVar[dict[str, str]] = {"WAIT_PAY": "created", "SUCCESS": "paid", "CLOSED": "closed"}
 
     def __init__(self, base_url: str, merchant_id: str, key: str, http: httpx.Client | None = None):
         self.base_url, self.merchant_id, self.key = base_url.rstrip("/"), merchant_id, key
@@ -89,67 +88,116 @@ class SandboxProvider:
         return data
 
     def create(self, out_trade_no, amount_fen, subject, notify_url, return_url) -> Created:
-        d = self._call("POST", "/v1/trades", {"out_trade_no": out_trade_no, "amount_fen": amount_fen,
-                                               "currency": "CNY", "subject": subject, "notify_url": notify_url,
-                                               "return_url": return_url})
+        d = self._call(
+            "POST",
+            "/v1/trades",
+            {
+                "out_trade_no": out_trade_no,
+                "amount_fen": amount_fen,
+                "currency": "CNY",
+                "subject": subject,
+                "notify_url": notify_url,
+                "return_url": return_url,
+            },
+        )
         return Created(pay_url=d["pay_url"], qr_code=d["qr_code"], gateway_trade_no=d["trade_no"])
 
     def query(self, out_trade_no) -> TradeStatus:
         d = self._call("GET", f"/v1/trades/{out_trade_no}", {"out_trade_no": out_trade_no})
-        return TradeStatus(status=self._STATUS.get(d["status"], "created"), amount_fen=int(d["amount_fen"]),
-                           currency=d["currency"], gateway_trade_no=d["trade_no"])
+        return TradeStatus(
+            status=self._STATUS.get(d["status"], "created"),
+            amount_fen=int(d["amount_fen"]),
+            currency=d["currency"],
+            gateway_trade_no=d["trade_no"],
+        )
 
     def refund(self, out_trade_no, out_refund_no, amount_fen) -> str:
-        d = self._call("POST", "/v1/refunds", {"out_trade_no": out_trade_no, "out_refund_no": out_refund_no,
-                                                "amount_fen": amount_fen})
+        d = self._call(
+            "POST",
+            "/v1/refunds",
+            {"out_trade_no": out_trade_no, "out_refund_no": out_refund_no, "amount_fen": amount_fen},
+        )
         return d["refund_no"]
 
     def parse_notification(self, body) -> Notification:
-        if body.get("merchant_id") != self.merchant_id or body.get("event") != "trade.success" or not verify(
-                body, self.key):
+        if (
+            body.get("merchant_id") != self.merchant_id
+            or body.get("event") != "trade.success"
+            or not verify(body, self.key)
+        ):
             raise SignatureError("bad signature")
         try:
-            return Notification(notify_id=str(body["notify_id"]), out_trade_no=str(body["out_trade_no"]),
-                                gateway_trade_no=str(body["trade_no"]), amount_fen=int(body["amount_fen"]),
-                                currency=str(body["currency"]))
+            return Notification(
+                notify_id=str(body["notify_id"]),
+                out_trade_no=str(body["out_trade_no"]),
+                gateway_trade_no=str(body["trade_no"]),
+                amount_fen=int(body["amount_fen"]),
+                currency=str(body["currency"]),
+            )
         except (KeyError, ValueError) as e:
             raise SignatureError("incomplete notification") from e
 
 
-def open_payment(session: Session, provider: PaymentProvider, order: Order, notify_url: str,
-                 return_url: str) -> tuple[Payment, Created | None]:
+def open_payment(
+    session: Session, provider: PaymentProvider, order: Order, notify_url: str, return_url: str
+) -> tuple[Payment, Created | None]:
     """The order's payment with the gateway, created on first use (one open payment per order)."""
     if order.status not in state.OPEN_FOR_PAYMENT:
         raise AppError(409, "ORDER_NOT_PAYABLE", current=order.status)
     payment = session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "created"))
     if payment is None:
-        payment = Payment(order_id=order.id, provider=provider.name, amount_fen=order.total_fen,
-                          currency=order.currency, out_trade_no=f"P{order.number}{secrets.token_hex(3).upper()}")
+        payment = Payment(
+            order_id=order.id,
+            provider=provider.name,
+            amount_fen=order.total_fen,
+            currency=order.currency,
+            out_trade_no=f"P{order.number}{secrets.token_hex(3).upper()}",
+        )
         session.add(payment)
         session.flush()
-    created = provider.create(payment.out_trade_no, payment.amount_fen, f"MedReach 订单 {order.number}",
-                              notify_url, return_url)
+    created = provider.create(
+        payment.out_trade_no, payment.amount_fen, f"MedReach 订单 {order.number}", notify_url, return_url
+    )
     payment.gateway_trade_no, payment.pay_url = created.gateway_trade_no, created.pay_url
     session.commit()
     return payment, created
 
 
 def _record(session: Session, provider: str, notify_id: str, out_trade_no: str, outcome: str, payload: dict) -> None:
-    session.add(PaymentNotification(provider=provider, notify_id=notify_id[:64], out_trade_no=out_trade_no[:64],
-                                    outcome=outcome, payload=payload))
+    session.add(
+        PaymentNotification(
+            provider=provider,
+            notify_id=notify_id[:64],
+            out_trade_no=out_trade_no[:64],
+            outcome=outcome,
+            payload=payload,
+        )
+    )
 
 
-def handle_notification(session: Session, provider: PaymentProvider, body: dict[str, Any],
-                        on_paid) -> bool:
+def handle_notification(session: Session, provider: PaymentProvider, body: dict[str, Any], on_paid) -> bool:
     """Apply a gateway notification. True means 'answer success' (applied or already applied)."""
     try:
         note = provider.parse_notification(body)
     except SignatureError:
-        _record(session, provider.name, str(body.get("notify_id", "")), str(body.get("out_trade_no", "")),
-                "bad_signature", body)
-        audit(session, actor_id=None, actor_login=provider.name, action="payments.notify_rejected",
-              subject_type="payment", subject_id=str(body.get("out_trade_no", ""))[:64], outcome="denied",
-              detail={"reason": "bad signature"})
+        _record(
+            session,
+            provider.name,
+            str(body.get("notify_id", "")),
+            str(body.get("out_trade_no", "")),
+            "bad_signature",
+            body,
+        )
+        audit(
+            session,
+            actor_id=None,
+            actor_login=provider.name,
+            action="payments.notify_rejected",
+            subject_type="payment",
+            subject_id=str(body.get("out_trade_no", ""))[:64],
+            outcome="denied",
+            detail={"reason": "bad signature"},
+        )
         session.commit()
         return False
     payment = session.scalar(select(Payment).where(Payment.out_trade_no == note.out_trade_no))
@@ -159,18 +207,30 @@ def handle_notification(session: Session, provider: PaymentProvider, body: dict[
         return False
     if note.amount_fen != payment.amount_fen or note.currency != payment.currency:
         _record(session, provider.name, note.notify_id, note.out_trade_no, "mismatch", body)
-        audit(session, actor_id=None, actor_login=provider.name, action="payments.notify_rejected",
-              subject_type="payment", subject_id=payment.id, outcome="denied",
-              detail={"reason": "amount or currency mismatch", "expected": [payment.amount_fen, payment.currency],
-                      "got": [note.amount_fen, note.currency]})
+        audit(
+            session,
+            actor_id=None,
+            actor_login=provider.name,
+            action="payments.notify_rejected",
+            subject_type="payment",
+            subject_id=payment.id,
+            outcome="denied",
+            detail={
+                "reason": "amount or currency mismatch",
+                "expected": [payment.amount_fen, payment.currency],
+                "got": [note.amount_fen, note.currency],
+            },
+        )
         session.commit()
         return False
     # Idempotent: only the first notification moves the payment to paid. A payment we closed (the order
     # lapsed) can still be paid at the gateway; it is marked paid here and refunded by on_paid.
     now = datetime.now(UTC)
-    moved = session.execute(update(Payment).where(Payment.id == payment.id, Payment.status.in_(UNPAID))
-                            .values(status="paid", paid_at=now, gateway_trade_no=note.gateway_trade_no,
-                                    updated_at=now)).rowcount
+    moved = session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status.in_(UNPAID))
+        .values(status="paid", paid_at=now, gateway_trade_no=note.gateway_trade_no, updated_at=now)
+    ).rowcount
     if not moved:
         _record(session, provider.name, note.notify_id, note.out_trade_no, "duplicate", body)
         session.commit()
@@ -189,9 +249,11 @@ def sync_with_gateway(session: Session, provider: PaymentProvider, payment: Paym
     status = provider.query(payment.out_trade_no)
     if status.status == "paid" and status.amount_fen == payment.amount_fen and status.currency == payment.currency:
         now = datetime.now(UTC)
-        if session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "created")
-                           .values(status="paid", paid_at=now, gateway_trade_no=status.gateway_trade_no,
-                                   updated_at=now)).rowcount:
+        if session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.status == "created")
+            .values(status="paid", paid_at=now, gateway_trade_no=status.gateway_trade_no, updated_at=now)
+        ).rowcount:
             session.refresh(payment)
             on_paid(session, payment)
             session.commit()
@@ -207,6 +269,12 @@ def refund_payment(session: Session, provider: PaymentProvider, order: Order) ->
         provider.refund(payment.out_trade_no, f"R{payment.out_trade_no}", amount)
     payment.refunded_fen += amount
     payment.status = "refunded"
-    emit(session, "Order Refunded", user_id=order.user_id, order_id=order.number, total=amount / 100,
-         currency=order.currency)
+    emit(
+        session,
+        "Order Refunded",
+        user_id=order.user_id,
+        order_id=order.number,
+        total=amount / 100,
+        currency=order.currency,
+    )
     return payment

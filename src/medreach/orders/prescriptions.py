@@ -27,8 +27,11 @@ from medreach.orders.models import Order, Prescription, PrescriptionItem
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # Recognised by their first bytes, whatever the client claims the type is.
-SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
-              b"%PDF-": ("application/pdf", "pdf")}
+SIGNATURES = {
+    b"\xff\xd8\xff": ("image/jpeg", "jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
+    b"%PDF-": ("application/pdf", "pdf"),
+}
 
 
 def sniff(content: bytes) -> tuple[str, str]:
@@ -58,8 +61,14 @@ def _save(session: Session, user: User, rx: Prescription) -> Prescription:
     except IntegrityError as e:  # the same file or e-prescription, submitted concurrently or by someone else
         session.rollback()
         raise AppError(409, "PRESCRIPTION_DUPLICATE", field="file") from e
-    emit(session, "Prescription Submitted", user_id=user.id, prescription_id=rx.id, kind=rx.kind,
-         products=[i.product_id for i in rx.items])
+    emit(
+        session,
+        "Prescription Submitted",
+        user_id=user.id,
+        prescription_id=rx.id,
+        kind=rx.kind,
+        products=[i.product_id for i in rx.items],
+    )
     session.commit()
     return rx
 
@@ -72,8 +81,9 @@ def _existing(session: Session, user: User, digest: str) -> Prescription | None:
     return found
 
 
-def submit_upload(session: Session, user: User, content: bytes, filename: str,
-                  items: list[schemas.OrderItemIn], storage: Path) -> tuple[Prescription, bool]:
+def submit_upload(
+    session: Session, user: User, content: bytes, filename: str, items: list[schemas.OrderItemIn], storage: Path
+) -> tuple[Prescription, bool]:
     if not content:
         raise AppError(422, "PRESCRIPTION_FILE_EMPTY", field="file")
     if len(content) > MAX_UPLOAD_BYTES:
@@ -88,8 +98,15 @@ def submit_upload(session: Session, user: User, content: bytes, filename: str,
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.write_bytes(content)
-    rx = Prescription(user_id=user.id, kind="upload", file_sha256=digest, file_name=Path(filename).name[:128],
-                      content_type=content_type, size_bytes=len(content), items=rx_items)
+    rx = Prescription(
+        user_id=user.id,
+        kind="upload",
+        file_sha256=digest,
+        file_name=Path(filename).name[:128],
+        content_type=content_type,
+        size_bytes=len(content),
+        items=rx_items,
+    )
     return _save(session, user, rx), False
 
 
@@ -98,9 +115,18 @@ def submit_e_rx(session: Session, user: User, data: schemas.EPrescriptionIn) -> 
     found = _existing(session, user, digest)
     if found is not None:
         return found, True
-    rx = Prescription(user_id=user.id, kind="e_rx", file_sha256=digest, hospital=data.hospital, doctor=data.doctor,
-                      rx_number=data.rx_number, issued_on=data.issued_on, patient_name=data.patient_name,
-                      diagnosis=data.diagnosis, items=_items(session, data.items))
+    rx = Prescription(
+        user_id=user.id,
+        kind="e_rx",
+        file_sha256=digest,
+        hospital=data.hospital,
+        doctor=data.doctor,
+        rx_number=data.rx_number,
+        issued_on=data.issued_on,
+        patient_name=data.patient_name,
+        diagnosis=data.diagnosis,
+        items=_items(session, data.items),
+    )
     return _save(session, user, rx), False
 
 
@@ -119,8 +145,9 @@ def get_own(session: Session, user: User, rx_id: int) -> Prescription:
 
 
 def list_own(session: Session, user: User) -> list[Prescription]:
-    return list(session.scalars(select(Prescription).where(Prescription.user_id == user.id)
-                                .order_by(Prescription.id.desc())))
+    return list(
+        session.scalars(select(Prescription).where(Prescription.user_id == user.id).order_by(Prescription.id.desc()))
+    )
 
 
 def queue(session: Session, viewer: User, params: PageParams, status: str | None = "pending"):
@@ -128,8 +155,14 @@ def queue(session: Session, viewer: User, params: PageParams, status: str | None
     if status:
         q = q.where(Prescription.status == status)
     rows, total = paginate(session, q.order_by(Prescription.id), params)
-    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="prescriptions.list",
-          subject_type="prescription", detail={"status": status or "", "returned": [r.id for r in rows]})
+    audit(
+        session,
+        actor_id=viewer.id,
+        actor_login=viewer.login,
+        action="prescriptions.list",
+        subject_type="prescription",
+        detail={"status": status or "", "returned": [r.id for r in rows]},
+    )
     session.commit()
     return rows, total
 
@@ -138,8 +171,15 @@ def read_for_review(session: Session, viewer: User, rx_id: int) -> Prescription:
     rx = session.get(Prescription, rx_id)
     if rx is None:
         raise not_found("prescription")
-    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="prescriptions.read",
-          subject_type="prescription", subject_id=rx.id, detail={"user_id": rx.user_id})
+    audit(
+        session,
+        actor_id=viewer.id,
+        actor_login=viewer.login,
+        action="prescriptions.read",
+        subject_type="prescription",
+        subject_id=rx.id,
+        detail={"user_id": rx.user_id},
+    )
     session.commit()
     return rx
 
@@ -148,8 +188,7 @@ def bound_order(session: Session, rx: Prescription) -> Order | None:
     return session.get(Order, rx.consumed_order_id) if rx.consumed_order_id else None
 
 
-def review(session: Session, pharmacist: User, rx_id: int, approve: bool, reason: str,
-           on_decided=None) -> Prescription:
+def review(session: Session, pharmacist: User, rx_id: int, approve: bool, reason: str, on_decided=None) -> Prescription:
     """Approve or reject. The pharmacist's name, licence and the time are stored (COMPLIANCE A2).
 
     `on_decided(session, rx, order)` lets the order flow move a bound order along in the same transaction.
@@ -163,18 +202,38 @@ def review(session: Session, pharmacist: User, rx_id: int, approve: bool, reason
         raise not_found("prescription")
     to = "approved" if approve else "rejected"
     now = datetime.now(UTC)
-    moved = session.execute(update(Prescription).where(Prescription.id == rx.id, Prescription.status == "pending")
-                            .values(status=to, reviewer_id=pharmacist.id, reviewer_name=pharmacist.name,
-                                    reviewer_licence=pharmacist.licence_no, reviewed_at=now,
-                                    review_reason=reason[:255], updated_at=now)).rowcount
+    moved = session.execute(
+        update(Prescription)
+        .where(Prescription.id == rx.id, Prescription.status == "pending")
+        .values(
+            status=to,
+            reviewer_id=pharmacist.id,
+            reviewer_name=pharmacist.name,
+            reviewer_licence=pharmacist.licence_no,
+            reviewed_at=now,
+            review_reason=reason[:255],
+            updated_at=now,
+        )
+    ).rowcount
     if moved != 1:
         raise AppError(409, "PRESCRIPTION_ALREADY_REVIEWED", current=rx.status)
     session.refresh(rx)
-    audit(session, actor_id=pharmacist.id, actor_login=pharmacist.login,
-          action="prescriptions.approve" if approve else "prescriptions.reject", subject_type="prescription",
-          subject_id=rx.id, detail={"reason": reason, "licence": pharmacist.licence_no})
-    emit(session, "Prescription Approved" if approve else "Prescription Rejected", user_id=rx.user_id,
-         prescription_id=rx.id, reviewer_id=pharmacist.id)
+    audit(
+        session,
+        actor_id=pharmacist.id,
+        actor_login=pharmacist.login,
+        action="prescriptions.approve" if approve else "prescriptions.reject",
+        subject_type="prescription",
+        subject_id=rx.id,
+        detail={"reason": reason, "licence": pharmacist.licence_no},
+    )
+    emit(
+        session,
+        "Prescription Approved" if approve else "Prescription Rejected",
+        user_id=rx.user_id,
+        prescription_id=rx.id,
+        reviewer_id=pharmacist.id,
+    )
     if on_decided:
         on_decided(session, rx, bound_order(session, rx))
     session.commit()
@@ -185,45 +244,78 @@ def approved_product_ids(session: Session, user_id: int | None) -> set[int]:
     """Products the user holds an approved, not yet used prescription for (unlocks the Rx display rules)."""
     if user_id is None:
         return set()
-    rows = session.scalars(select(PrescriptionItem.product_id).join(Prescription)
-                           .where(Prescription.user_id == user_id, Prescription.status == "approved",
-                                  Prescription.consumed_order_id.is_(None)))
+    rows = session.scalars(
+        select(PrescriptionItem.product_id)
+        .join(Prescription)
+        .where(
+            Prescription.user_id == user_id, Prescription.status == "approved", Prescription.consumed_order_id.is_(None)
+        )
+    )
     return set(rows)
 
 
 def bind(session: Session, rx: Prescription, order_id: int) -> None:
     """Attach the prescription to one order; a second order can never take it (conditional update)."""
-    bound = session.execute(update(Prescription).where(Prescription.id == rx.id,
-                                                       Prescription.consumed_order_id.is_(None),
-                                                       Prescription.status.in_(("pending", "approved")))
-                            .values(consumed_order_id=order_id)).rowcount
+    bound = session.execute(
+        update(Prescription)
+        .where(
+            Prescription.id == rx.id,
+            Prescription.consumed_order_id.is_(None),
+            Prescription.status.in_(("pending", "approved")),
+        )
+        .values(consumed_order_id=order_id)
+    ).rowcount
     if bound != 1:
         raise AppError(409, "PRESCRIPTION_USED", field="prescription_id")
 
 
 def unbind(session: Session, rx_id: int | None, order_id: int) -> None:
     if rx_id:
-        session.execute(update(Prescription).where(Prescription.id == rx_id,
-                                                   Prescription.consumed_order_id == order_id,
-                                                   Prescription.status != "consumed")
-                        .values(consumed_order_id=None))
+        session.execute(
+            update(Prescription)
+            .where(
+                Prescription.id == rx_id, Prescription.consumed_order_id == order_id, Prescription.status != "consumed"
+            )
+            .values(consumed_order_id=None)
+        )
 
 
 def consume(session: Session, rx_id: int | None) -> None:
     if rx_id:
-        session.execute(update(Prescription).where(Prescription.id == rx_id, Prescription.status == "approved")
-                        .values(status="consumed"))
+        session.execute(
+            update(Prescription)
+            .where(Prescription.id == rx_id, Prescription.status == "approved")
+            .values(status="consumed")
+        )
 
 
 def view(session: Session, rx: Prescription, masked: bool) -> schemas.PrescriptionOut:
-    names = {p.id: catalog.display_name(p) for p in session.scalars(
-        select(Product).where(Product.id.in_([i.product_id for i in rx.items])))}
+    names = {
+        p.id: catalog.display_name(p)
+        for p in session.scalars(select(Product).where(Product.id.in_([i.product_id for i in rx.items])))
+    }
     return schemas.PrescriptionOut(
-        id=rx.id, user_id=rx.user_id, kind=rx.kind, status=rx.status, file_name=rx.file_name,
-        content_type=rx.content_type, size_bytes=rx.size_bytes, hospital=rx.hospital, doctor=rx.doctor,
-        rx_number=rx.rx_number, issued_on=rx.issued_on,
-        patient_name=mask_name(rx.patient_name) if masked else rx.patient_name, diagnosis=rx.diagnosis,
-        reviewer_name=rx.reviewer_name, reviewer_licence=rx.reviewer_licence, reviewed_at=rx.reviewed_at,
-        review_reason=rx.review_reason, order_id=rx.consumed_order_id, created_at=rx.created_at,
-        items=[schemas.PrescriptionItemOut(product_id=i.product_id, quantity=i.quantity,
-                                           name=names.get(i.product_id, "")) for i in rx.items])
+        id=rx.id,
+        user_id=rx.user_id,
+        kind=rx.kind,
+        status=rx.status,
+        file_name=rx.file_name,
+        content_type=rx.content_type,
+        size_bytes=rx.size_bytes,
+        hospital=rx.hospital,
+        doctor=rx.doctor,
+        rx_number=rx.rx_number,
+        issued_on=rx.issued_on,
+        patient_name=mask_name(rx.patient_name) if masked else rx.patient_name,
+        diagnosis=rx.diagnosis,
+        reviewer_name=rx.reviewer_name,
+        reviewer_licence=rx.reviewer_licence,
+        reviewed_at=rx.reviewed_at,
+        review_reason=rx.review_reason,
+        order_id=rx.consumed_order_id,
+        created_at=rx.created_at,
+        items=[
+            schemas.PrescriptionItemOut(product_id=i.product_id, quantity=i.quantity, name=names.get(i.product_id, ""))
+            for i in rx.items
+        ],
+    )

@@ -27,15 +27,17 @@ REVIEWABLE = (state.COMPLETED, state.SHIPPED)
 def post(session: Session, user: User, product_id: int, data: schemas.ReviewIn) -> Review:
     product = catalog.get_visible_product(session, product_id)
     order_id = session.scalar(
-        select(Order.id).join(OrderLine).where(Order.user_id == user.id, OrderLine.product_id == product.id,
-                                               Order.status.in_(REVIEWABLE))
-        .where(~Order.id.in_(select(Review.order_id).where(Review.user_id == user.id,
-                                                           Review.product_id == product.id)))
-        .order_by(Order.id))
+        select(Order.id)
+        .join(OrderLine)
+        .where(Order.user_id == user.id, OrderLine.product_id == product.id, Order.status.in_(REVIEWABLE))
+        .where(~Order.id.in_(select(Review.order_id).where(Review.user_id == user.id, Review.product_id == product.id)))
+        .order_by(Order.id)
+    )
     if order_id is None:
         raise AppError(403, "REVIEW_NOT_A_BUYER", product=product.sku)
-    review = Review(product_id=product.id, user_id=user.id, order_id=order_id, rating=data.rating,
-                    body=data.body.strip())
+    review = Review(
+        product_id=product.id, user_id=user.id, order_id=order_id, rating=data.rating, body=data.body.strip()
+    )
     session.add(review)
     try:
         session.flush()
@@ -48,15 +50,26 @@ def post(session: Session, user: User, product_id: int, data: schemas.ReviewIn) 
 
 
 def view(review: Review, author: str) -> schemas.ReviewOut:
-    return schemas.ReviewOut(id=review.id, product_id=review.product_id, user_id=review.user_id,
-                             author=mask_name(author) or "匿名用户", rating=review.rating, body=review.body,
-                             status=review.status, moderation_reason=review.moderation_reason,
-                             created_at=review.created_at)
+    return schemas.ReviewOut(
+        id=review.id,
+        product_id=review.product_id,
+        user_id=review.user_id,
+        author=mask_name(author) or "匿名用户",
+        rating=review.rating,
+        body=review.body,
+        status=review.status,
+        moderation_reason=review.moderation_reason,
+        created_at=review.created_at,
+    )
 
 
 def approved_for(session: Session, product_id: int, params: PageParams) -> tuple[list[tuple[Review, str]], int]:
-    q = (select(Review, User.name).join(User, User.id == Review.user_id)
-         .where(Review.product_id == product_id, Review.status == "approved").order_by(Review.id.desc()))
+    q = (
+        select(Review, User.name)
+        .join(User, User.id == Review.user_id)
+        .where(Review.product_id == product_id, Review.status == "approved")
+        .order_by(Review.id.desc())
+    )
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     return list(session.execute(q.limit(params.limit).offset(params.offset)).all()), total
 
@@ -65,15 +78,21 @@ def ratings(session: Session, product_ids: list[int]) -> dict[int, tuple[float, 
     """Average rating and count of approved reviews per product."""
     if not product_ids:
         return {}
-    rows = session.execute(select(Review.product_id, func.avg(Review.rating), func.count())
-                           .where(Review.product_id.in_(product_ids), Review.status == "approved")
-                           .group_by(Review.product_id))
+    rows = session.execute(
+        select(Review.product_id, func.avg(Review.rating), func.count())
+        .where(Review.product_id.in_(product_ids), Review.status == "approved")
+        .group_by(Review.product_id)
+    )
     return {pid: (round(float(avg), 1), n) for pid, avg, n in rows}
 
 
 def queue(session: Session, params: PageParams, status: str = "pending"):
-    q = (select(Review, User.name).join(User, User.id == Review.user_id).where(Review.status == status)
-         .order_by(Review.id))
+    q = (
+        select(Review, User.name)
+        .join(User, User.id == Review.user_id)
+        .where(Review.status == status)
+        .order_by(Review.id)
+    )
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     return list(session.execute(q.limit(params.limit).offset(params.offset)).all()), total
 
@@ -89,8 +108,15 @@ def moderate(session: Session, moderator: User, review_id: int, data: schemas.Mo
     review.status = "approved" if data.decision == "approve" else "rejected"
     review.moderator_id, review.moderation_reason = moderator.id, data.reason
     review.moderated_at = datetime.now(UTC)
-    audit(session, actor_id=moderator.id, actor_login=moderator.login, action=f"reviews.{data.decision}",
-          subject_type="review", subject_id=review.id, detail={"reason": data.reason})
+    audit(
+        session,
+        actor_id=moderator.id,
+        actor_login=moderator.login,
+        action=f"reviews.{data.decision}",
+        subject_type="review",
+        subject_id=review.id,
+        detail={"reason": data.reason},
+    )
     session.commit()
     return review
 

@@ -19,10 +19,11 @@ import hmac
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -34,7 +35,8 @@ RETRY_DELAYS = (0, 1, 2, 4, 8, 16)
 
 _meta = sa.MetaData()
 trades = sa.Table(
-    "trades", _meta,
+    "trades",
+    _meta,
     sa.Column("trade_no", sa.String(40), primary_key=True),
     sa.Column("merchant_id", sa.String(40), nullable=False),
     sa.Column("out_trade_no", sa.String(64), nullable=False),
@@ -49,7 +51,8 @@ trades = sa.Table(
     sa.UniqueConstraint("merchant_id", "out_trade_no"),
 )
 refunds = sa.Table(
-    "refunds", _meta,
+    "refunds",
+    _meta,
     sa.Column("refund_no", sa.String(40), primary_key=True),
     sa.Column("merchant_id", sa.String(40), nullable=False),
     sa.Column("out_refund_no", sa.String(64), nullable=False),
@@ -83,8 +86,13 @@ def verify(params: dict[str, Any], key: str, now: float | None = None) -> bool:
 
 
 class SandboxGateway:
-    def __init__(self, db_path: Path, merchants: dict[str, str], public_url: str,
-                 deliver: Callable[[str, dict], bool] | None = None):
+    def __init__(
+        self,
+        db_path: Path,
+        merchants: dict[str, str],
+        public_url: str,
+        deliver: Callable[[str, dict], bool] | None = None,
+    ):
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(f"sqlite:///{db_path}", connect_args={"check_same_thread": False})
         _meta.create_all(self.engine)
@@ -111,10 +119,19 @@ class SandboxGateway:
 
     def notify_paid(self, trade: dict) -> None:
         key = self.merchants[trade["merchant_id"]]
-        payload = signed({"notify_id": uuid.uuid4().hex, "event": "trade.success",
-                          "merchant_id": trade["merchant_id"], "out_trade_no": trade["out_trade_no"],
-                          "trade_no": trade["trade_no"], "amount_fen": trade["amount_fen"],
-                          "currency": trade["currency"], "paid_at": trade["paid_at"]}, key)
+        payload = signed(
+            {
+                "notify_id": uuid.uuid4().hex,
+                "event": "trade.success",
+                "merchant_id": trade["merchant_id"],
+                "out_trade_no": trade["out_trade_no"],
+                "trade_no": trade["trade_no"],
+                "amount_fen": trade["amount_fen"],
+                "currency": trade["currency"],
+                "paid_at": trade["paid_at"],
+            },
+            key,
+        )
         self.deliver(trade["notify_url"], payload)
 
     # -- the app ---------------------------------------------------------------------------------------
@@ -152,15 +169,30 @@ class SandboxGateway:
                 if trade and trade["amount_fen"] != amount:
                     return fail("out_trade_no already used with another amount", 409)
                 if not trade:
-                    trade = {"trade_no": "SBX" + uuid.uuid4().hex[:20].upper(), "merchant_id": params["merchant_id"],
-                             "out_trade_no": params["out_trade_no"], "amount_fen": amount, "currency": "CNY",
-                             "subject": str(params.get("subject", ""))[:128], "notify_url": params["notify_url"],
-                             "return_url": params.get("return_url", ""), "status": "WAIT_PAY", "paid_at": None,
-                             "refunded_fen": 0}
+                    trade = {
+                        "trade_no": "SBX" + uuid.uuid4().hex[:20].upper(),
+                        "merchant_id": params["merchant_id"],
+                        "out_trade_no": params["out_trade_no"],
+                        "amount_fen": amount,
+                        "currency": "CNY",
+                        "subject": str(params.get("subject", ""))[:128],
+                        "notify_url": params["notify_url"],
+                        "return_url": params.get("return_url", ""),
+                        "status": "WAIT_PAY",
+                        "paid_at": None,
+                        "refunded_fen": 0,
+                    }
                     conn.execute(trades.insert().values(**trade))
             pay_url = f"{gw.public_url}/cashier/{trade['trade_no']}"
-            return signed({"code": "SUCCESS", "trade_no": trade["trade_no"], "pay_url": pay_url,
-                           "qr_code": f"sandboxpay://pay?trade_no={trade['trade_no']}"}, key)
+            return signed(
+                {
+                    "code": "SUCCESS",
+                    "trade_no": trade["trade_no"],
+                    "pay_url": pay_url,
+                    "qr_code": f"sandboxpay://pay?trade_no={trade['trade_no']}",
+                },
+                key,
+            )
 
         @app.get("/v1/trades/{out_trade_no}")
         def query_trade(out_trade_no: str, request: Request):
@@ -172,8 +204,24 @@ class SandboxGateway:
                 trade = gw._trade(conn, merchant_id=params["merchant_id"], out_trade_no=out_trade_no)
             if not trade:
                 return fail("trade not found", 404)
-            return signed({"code": "SUCCESS", **{k: trade[k] for k in (
-                "trade_no", "out_trade_no", "amount_fen", "currency", "status", "paid_at", "refunded_fen")}}, key)
+            return signed(
+                {
+                    "code": "SUCCESS",
+                    **{
+                        k: trade[k]
+                        for k in (
+                            "trade_no",
+                            "out_trade_no",
+                            "amount_fen",
+                            "currency",
+                            "status",
+                            "paid_at",
+                            "refunded_fen",
+                        )
+                    },
+                },
+                key,
+            )
 
         @app.post("/v1/refunds")
         async def refund(request: Request):
@@ -185,22 +233,45 @@ class SandboxGateway:
                 trade = gw._trade(conn, merchant_id=params.get("merchant_id"), out_trade_no=params.get("out_trade_no"))
                 if not trade or trade["status"] != "SUCCESS":
                     return fail("trade not paid", 409)
-                done = conn.execute(sa.select(refunds).where(refunds.c.merchant_id == params["merchant_id"],
-                                                             refunds.c.out_refund_no == params["out_refund_no"])
-                                    ).mappings().first()
+                done = (
+                    conn.execute(
+                        sa.select(refunds).where(
+                            refunds.c.merchant_id == params["merchant_id"],
+                            refunds.c.out_refund_no == params["out_refund_no"],
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
                 if done is None:
                     amount = int(params["amount_fen"])
                     if amount <= 0 or trade["refunded_fen"] + amount > trade["amount_fen"]:
                         return fail("refund exceeds the paid amount", 409)
                     refund_no = "SBR" + uuid.uuid4().hex[:20].upper()
-                    conn.execute(refunds.insert().values(refund_no=refund_no, merchant_id=params["merchant_id"],
-                                                         out_refund_no=params["out_refund_no"],
-                                                         trade_no=trade["trade_no"], amount_fen=amount))
-                    conn.execute(trades.update().where(trades.c.trade_no == trade["trade_no"])
-                                 .values(refunded_fen=trades.c.refunded_fen + amount))
+                    conn.execute(
+                        refunds.insert().values(
+                            refund_no=refund_no,
+                            merchant_id=params["merchant_id"],
+                            out_refund_no=params["out_refund_no"],
+                            trade_no=trade["trade_no"],
+                            amount_fen=amount,
+                        )
+                    )
+                    conn.execute(
+                        trades.update()
+                        .where(trades.c.trade_no == trade["trade_no"])
+                        .values(refunded_fen=trades.c.refunded_fen + amount)
+                    )
                     done = {"refund_no": refund_no, "amount_fen": amount}
-            return signed({"code": "SUCCESS", "refund_no": done["refund_no"], "out_refund_no": params["out_refund_no"],
-                           "amount_fen": done["amount_fen"]}, key)
+            return signed(
+                {
+                    "code": "SUCCESS",
+                    "refund_no": done["refund_no"],
+                    "out_refund_no": params["out_refund_no"],
+                    "amount_fen": done["amount_fen"],
+                },
+                key,
+            )
 
         @app.get("/cashier/{trade_no}", response_class=HTMLResponse)
         def cashier(trade_no: str):
@@ -209,9 +280,14 @@ class SandboxGateway:
             if not trade:
                 return HTMLResponse("<p>trade not found</p>", status_code=404)
             done = trade["status"] != "WAIT_PAY"
-            button = ('<p data-testid="gateway-status">' + escape(trade["status"]) + "</p>") if done else (
-                f'<form method="post" action="{gw.public_url}/cashier/{trade_no}/pay">'
-                '<button data-testid="gateway-pay" type="submit">确认支付 Pay</button></form>')
+            button = (
+                ('<p data-testid="gateway-status">' + escape(trade["status"]) + "</p>")
+                if done
+                else (
+                    f'<form method="post" action="{gw.public_url}/cashier/{trade_no}/pay">'
+                    '<button data-testid="gateway-pay" type="submit">确认支付 Pay</button></form>'
+                )
+            )
             return HTMLResponse(
                 f"""<!doctype html><html lang="zh-CN"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>沙箱收银台 Sandbox cashier</title>
@@ -221,15 +297,18 @@ border:0;border-radius:6px}}.qr{{font-family:monospace;font-size:12px;color:#849
 <h2>沙箱收银台 · Sandbox cashier</h2><p>{escape(trade["subject"])}</p>
 <p class="amount" data-testid="gateway-amount">¥{trade["amount_fen"] / 100:.2f}</p>
 <p class="qr">扫码支付 QR: sandboxpay://pay?trade_no={escape(trade_no)}</p>{button}
-<p><a href="{escape(trade["return_url"])}">返回商户 Back to the shop</a></p></html>""")
+<p><a href="{escape(trade["return_url"])}">返回商户 Back to the shop</a></p></html>"""
+            )
 
         @app.post("/cashier/{trade_no}/pay")
         def pay(trade_no: str):
             now = datetime.now(UTC).isoformat()
             with gw.engine.begin() as conn:
-                moved = conn.execute(trades.update().where(trades.c.trade_no == trade_no,
-                                                           trades.c.status == "WAIT_PAY")
-                                     .values(status="SUCCESS", paid_at=now)).rowcount
+                moved = conn.execute(
+                    trades.update()
+                    .where(trades.c.trade_no == trade_no, trades.c.status == "WAIT_PAY")
+                    .values(status="SUCCESS", paid_at=now)
+                ).rowcount
                 trade = gw._trade(conn, trade_no=trade_no)
             if not trade:
                 return HTMLResponse("<p>trade not found</p>", status_code=404)
@@ -238,4 +317,3 @@ border:0;border-radius:6px}}.qr{{font-family:monospace;font-size:12px;color:#849
             return RedirectResponse(trade["return_url"] or f"{gw.public_url}/cashier/{trade_no}", status_code=303)
 
         return app
-

@@ -8,18 +8,19 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from medreach.catalog.schemas import ProductCard
+from medreach.core.schemas import InputModel, MultiLine
 from medreach.promotions.schemas import BreakdownOut
 
 Qty = Annotated[int, Field(ge=1, le=999)]
 ProductId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-class CartItemIn(BaseModel):
+class CartItemIn(InputModel):
     product_id: ProductId
     quantity: Qty = 1
 
 
-class CartQuantityIn(BaseModel):
+class CartQuantityIn(InputModel):
     quantity: Qty
 
 
@@ -45,16 +46,16 @@ class CartOut(BaseModel):
     breakdown: BreakdownOut
 
 
-class MergeIn(BaseModel):
+class MergeIn(InputModel):
     guest_token: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class OrderItemIn(BaseModel):
+class OrderItemIn(InputModel):
     product_id: ProductId
     quantity: Qty
 
 
-class CheckoutIn(BaseModel):
+class CheckoutIn(InputModel):
     address_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
     coupon_grant_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     points: Annotated[int, Field(ge=0, le=100_000_000)] = 0
@@ -64,7 +65,7 @@ class CheckoutIn(BaseModel):
     note: Annotated[str, Field(max_length=200)] = ""
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(InputModel):
     items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=50)] | None = None
     coupon_grant_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     points: Annotated[int, Field(ge=0, le=100_000_000)] = 0
@@ -143,15 +144,15 @@ class OrderOut(BaseModel):
     allowed_actions: list[str]
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(InputModel):
     reason: Annotated[str, Field(min_length=1, max_length=255)]
 
 
-class OptionalReasonIn(BaseModel):
+class OptionalReasonIn(InputModel):
     reason: Annotated[str, Field(max_length=255)] = ""
 
 
-class ShipIn(BaseModel):
+class ShipIn(InputModel):
     tracking_no: Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
@@ -168,7 +169,7 @@ class PaymentOut(BaseModel):
     paid_at: datetime | None
 
 
-class EPrescriptionIn(BaseModel):
+class EPrescriptionIn(InputModel):
     hospital: Annotated[str, Field(min_length=2, max_length=128)]
     doctor: Annotated[str, Field(min_length=1, max_length=64)]
     rx_number: Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -208,9 +209,9 @@ class PrescriptionOut(BaseModel):
     duplicate: bool = False
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(InputModel):
     rating: Annotated[int, Field(ge=1, le=5)]
-    body: Annotated[str, Field(max_length=1000)] = ""
+    body: Annotated[MultiLine, Field(max_length=1000)] = ""
 
 
 class ReviewOut(BaseModel):
@@ -225,6 +226,6 @@ class ReviewOut(BaseModel):
     created_at: datetime
 
 
-class ModerateIn(BaseModel):
+class ModerateIn(InputModel):
     decision: Literal["approve", "reject"]
     reason: Annotated[str, Field(max_length=255)] = ""

@@ -22,10 +22,10 @@ from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
 from medreach.ops.service import audit
 from medreach.orders import cart as carts
-from medreach.orders import payments, pricing, prescriptions, schemas, state
+from medreach.orders import payments, prescriptions, pricing, schemas, state
+from medreach.orders.models import Order, OrderLine, OrderStatusChange, Payment, Prescription
 from medreach.promotions import service as promotions
 from medreach.promotions.flash import FlashStock
-from medreach.orders.models import Order, OrderLine, OrderStatusChange, Payment, Prescription
 
 PAY_WITHIN = timedelta(minutes=30)
 REVIEW_WITHIN = timedelta(hours=48)
@@ -44,17 +44,37 @@ def _items(session: Session, user: User, requested: list[schemas.OrderItemIn] | 
     return items
 
 
-def preview(session: Session, user: User, data: schemas.PreviewIn, flash: FlashStock | None = None
-            ) -> schemas.PreviewOut:
-    lines, b = pricing.priced(session, user, _items(session, user, data.items), coupon_grant_id=data.coupon_grant_id,
-                              points=data.points, flash=flash)
+def preview(
+    session: Session, user: User, data: schemas.PreviewIn, flash: FlashStock | None = None
+) -> schemas.PreviewOut:
+    lines, b = pricing.priced(
+        session,
+        user,
+        _items(session, user, data.items),
+        coupon_grant_id=data.coupon_grant_id,
+        points=data.points,
+        flash=flash,
+    )
     requires_rx = any(line.product.drug_class == "rx" for line in lines)
-    emit(session, "Checkout Started", user_id=user.id, value=b["total_fen"] / 100, currency="CNY",
-         products=[{"product_id": line.product.id, "quantity": line.quantity} for line in lines])
+    emit(
+        session,
+        "Checkout Started",
+        user_id=user.id,
+        value=b["total_fen"] / 100,
+        currency="CNY",
+        products=[{"product_id": line.product.id, "quantity": line.quantity} for line in lines],
+    )
     session.commit()
-    return schemas.PreviewOut(lines=lines, subtotal_fen=b["subtotal_fen"], discount_fen=b["discount_fen"] + b["points_fen"],
-                              shipping_fen=b["shipping_fen"], total_fen=b["total_fen"], requires_rx=requires_rx,
-                              rx_notice=RX_NOTICE if requires_rx else None, breakdown=b)
+    return schemas.PreviewOut(
+        lines=lines,
+        subtotal_fen=b["subtotal_fen"],
+        discount_fen=b["discount_fen"] + b["points_fen"],
+        shipping_fen=b["shipping_fen"],
+        total_fen=b["total_fen"],
+        requires_rx=requires_rx,
+        rx_notice=RX_NOTICE if requires_rx else None,
+        breakdown=b,
+    )
 
 
 def _request_hash(data: schemas.CheckoutIn, items: list[tuple[int, int]]) -> str:
@@ -69,8 +89,9 @@ def _existing(session: Session, user: User, key: str, request_hash: str) -> Orde
     return order
 
 
-def _check_prescription(session: Session, user: User, data: schemas.CheckoutIn,
-                        rx_lines: list[tuple[Product, int]]) -> Prescription | None:
+def _check_prescription(
+    session: Session, user: User, data: schemas.CheckoutIn, rx_lines: list[tuple[Product, int]]
+) -> Prescription | None:
     if not rx_lines:
         return None
     if not data.risk_confirmed:
@@ -89,8 +110,14 @@ def _check_prescription(session: Session, user: User, data: schemas.CheckoutIn,
     return rx
 
 
-def place_order(session: Session, user: User, data: schemas.CheckoutIn, idempotency_key: str,
-                flash: FlashStock, flash_promotion: int | None = None) -> tuple[Order, bool]:
+def place_order(
+    session: Session,
+    user: User,
+    data: schemas.CheckoutIn,
+    idempotency_key: str,
+    flash: FlashStock,
+    flash_promotion: int | None = None,
+) -> tuple[Order, bool]:
     """Create the order at the engine's price, reserving flash units and stock with conditional updates:
     either every line gets its units or nothing is written. Returns (order, created); a repeated key
     returns the first order. `flash_promotion` (the flash-sale page) makes a flash refusal an error."""
@@ -120,23 +147,38 @@ def _place(session, user, data, idempotency_key, request_hash, items, flash, fla
         wanted.append((p, quantity))
     rx = _check_prescription(session, user, data, [(p, q) for p, q in wanted if p.is_rx])
     allowance = promotions.reserve_flash(session, flash, user, items, held, strict_promotion=flash_promotion)
-    b = promotions.quote(session, user, items, coupon_grant_id=data.coupon_grant_id, points=data.points,
-                         allowance=allowance)
+    b = promotions.quote(
+        session, user, items, coupon_grant_id=data.coupon_grant_id, points=data.points, allowance=allowance
+    )
     if data.coupon_grant_id is not None and b.coupon_problem:
         raise AppError(422, b.coupon_problem, field="coupon_grant_id")
     finals = {line.product_id: line.final_fen for line in b.lines}
     now = datetime.now(UTC)
     status = state.AWAITING_RX if rx is not None and rx.status == "pending" else state.AWAITING_PAYMENT
-    order = Order(number=now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(3).upper(), user_id=user.id,
-                  idempotency_key=idempotency_key, request_hash=request_hash, status=status,
-                  subtotal_fen=b.subtotal_fen, shipping_fen=b.shipping_fen, discount_fen=b.discount_fen + b.points_fen,
-                  total_fen=b.total_fen, points_earned=b.points_earned,
-                  address=json.dumps({k: getattr(address, k) for k in (
-                      "recipient", "phone", "province", "city", "district", "detail", "postal_code")},
-                      ensure_ascii=False),
-                  requires_rx=rx is not None, prescription_id=rx.id if rx else None,
-                  risk_confirmed_at=now if rx is not None else None, note=data.note,
-                  expires_at=now + (REVIEW_WITHIN if status == state.AWAITING_RX else PAY_WITHIN))
+    order = Order(
+        number=now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(3).upper(),
+        user_id=user.id,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        status=status,
+        subtotal_fen=b.subtotal_fen,
+        shipping_fen=b.shipping_fen,
+        discount_fen=b.discount_fen + b.points_fen,
+        total_fen=b.total_fen,
+        points_earned=b.points_earned,
+        address=json.dumps(
+            {
+                k: getattr(address, k)
+                for k in ("recipient", "phone", "province", "city", "district", "detail", "postal_code")
+            },
+            ensure_ascii=False,
+        ),
+        requires_rx=rx is not None,
+        prescription_id=rx.id if rx else None,
+        risk_confirmed_at=now if rx is not None else None,
+        note=data.note,
+        expires_at=now + (REVIEW_WITHIN if status == state.AWAITING_RX else PAY_WITHIN),
+    )
     gifts = [(session.get(Product, pid), qty) for pid, _, qty in b.gifts]
     gift_lines = [_line(g, q, 0, gift=True) for g, q in gifts if g is not None]
     order.lines = [_line(p, q, finals[p.id]) for p, q in wanted] + gift_lines
@@ -163,24 +205,44 @@ def _place(session, user, data, idempotency_key, request_hash, items, flash, fla
     if rx is not None:
         prescriptions.bind(session, rx, order.id)
     carts.clear(session, carts.find_cart(session, user, None), {p.id for p, _ in wanted})
-    emit(session, "Order Placed", user_id=user.id, order_id=order.number, total=order.total_fen / 100,
-         discount=order.discount_fen / 100, shipping=order.shipping_fen / 100, currency="CNY",
-         requires_rx=order.requires_rx, products=[{"product_id": p.id, "sku": p.sku, "quantity": q,
-                                                   "price": p.price_fen / 100} for p, q in wanted])
+    emit(
+        session,
+        "Order Placed",
+        user_id=user.id,
+        order_id=order.number,
+        total=order.total_fen / 100,
+        discount=order.discount_fen / 100,
+        shipping=order.shipping_fen / 100,
+        currency="CNY",
+        requires_rx=order.requires_rx,
+        products=[{"product_id": p.id, "sku": p.sku, "quantity": q, "price": p.price_fen / 100} for p, q in wanted],
+    )
     session.commit()
     return order, True
 
 
 def _line(p: Product, quantity: int, line_total_fen: int, gift: bool = False) -> OrderLine:
     """A sales record line; `line_total_fen` is what the buyer pays for it after every discount."""
-    return OrderLine(product_id=p.id, sku=p.sku, generic_name=p.generic_name, brand_name=p.brand_name,
-                     specification=p.specification, dosage_form=p.dosage_form, manufacturer=p.manufacturer,
-                     approval_number=p.approval_number, drug_class=p.drug_class, batch_no=p.batch_no,
-                     expiry_date=p.expiry_date, unit_price_fen=0 if gift else p.price_fen,
-                     quantity=quantity, line_total_fen=line_total_fen)
+    return OrderLine(
+        product_id=p.id,
+        sku=p.sku,
+        generic_name=p.generic_name,
+        brand_name=p.brand_name,
+        specification=p.specification,
+        dosage_form=p.dosage_form,
+        manufacturer=p.manufacturer,
+        approval_number=p.approval_number,
+        drug_class=p.drug_class,
+        batch_no=p.batch_no,
+        expiry_date=p.expiry_date,
+        unit_price_fen=0 if gift else p.price_fen,
+        quantity=quantity,
+        line_total_fen=line_total_fen,
+    )
 
 
 # --- lifecycle -------------------------------------------------------------------------------------------
+
 
 def _release(session: Session, order: Order, flash: FlashStock) -> None:
     for line in order.lines:
@@ -194,10 +256,20 @@ def cancel(session: Session, order: Order, *, actor_id: int | None, reason: str,
         raise AppError(409, "ORDER_STATE_CONFLICT", current=order.status, to=state.CANCELLED)
     state.transition(session, order, state.CANCELLED, actor_id=actor_id, reason=reason)
     _release(session, order, flash)
-    session.execute(Payment.__table__.update().where(Payment.order_id == order.id, Payment.status == "created")
-                    .values(status="closed"))
-    emit(session, "Order Cancelled", user_id=order.user_id, order_id=order.number, reason=reason,
-         total=order.total_fen / 100, currency=order.currency)
+    session.execute(
+        Payment.__table__.update()
+        .where(Payment.order_id == order.id, Payment.status == "created")
+        .values(status="closed")
+    )
+    emit(
+        session,
+        "Order Cancelled",
+        user_id=order.user_id,
+        order_id=order.number,
+        reason=reason,
+        total=order.total_fen / 100,
+        currency=order.currency,
+    )
     session.commit()
     return order
 
@@ -206,8 +278,14 @@ def expire_overdue(session: Session, flash: FlashStock, now: datetime | None = N
     """Cancel unpaid or unreviewed orders past their deadline, releasing their stock. Safe to run anywhere,
     any number of times at once: each cancellation is a guarded state change."""
     now = now or datetime.now(UTC)
-    overdue = list(session.scalars(select(Order).where(Order.status.in_(state.HOLDS_STOCK), Order.expires_at < now)
-                                   .order_by(Order.id).limit(500)))
+    overdue = list(
+        session.scalars(
+            select(Order)
+            .where(Order.status.in_(state.HOLDS_STOCK), Order.expires_at < now)
+            .order_by(Order.id)
+            .limit(500)
+        )
+    )
     done = 0
     for order in overdue:
         try:
@@ -229,8 +307,15 @@ def on_prescription_decided(flash: FlashStock):
             return
         state.transition(session, order, state.CANCELLED, actor_id=rx.reviewer_id, reason="rx rejected")
         _release(session, order, flash)
-        emit(session, "Order Cancelled", user_id=order.user_id, order_id=order.number, reason="rx rejected",
-             total=order.total_fen / 100, currency=order.currency)
+        emit(
+            session,
+            "Order Cancelled",
+            user_id=order.user_id,
+            order_id=order.number,
+            reason="rx rejected",
+            total=order.total_fen / 100,
+            currency=order.currency,
+        )
 
     return follow
 
@@ -241,18 +326,39 @@ def on_paid(provider: payments.PaymentProvider):
         if order.status != state.AWAITING_PAYMENT:
             # Paid after the order lapsed: the money goes straight back.
             payments.refund_payment(session, provider, order)
-            audit(session, actor_id=None, actor_login=provider.name, action="payments.late_refund",
-                  subject_type="order", subject_id=order.id, detail={"status": order.status})
+            audit(
+                session,
+                actor_id=None,
+                actor_login=provider.name,
+                action="payments.late_refund",
+                subject_type="order",
+                subject_id=order.id,
+                detail={"status": order.status},
+            )
             return
         state.transition(session, order, state.PAID, actor_id=None, reason=f"paid {payment.out_trade_no}")
         order.expires_at = None
         prescriptions.consume(session, order.prescription_id)
         promotions.on_paid(session, order, order.points_earned)
-        emit(session, "Order Completed", user_id=order.user_id, order_id=order.number,
-             total=order.total_fen / 100, revenue=order.subtotal_fen / 100, shipping=order.shipping_fen / 100,
-             currency=order.currency, products=[{"product_id": line.product_id, "sku": line.sku,
-                                                 "quantity": line.quantity, "price": line.unit_price_fen / 100}
-                                                for line in order.lines])
+        emit(
+            session,
+            "Order Completed",
+            user_id=order.user_id,
+            order_id=order.number,
+            total=order.total_fen / 100,
+            revenue=order.subtotal_fen / 100,
+            shipping=order.shipping_fen / 100,
+            currency=order.currency,
+            products=[
+                {
+                    "product_id": line.product_id,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "price": line.unit_price_fen / 100,
+                }
+                for line in order.lines
+            ],
+        )
 
     return apply
 
@@ -261,8 +367,15 @@ def ship(session: Session, agent: User, order: Order, tracking_no: str) -> Order
     state.transition(session, order, state.SHIPPED, actor_id=agent.id, reason=f"tracking {tracking_no}")
     order.tracking_no = tracking_no
     emit(session, "Order Shipped", user_id=order.user_id, order_id=order.number, tracking_no=tracking_no)
-    audit(session, actor_id=agent.id, actor_login=agent.login, action="orders.ship", subject_type="order",
-          subject_id=order.id, detail={"tracking_no": tracking_no})
+    audit(
+        session,
+        actor_id=agent.id,
+        actor_login=agent.login,
+        action="orders.ship",
+        subject_type="order",
+        subject_id=order.id,
+        detail={"tracking_no": tracking_no},
+    )
     session.commit()
     return order
 
@@ -287,8 +400,9 @@ def _status_before_refund_request(order: Order) -> str:
     raise AppError(409, "ORDER_STATE_CONFLICT", current=order.status, to="previous")
 
 
-def decide_refund(session: Session, agent: User, order: Order, approve: bool, reason: str,
-                  provider: payments.PaymentProvider) -> Order:
+def decide_refund(
+    session: Session, agent: User, order: Order, approve: bool, reason: str, provider: payments.PaymentProvider
+) -> Order:
     if order.status != state.REFUND_REQUESTED:
         raise AppError(409, "ORDER_STATE_CONFLICT", current=order.status, to=state.REFUNDED)
     if approve:
@@ -300,34 +414,61 @@ def decide_refund(session: Session, agent: User, order: Order, approve: bool, re
             for line in order.lines:
                 catalog.release_stock(session, line.product_id, line.quantity, ref=order.number)
     else:
-        state.transition(session, order, _status_before_refund_request(order), actor_id=agent.id,
-                         reason=reason or "refund rejected")
-    audit(session, actor_id=agent.id, actor_login=agent.login, action="orders.refund_" + (
-        "approve" if approve else "reject"), subject_type="order", subject_id=order.id, detail={"reason": reason})
+        state.transition(
+            session, order, _status_before_refund_request(order), actor_id=agent.id, reason=reason or "refund rejected"
+        )
+    audit(
+        session,
+        actor_id=agent.id,
+        actor_login=agent.login,
+        action="orders.refund_" + ("approve" if approve else "reject"),
+        subject_type="order",
+        subject_id=order.id,
+        detail={"reason": reason},
+    )
     session.commit()
     return order
 
 
 # --- views -------------------------------------------------------------------------------------------------
 
-CUSTOMER_ACTIONS = {state.AWAITING_RX: ["cancel"], state.AWAITING_PAYMENT: ["pay", "cancel"],
-                    state.PAID: ["refund"], state.SHIPPED: ["confirm", "refund"], state.COMPLETED: ["refund", "review"]}
-STAFF_ACTIONS = {state.PAID: ["ship"], state.REFUND_REQUESTED: ["approve_refund", "reject_refund"],
-                 state.AWAITING_RX: ["cancel"], state.AWAITING_PAYMENT: ["cancel"]}
+CUSTOMER_ACTIONS = {
+    state.AWAITING_RX: ["cancel"],
+    state.AWAITING_PAYMENT: ["pay", "cancel"],
+    state.PAID: ["refund"],
+    state.SHIPPED: ["confirm", "refund"],
+    state.COMPLETED: ["refund", "review"],
+}
+STAFF_ACTIONS = {
+    state.PAID: ["ship"],
+    state.REFUND_REQUESTED: ["approve_refund", "reject_refund"],
+    state.AWAITING_RX: ["cancel"],
+    state.AWAITING_PAYMENT: ["cancel"],
+}
 
 
 def view(session: Session, order: Order, staff: bool = False) -> schemas.OrderOut:
     return schemas.OrderOut(
-        **{f: getattr(order, f) for f in schemas.OrderOut.model_fields
-           if f not in ("address", "lines", "history", "allowed_actions", "adjustments")},
-        adjustments=[schemas.AdjustmentOut(**{f: getattr(a, f) for f in schemas.AdjustmentOut.model_fields})
-                     for a in promotions.adjustments_of(session, order.id)],
+        **{
+            f: getattr(order, f)
+            for f in schemas.OrderOut.model_fields
+            if f not in ("address", "lines", "history", "allowed_actions", "adjustments")
+        },
+        adjustments=[
+            schemas.AdjustmentOut(**{f: getattr(a, f) for f in schemas.AdjustmentOut.model_fields})
+            for a in promotions.adjustments_of(session, order.id)
+        ],
         address=json.loads(order.address),
-        lines=[schemas.OrderLineOut(**{f: getattr(line, f) for f in schemas.OrderLineOut.model_fields})
-               for line in order.lines],
-        history=[schemas.StatusChangeOut(from_status=h.from_status, to_status=h.to_status, reason=h.reason, at=h.at)
-                 for h in order.history],
-        allowed_actions=(STAFF_ACTIONS if staff else CUSTOMER_ACTIONS).get(order.status, []))
+        lines=[
+            schemas.OrderLineOut(**{f: getattr(line, f) for f in schemas.OrderLineOut.model_fields})
+            for line in order.lines
+        ],
+        history=[
+            schemas.StatusChangeOut(from_status=h.from_status, to_status=h.to_status, reason=h.reason, at=h.at)
+            for h in order.history
+        ],
+        allowed_actions=(STAFF_ACTIONS if staff else CUSTOMER_ACTIONS).get(order.status, []),
+    )
 
 
 def get_own(session: Session, user: User, order_id: int) -> Order:
@@ -351,14 +492,28 @@ def list_own(session: Session, user: User, params: PageParams, status: str | Non
     return paginate(session, q.order_by(Order.id.desc()), params)
 
 
-def search(session: Session, viewer: User, params: PageParams, *, q: str | None = None, status: str | None = None,
-           user_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
-           requires_rx: bool | None = None):
+def search(
+    session: Session,
+    viewer: User,
+    params: PageParams,
+    *,
+    q: str | None = None,
+    status: str | None = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    requires_rx: bool | None = None,
+):
     query = select(Order)
     if q:
         found_user = accounts.find_by_login(session, q)
-        query = query.where(or_(Order.number == q.strip(), Order.user_id == (found_user.id if found_user else -1),
-                                Order.tracking_no == q.strip()))
+        query = query.where(
+            or_(
+                Order.number == q.strip(),
+                Order.user_id == (found_user.id if found_user else -1),
+                Order.tracking_no == q.strip(),
+            )
+        )
     if status:
         query = query.where(Order.status == status)
     if user_id:
@@ -370,7 +525,13 @@ def search(session: Session, viewer: User, params: PageParams, *, q: str | None 
     if requires_rx is not None:
         query = query.where(Order.requires_rx.is_(requires_rx))
     rows, total = paginate(session, query.order_by(Order.id.desc()), params)
-    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="orders.list", subject_type="order",
-          detail={"q": q or "", "status": status or "", "returned": [o.id for o in rows]})
+    audit(
+        session,
+        actor_id=viewer.id,
+        actor_login=viewer.login,
+        action="orders.list",
+        subject_type="order",
+        detail={"q": q or "", "status": status or "", "returned": [o.id for o in rows]},
+    )
     session.commit()
     return rows, total

@@ -1,10 +1,10 @@
 """The order state machine: the one place that says which status may follow which.
 
-    awaiting_rx_review ──approve──> awaiting_payment ──pay──> paid ──ship──> shipped ──receive──> completed
-          │ reject/cancel/timeout          │ cancel/timeout     │                 │                   │
-          └──────────> cancelled <─────────┘                    └─> refund_requested <────────────────┘
-                                                                     │ approve          │ reject
-                                                                     └─> refunded       └─> back to where it was
+awaiting_rx_review ──approve──> awaiting_payment ──pay──> paid ──ship──> shipped ──receive──> completed
+      │ reject/cancel/timeout          │ cancel/timeout     │                 │                   │
+      └──────────> cancelled <─────────┘                    └─> refund_requested <────────────────┘
+                                                                 │ approve          │ reject
+                                                                 └─> refunded       └─> back to where it was
 """
 
 from __future__ import annotations
@@ -48,13 +48,18 @@ def transition(session: Session, order: Order, to: str, *, actor_id: int | None,
     if to not in TRANSITIONS.get(current, frozenset()):
         raise AppError(409, "ORDER_STATE_CONFLICT", current=current, to=to)
     now = datetime.now(UTC)
-    moved = session.execute(update(Order).where(Order.id == order.id, Order.status == current)
-                            .values(status=to, updated_at=now).execution_options(synchronize_session=False)).rowcount
+    moved = session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == current)
+        .values(status=to, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if moved != 1:
         session.rollback()
         raise AppError(409, "ORDER_STATE_CONFLICT", current="changed", to=to)
-    order.history.append(OrderStatusChange(from_status=current, to_status=to, actor_id=actor_id,
-                                  reason=reason[:255], at=now))
+    order.history.append(
+        OrderStatusChange(from_status=current, to_status=to, actor_id=actor_id, reason=reason[:255], at=now)
+    )
     stamp = {PAID: "paid_at", SHIPPED: "shipped_at", COMPLETED: "completed_at", CANCELLED: "cancelled_at"}.get(to)
     order.status = to
     if stamp:

@@ -55,7 +55,7 @@ def _encode(value):
 
 def _decode(value):
     if isinstance(value, dict) and len(value) == 1:
-        (tag, text), = value.items()
+        ((tag, text),) = value.items()
         if tag == "$dt":
             return datetime.fromisoformat(text)
         if tag == "$d":
@@ -79,8 +79,14 @@ def key_fingerprint(data_key: bytes) -> str:
     return _sha256(b"medreach-backup:" + data_key)[:16]
 
 
-def create(db: Database, lake_dir: Path, target: str, data_key: bytes, keep: int = 7,
-           advance: Callable[[str], None] = lambda step: None) -> dict:
+def create(
+    db: Database,
+    lake_dir: Path,
+    target: str,
+    data_key: bytes,
+    keep: int = 7,
+    advance: Callable[[str], None] = lambda step: None,
+) -> dict:
     """Write a backup under `target` (a path or fsspec URL); keep the newest `keep` there. Returns the manifest."""
     fs, root = fsspec.core.url_to_fs(target)
     backup_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -101,8 +107,8 @@ def create(db: Database, lake_dir: Path, target: str, data_key: bytes, keep: int
                     key = list(table.primary_key.columns) or list(table.columns)
                     names = [str(c.name) for c in table.columns]  # plain str keys for orjson
                     for row in conn.execute(sa.select(*[_raw(c) for c in table.columns]).order_by(*key)):
-                        gz.write(orjson.dumps(dict(zip(names, row)), default=_encode,
-                                             option=orjson.OPT_PASSTHROUGH_DATETIME) + b"\n")
+                        record = dict(zip(names, row, strict=True))
+                        gz.write(orjson.dumps(record, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME) + b"\n")
                         n += 1
                 data = buffer.getvalue()
                 path = f"db/{table.name}.jsonl.gz"
@@ -117,9 +123,16 @@ def create(db: Database, lake_dir: Path, target: str, data_key: bytes, keep: int
         fs.pipe_file(f"{folder}/lake/{rel}", data)
         files[rel] = {"bytes": len(data), "sha256": _sha256(data)}
     advance("lake")
-    manifest = {"format": FORMAT, "id": backup_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "database": db.engine.dialect.name, "revision": revision, "key_fingerprint": key_fingerprint(data_key),
-                "tables": tables, "lake": files}
+    manifest = {
+        "format": FORMAT,
+        "id": backup_id,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": db.engine.dialect.name,
+        "revision": revision,
+        "key_fingerprint": key_fingerprint(data_key),
+        "tables": tables,
+        "lake": files,
+    }
     fs.pipe_file(f"{folder}/{MANIFEST}", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))  # last: complete
     prune(target, keep)
     return manifest
@@ -144,7 +157,7 @@ def list_backups(target: str) -> list[dict]:
 def prune(target: str, keep: int) -> list[str]:
     """Delete all but the newest `keep` backups; returns the ids deleted."""
     fs, root = fsspec.core.url_to_fs(target)
-    gone = [m["id"] for m in list_backups(target)[max(keep, 1):]]
+    gone = [m["id"] for m in list_backups(target)[max(keep, 1) :]]
     for backup_id in gone:
         fs.rm(f"{root.rstrip('/')}/{backup_id}", recursive=True)
     return gone
@@ -171,8 +184,14 @@ def verify(target: str, backup_id: str) -> dict:
     return manifest
 
 
-def restore(db: Database, lake_dir: Path, target: str, backup_id: str, data_key: bytes,
-            advance: Callable[[str], None] = lambda step: None) -> dict:
+def restore(
+    db: Database,
+    lake_dir: Path,
+    target: str,
+    backup_id: str,
+    data_key: bytes,
+    advance: Callable[[str], None] = lambda step: None,
+) -> dict:
     """Replace the database's rows and the lake with the backup's. Checks come first (checksums, schema
     revision, encryption key); the database part is one transaction."""
     manifest = verify(target, backup_id)
@@ -194,20 +213,30 @@ def restore(db: Database, lake_dir: Path, target: str, backup_id: str, data_key:
             if entry is None or not entry["rows"]:
                 continue
             data = gzip.decompress(_read_checked(fs, folder, entry["file"], entry))
-            raw = sa.Table(table.name, sa.MetaData(), *[
-                sa.Column(c.name, sa.Text() if isinstance(c.type, EncryptedString) else c.type) for c in table.columns])
+            raw = sa.Table(
+                table.name,
+                sa.MetaData(),
+                *[
+                    sa.Column(c.name, sa.Text() if isinstance(c.type, EncryptedString) else c.type)
+                    for c in table.columns
+                ],
+            )
             rows = [{k: _decode(v) for k, v in orjson.loads(line).items()} for line in data.splitlines()]
             # A tree (categories) goes in without its links to itself, which are set once every row exists.
             own = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
             links = [{"_id": r["id"], **{c: r[c] for c in own}} for r in rows if any(r[c] is not None for c in own)]
             for k in range(0, len(rows), 1000):
-                conn.execute(raw.insert(), [{**r, **dict.fromkeys(own)} for r in rows[k:k + 1000]])
+                conn.execute(raw.insert(), [{**r, **dict.fromkeys(own)} for r in rows[k : k + 1000]])
             if links:
-                conn.execute(raw.update().where(raw.c.id == sa.bindparam("_id")),
-                             [{c: link[c] for c in own} | {"_id": link["_id"]} for link in links])
+                conn.execute(
+                    raw.update().where(raw.c.id == sa.bindparam("_id")),
+                    [{c: link[c] for c in own} | {"_id": link["_id"]} for link in links],
+                )
             if conn.dialect.name == "postgresql" and "id" in table.columns and table.columns["id"].autoincrement:
-                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                     f"(SELECT coalesce(max(id), 1) FROM {table.name}))")
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table.name}))"
+                )
             advance(table.name)
     staging = lake_dir.with_name(lake_dir.name + ".restoring")
     shutil.rmtree(staging, ignore_errors=True)

@@ -63,15 +63,22 @@ class CleaningReport:
         return self.steps[-1].rows_out if self.steps else 0
 
     def as_dict(self) -> dict:
-        return {"engine": self.engine, "rows_in": self.rows_in, "rows_out": self.rows_out, "days": self.days,
-                "seconds": round(self.seconds, 3),
-                "steps": [{"step": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "dropped": s.dropped}
-                          for s in self.steps]}
+        return {
+            "engine": self.engine,
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "days": self.days,
+            "seconds": round(self.seconds, 3),
+            "steps": [
+                {"step": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "dropped": s.dropped} for s in self.steps
+            ],
+        }
 
 
 # --- the rules: each marks the rows it would drop ---------------------------------------------------------------
 # Rows are marked in one pass and the first rule that matches is the reason; counting the reasons is then one
 # query rather than one per step (which on Spark is the difference between seconds and a minute).
+
 
 def duplicate(t: ibis.Table, rules: EventRules) -> ibis.Value:
     """The same event twice: keep the first received."""
@@ -117,17 +124,24 @@ def _mark(t: ibis.Table, rules: EventRules, keep=_as_is) -> ibis.Table:
     # truncation per row; but more than the limit in a minute means more than the limit in that (UTC) day, so
     # the minutes are counted only for the few (anonymous id, day) pairs over the limit, found by a cheaper count.
     limit = rules.max_events_per_minute
-    alive = (t.filter(~t._dup & ~t._bot & t.anonymous_id.notnull())
-             .select("anonymous_id", "timestamp", _day=_.timestamp.date()))
+    alive = t.filter(~t._dup & ~t._bot & t.anonymous_id.notnull()).select(
+        "anonymous_id", "timestamp", _day=_.timestamp.date()
+    )
     busy = alive.group_by(["anonymous_id", "_day"]).aggregate(n=_.count())
     busy = keep(busy.filter(busy.n > limit).select("anonymous_id", "_day"))
     # (`identical_to`: events without a timestamp are one group, as they are one minute below.)
     suspects = alive.semi_join(busy, [alive.anonymous_id == busy.anonymous_id, alive._day.identical_to(busy._day)])
-    per_minute = (suspects.group_by(["anonymous_id", suspects.timestamp.truncate("m").name("minute")])
-                  .aggregate(n=_.count()))
+    per_minute = suspects.group_by(["anonymous_id", suspects.timestamp.truncate("m").name("minute")]).aggregate(
+        n=_.count()
+    )
     machines = keep(per_minute.filter(per_minute.n > limit).select("anonymous_id").distinct())
-    reason = ibis.cases((t._dup, "duplicate"), (t._bot, "bot"), (t.anonymous_id.isin(machines.anonymous_id), "burst"),
-                        (t._test, "test_traffic"), else_=ibis.null("string"))
+    reason = ibis.cases(
+        (t._dup, "duplicate"),
+        (t._bot, "bot"),
+        (t.anonymous_id.isin(machines.anonymous_id), "burst"),
+        (t._test, "test_traffic"),
+        else_=ibis.null("string"),
+    )
     return t.mutate(_reason=reason).drop("_dup", "_bot", "_test")
 
 
@@ -156,15 +170,17 @@ def daily_events(clean: ibis.Table) -> ibis.Table:
     counted = clean.filter(clean.canonical.fill_null(True)).mutate(
         day=(clean.timestamp + CHINA).date(),
         name=ibis.coalesce(clean.event, clean.type),
-        person=ibis.coalesce(clean.user_id, clean.anonymous_id))
+        person=ibis.coalesce(clean.user_id, clean.anonymous_id),
+    )
     # One grouping by person, then one by day and event, instead of two COUNT(DISTINCT)s over every event (each
     # its own large hash table in DuckDB; Spark copies the rows for each). A signed-in event's person is its
     # user_id, so the distinct user_ids are the people with at least one signed-in event.
     per_person = counted.group_by(["day", "name", "person"]).aggregate(n=_.count(), signed=_.user_id.notnull().any())
-    return (per_person.group_by(["day", "name"])
-            .aggregate(events=_.n.sum().cast("int64"), people=_.person.count(),
-                       signed_in=_.person.count(where=_.signed))
-            .order_by(["day", "name"]))
+    return (
+        per_person.group_by(["day", "name"])
+        .aggregate(events=_.n.sum().cast("int64"), people=_.person.count(), signed_in=_.person.count(where=_.signed))
+        .order_by(["day", "name"])
+    )
 
 
 def events_table(con, lake_dir: Path) -> ibis.Table:
@@ -177,8 +193,13 @@ def events_table(con, lake_dir: Path) -> ibis.Table:
 OUTPUTS = (Path("clean") / "events", Path("marts") / "daily_events")
 
 
-def run(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[*]",
-        rules: EventRules | None = None, out_dir: Path | None = None) -> CleaningReport:
+def run(
+    lake_dir: Path,
+    engine_name: str = "duckdb",
+    spark_master: str = "local[*]",
+    rules: EventRules | None = None,
+    out_dir: Path | None = None,
+) -> CleaningReport:
     """Clean the whole event lake and rebuild the daily mart under `out_dir` (default: the lake itself; the
     job writes to a staging folder and publishes it once the expectations hold); returns the report."""
     rules = rules or EventRules.load()

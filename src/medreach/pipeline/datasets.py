@@ -22,12 +22,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medreach.core.errors import not_found
-from medreach.pipeline.normalize import TYPES, VALUE_STEPS, ColumnRule, STRING_STEPS
+from medreach.pipeline.normalize import STRING_STEPS, TYPES, VALUE_STEPS, ColumnRule
 
 SPEC_FILE = Path(__file__).parent / "data" / "datasets.toml"
-ARROW_TYPES = {"string": pa.string(), "int": pa.int64(), "float": pa.float64(), "money": pa.int64(),
-               "bool": pa.bool_(), "timestamp": pa.timestamp("us", tz="UTC"), "date": pa.date32(),
-               "quantity": pa.float64()}
+ARROW_TYPES = {
+    "string": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "money": pa.int64(),
+    "bool": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+    "quantity": pa.float64(),
+}
 NUMERIC = ("int", "float", "money", "quantity")
 # Columns every raw row carries: which import brought it and its place in that import (for "last imported").
 IMPORT_ID, ROW_NO = "_import", "_row"
@@ -121,16 +128,32 @@ def _column(source: str, raw: dict, dataset: str) -> ColumnSpec:
     outliers = None
     if "outliers" in raw:
         o = raw["outliers"]
-        if kind not in NUMERIC or o.get("method") not in ("iqr", "robust_z") or \
-                o.get("action") not in ("flag", "cap", "drop"):
+        if (
+            kind not in NUMERIC
+            or o.get("method") not in ("iqr", "robust_z")
+            or o.get("action") not in ("flag", "cap", "drop")
+        ):
             raise SpecError(f"{where}: outliers need a numeric column, method iqr|robust_z, action flag|cap|drop")
         default = 1.5 if o["method"] == "iqr" else 3.5
         outliers = Outliers(o["method"], o["action"], float(o.get("k", o.get("threshold", default))))
-    rule = ColumnRule(type=kind, normalize=steps, timezone=raw.get("timezone", "Asia/Shanghai"),
-                      format=raw.get("format"), unit=raw.get("unit"), region=raw.get("region", "CN"))
-    return ColumnSpec(source=source, name=raw.get("rename", source), rule=rule, aliases=tuple(raw.get("aliases", ())),
-                      pii=bool(raw.get("pii", False)), missing=missing, outliers=outliers,
-                      expect=dict(raw.get("expect", {})))
+    rule = ColumnRule(
+        type=kind,
+        normalize=steps,
+        timezone=raw.get("timezone", "Asia/Shanghai"),
+        format=raw.get("format"),
+        unit=raw.get("unit"),
+        region=raw.get("region", "CN"),
+    )
+    return ColumnSpec(
+        source=source,
+        name=raw.get("rename", source),
+        rule=rule,
+        aliases=tuple(raw.get("aliases", ())),
+        pii=bool(raw.get("pii", False)),
+        missing=missing,
+        outliers=outliers,
+        expect=dict(raw.get("expect", {})),
+    )
 
 
 def parse(text: str) -> dict[str, DatasetSpec]:
@@ -143,10 +166,17 @@ def parse(text: str) -> dict[str, DatasetSpec]:
             if ref is not None and ref not in names:
                 raise SpecError(f"{name}: {ref!r} is not one of its columns")
         specs[name] = DatasetSpec(
-            name=name, title_zh=raw.get("title_zh", name), title_en=raw.get("title_en", name),
-            description_zh=raw.get("description_zh", ""), description_en=raw.get("description_en", ""),
-            columns=columns, key=key, latest_by=raw.get("latest_by"), dedupe_exact=raw.get("dedupe_exact", True),
-            min_rows=int(raw.get("min_rows", 0)))
+            name=name,
+            title_zh=raw.get("title_zh", name),
+            title_en=raw.get("title_en", name),
+            description_zh=raw.get("description_zh", ""),
+            description_en=raw.get("description_en", ""),
+            columns=columns,
+            key=key,
+            latest_by=raw.get("latest_by"),
+            dedupe_exact=raw.get("dedupe_exact", True),
+            min_rows=int(raw.get("min_rows", 0)),
+        )
     return specs
 
 
@@ -210,9 +240,15 @@ class DatasetFiles:
         parts: dict[str, list[Path]] = {}
         for part in self.raw_parts():
             parts.setdefault(_import_of(part), []).append(part)
-        return [{"import_id": import_id, "files": len(files), "rows": _rows(files),
-                 **{k: v for k, v in recorded.get(import_id, {}).items() if k != "import_id"}}
-                for import_id, files in sorted(parts.items(), reverse=True)]
+        return [
+            {
+                "import_id": import_id,
+                "files": len(files),
+                "rows": _rows(files),
+                **{k: v for k, v in recorded.get(import_id, {}).items() if k != "import_id"},
+            }
+            for import_id, files in sorted(parts.items(), reverse=True)
+        ]
 
     def remove_import(self, import_id: str) -> int:
         """Take an import's rows out of the raw files (a bad file, a wrong export); returns the files removed.

@@ -18,13 +18,16 @@ def spark_session(master: str):
     from pyspark.sql import SparkSession
 
     with _spark_lock:
-        return (SparkSession.builder.master(master).appName("medreach-pipeline")
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.session.timeZone", "UTC")
-                .config("spark.sql.shuffle.partitions", "8")
-                .config("spark.driver.memory", "2g")
-                .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "medreach-spark-warehouse"))
-                .getOrCreate())
+        return (
+            SparkSession.builder.master(master)
+            .appName("medreach-pipeline")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.driver.memory", "2g")
+            .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "medreach-spark-warehouse"))
+            .getOrCreate()
+        )
 
 
 def connect(name: str = "duckdb", spark_master: str = "local[*]"):
@@ -52,8 +55,9 @@ def read_events(con, lake_dir: Path):
     """The event lake as an Ibis table (files written before a column existed read it as NULL)."""
     if con.name == "pyspark":
         return con.read_parquet(str(lake_dir / "events"), mergeSchema="true")
-    return con.read_parquet(str(lake_dir / "events" / "day=*" / "*.parquet"), union_by_name=True,
-                            hive_partitioning=False)
+    return con.read_parquet(
+        str(lake_dir / "events" / "day=*" / "*.parquet"), union_by_name=True, hive_partitioning=False
+    )
 
 
 def materialize(expr):
@@ -88,6 +92,10 @@ def to_arrow(con, expr):
     import pyarrow as pa
 
     table = con.to_pyarrow(expr)
-    fields = [pa.field(f.name, pa.timestamp(f.type.unit, tz="UTC")) if pa.types.is_timestamp(f.type)
-              and f.type.tz is None else f for f in table.schema]
+    fields = [
+        pa.field(f.name, pa.timestamp(f.type.unit, tz="UTC"))
+        if pa.types.is_timestamp(f.type) and f.type.tz is None
+        else f
+        for f in table.schema
+    ]
     return table.cast(pa.schema(fields))

@@ -41,25 +41,40 @@ def customer_table(con, lake_dir: Path) -> ir.Table:
         return (mine.event == name).cast("int64").sum()
 
     people = mine.group_by(mine.user_id).aggregate(
-        events=mine.count(), active_days=(mine.timestamp + CHINA).date().nunique(),
-        searches=count("Products Searched"), product_views=count("Product Viewed"),
-        cart_adds=count("Product Added"), orders=count("Order Completed"),
-        first_seen=mine.timestamp.min(), last_seen=mine.timestamp.max())
+        events=mine.count(),
+        active_days=(mine.timestamp + CHINA).date().nunique(),
+        searches=count("Products Searched"),
+        product_views=count("Product Viewed"),
+        cart_adds=count("Product Added"),
+        orders=count("Order Completed"),
+        first_seen=mine.timestamp.min(),
+        last_seen=mine.timestamp.max(),
+    )
+
     def days(at: ir.TimestampValue) -> ir.FloatingValue:
         return at.epoch_seconds().cast("float64") / 86400.0
 
     people = people.mutate(  # derived: how recent, how long, how decided
         recency_days=days(ibis.literal(as_of)) - days(people.last_seen),
         tenure_days=days(people.last_seen) - days(people.first_seen),
-        cart_to_order=ibis.ifelse(people.cart_adds > 0, people.orders.cast("float64") / people.cart_adds, None))
+        cart_to_order=ibis.ifelse(people.cart_adds > 0, people.orders.cast("float64") / people.cart_adds, None),
+    )
     users = _latest_users(con, lake_dir)
     if users is None:
-        return people.mutate(is_member=ibis.literal(False), gender=ibis.null("string"), age=ibis.null("int64"),
-                             region=ibis.null("string"))
+        return people.mutate(
+            is_member=ibis.literal(False),
+            gender=ibis.null("string"),
+            age=ibis.null("int64"),
+            region=ibis.null("string"),
+        )
     joined = people.left_join(users, people.user_id == users.uid)
     return joined.select(
-        *[people[c] for c in people.columns], is_member=users.uid.notnull(), gender=users.gender,
-        age=(ibis.literal(as_of).year() - users.birth_year).cast("int64"), region=users.region)
+        *[people[c] for c in people.columns],
+        is_member=users.uid.notnull(),
+        gender=users.gender,
+        age=(ibis.literal(as_of).year() - users.birth_year).cast("int64"),
+        region=users.region,
+    )
 
 
 def _latest_users(con, lake_dir: Path) -> ir.Table | None:
@@ -68,13 +83,15 @@ def _latest_users(con, lake_dir: Path) -> ir.Table | None:
     if not files:
         return None
     users = con.read_parquet(str(files[-1]))
-    return users.select(uid=users.id.cast("string"), gender=users.gender, birth_year=users.birth_year,
-                        region=users.region)
+    return users.select(
+        uid=users.id.cast("string"), gender=users.gender, birth_year=users.birth_year, region=users.region
+    )
 
 
 @dataclass(frozen=True)
 class Scaling:
     """Fitted scaling per column: an ordered list of (method, parameters)."""
+
     columns: dict[str, list[tuple[str, dict[str, float]]]]
 
     @classmethod
@@ -121,8 +138,12 @@ class Scaling:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scaling:
-        return cls({c: [(s["method"], {k: v for k, v in s.items() if k != "method"}) for s in steps]
-                    for c, steps in data.items()})
+        return cls(
+            {
+                c: [(s["method"], {k: v for k, v in s.items() if k != "method"}) for s in steps]
+                for c, steps in data.items()
+            }
+        )
 
     @classmethod
     def load(cls, lake_dir: Path, name: str = "customers") -> Scaling:
@@ -175,10 +196,18 @@ def build(lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "loca
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     pq.write_table(arrow, work / "data.parquet", compression="zstd")
-    meta = {"columns": scaling.as_dict(), "rows": rows, "fitted_at": datetime.now(UTC).isoformat(),
-            "engine": engine_name}
+    meta = {
+        "columns": scaling.as_dict(),
+        "rows": rows,
+        "fitted_at": datetime.now(UTC).isoformat(),
+        "engine": engine_name,
+    }
     (work / "scaling.json").write_text(json.dumps(meta, indent=1))
     shutil.rmtree(target, ignore_errors=True)
     os.replace(work, target)  # readers see the old table or the new one, with its own scaling
-    return {"rows": rows, "columns": arrow.column_names, "scaling": meta["columns"],
-            "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        "rows": rows,
+        "columns": arrow.column_names,
+        "scaling": meta["columns"],
+        "seconds": round(time.perf_counter() - started, 3),
+    }

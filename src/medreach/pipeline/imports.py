@@ -50,11 +50,20 @@ class ImportResult:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "source": self.source, "import_id": self.import_id, "read": self.read,
-                "written": self.written, "rejected": sum(self.rejected.values()),
-                "rejected_by_reason": dict(self.rejected), "rejection_samples": self.samples,
-                "invalid_identifiers": self.invalid, "resumed_from": self.resumed_from, "columns": self.columns,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "dataset": self.dataset,
+            "source": self.source,
+            "import_id": self.import_id,
+            "read": self.read,
+            "written": self.written,
+            "rejected": sum(self.rejected.values()),
+            "rejected_by_reason": dict(self.rejected),
+            "rejection_samples": self.samples,
+            "invalid_identifiers": self.invalid,
+            "resumed_from": self.resumed_from,
+            "columns": self.columns,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def _text(value: Any) -> str | None:
@@ -70,14 +79,17 @@ def new_import_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
 
 
-def _raw_table(records: list[Record], spec: DatasetSpec, import_id: str, first_row: int, key: bytes,
-               result: ImportResult) -> pa.Table:
+def _raw_table(
+    records: list[Record], spec: DatasetSpec, import_id: str, first_row: int, key: bytes, result: ImportResult
+) -> pa.Table:
     header = list(dict.fromkeys(k for r in records for k in r))
     matched = spec.match_header(header)
     if not matched:
         expected = ", ".join(c.source for c in spec.columns)
-        raise ConnectorError(f"none of the columns ({', '.join(header[:10])}) belongs to {spec.name}: "
-                             f"expected {expected} (or their aliases)")
+        raise ConnectorError(
+            f"none of the columns ({', '.join(header[:10])}) belongs to {spec.name}: "
+            f"expected {expected} (or their aliases)"
+        )
     columns: dict[str, list] = {}
     for name in header:
         values = [r.get(name) for r in records]
@@ -92,8 +104,9 @@ def _raw_table(records: list[Record], spec: DatasetSpec, import_id: str, first_r
     return pa.table({k: pa.array(v, pa.int64() if k == ROW_NO else pa.string()) for k, v in columns.items()})
 
 
-def run_import(lake_dir: Path, spec: DatasetSpec, source: str, connector: Connector, key: bytes,
-               progress: Progress | None = None) -> ImportResult:
+def run_import(
+    lake_dir: Path, spec: DatasetSpec, source: str, connector: Connector, key: bytes, progress: Progress | None = None
+) -> ImportResult:
     """Read everything the connector gives into the dataset's raw parts. A source that stopped half-way
     resumes from its last checkpoint; an incremental one (a database table) always goes on from it."""
     files = DatasetFiles(lake_dir, spec.name)
@@ -121,20 +134,35 @@ def run_import(lake_dir: Path, spec: DatasetSpec, source: str, connector: Connec
         state[source] = {"checkpoint": batch.checkpoint, "complete": False, "import_id": result.import_id}
         files.save_state(state)
         if progress:
-            progress(batch.done if batch.done is not None else result.read, batch.total,
-                     f"{result.written} rows written ({batch.unit})")
-    state[source] = {"checkpoint": state.get(source, {}).get("checkpoint"), "complete": True,
-                     "import_id": result.import_id, "finished_at": datetime.now(UTC).isoformat()}
+            progress(
+                batch.done if batch.done is not None else result.read,
+                batch.total,
+                f"{result.written} rows written ({batch.unit})",
+            )
+    state[source] = {
+        "checkpoint": state.get(source, {}).get("checkpoint"),
+        "complete": True,
+        "import_id": result.import_id,
+        "finished_at": datetime.now(UTC).isoformat(),
+    }
     files.save_state(state)
     result.columns = list(seen_columns)
     result.seconds = time.perf_counter() - started
-    files.record_import({"import_id": result.import_id, "source": source, "finished_at": state[source]["finished_at"],
-                         "read": result.read, "written": result.written,
-                         "rejected": sum(result.rejected.values())})
+    files.record_import(
+        {
+            "import_id": result.import_id,
+            "source": source,
+            "finished_at": state[source]["finished_at"],
+            "read": result.read,
+            "written": result.written,
+            "rejected": sum(result.rejected.values()),
+        }
+    )
     return result
 
 
 # --- cleaning ----------------------------------------------------------------------------------------------
+
 
 def stage(spec: DatasetSpec, files: DatasetFiles, target: Path, key: bytes) -> tuple[list[str], dict[str, Any]]:
     """Convert the raw parts to the declared columns and types in one Parquet file; returns the source columns
@@ -176,13 +204,25 @@ def stage(spec: DatasetSpec, files: DatasetFiles, target: Path, key: bytes) -> t
 def expectations(spec: DatasetSpec, table) -> Any:
     """The declared expectations as a pandera schema over the clean table. Timestamps take the engine's own
     type: both hold UTC, but Spark's carries no zone."""
-    return quality.schema({c.name: (table[c.name].type() if c.rule.type == "timestamp" else dt.dtype(c.arrow_type),
-                                    c.expect) for c in spec.columns if c.name in table.columns}, spec.min_rows)
+    return quality.schema(
+        {
+            c.name: (table[c.name].type() if c.rule.type == "timestamp" else dt.dtype(c.arrow_type), c.expect)
+            for c in spec.columns
+            if c.name in table.columns
+        },
+        spec.min_rows,
+    )
 
 
-def clean(lake_dir: Path, spec: DatasetSpec, key: bytes, engine_name: str = "duckdb",
-          spark_master: str = "local[*]", previous: dict[str, Any] | None = None,
-          progress: Progress | None = None) -> dict[str, Any]:
+def clean(
+    lake_dir: Path,
+    spec: DatasetSpec,
+    key: bytes,
+    engine_name: str = "duckdb",
+    spark_master: str = "local[*]",
+    previous: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Clean the dataset's raw rows into its clean table; returns the quality report (status passed or
     failed). A failed report leaves the previous clean table in place."""
     files = DatasetFiles(lake_dir, spec.name)
@@ -201,9 +241,19 @@ def clean(lake_dir: Path, spec: DatasetSpec, key: bytes, engine_name: str = "duc
         say(2, 4, "profile")
         columns = quality.profile(con, final)
         failures = quality.check(final, expectations(spec, final))
-        report = quality.assemble(f"dataset:{spec.name}", engine_name, outcome.steps, columns, source_columns,
-                                  previous, failures, invalid=invalid, outliers=outcome.outliers,
-                                  filled=outcome.filled, started_at=at.isoformat())
+        report = quality.assemble(
+            f"dataset:{spec.name}",
+            engine_name,
+            outcome.steps,
+            columns,
+            source_columns,
+            previous,
+            failures,
+            invalid=invalid,
+            outliers=outcome.outliers,
+            filled=outcome.filled,
+            started_at=at.isoformat(),
+        )
         say(3, 4, "write")
         if not failures:
             out = work / "clean.parquet"

@@ -40,8 +40,9 @@ class JobContext:
     """What a job gets: its settings, sessions, and progress and log that land on its run (written at most
     twice a second, and always at the end)."""
 
-    def __init__(self, db: Database, settings: Settings, run_id: int, on_progress=None,
-                 params: dict[str, Any] | None = None):
+    def __init__(
+        self, db: Database, settings: Settings, run_id: int, on_progress=None, params: dict[str, Any] | None = None
+    ):
         self.db, self.settings, self.run_id, self.on_progress = db, settings, run_id, on_progress
         self.params = params or {}
         self._lines: list[dict] = []
@@ -58,8 +59,9 @@ class JobContext:
         self.flush(force=total is not None and done >= total)
 
     def log(self, message: str, level: str = "info") -> None:
-        self._lines.append({"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level,
-                            "message": message[:1000]})
+        self._lines.append(
+            {"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level, "message": message[:1000]}
+        )
         self.flush()
 
     def flush(self, force: bool = False) -> None:
@@ -98,13 +100,28 @@ def _lake_sync(ctx: JobContext) -> dict:
     for i, name in enumerate(names):
         ctx.progress(i, len(names), name)
         with ctx.session() as s:
-            [r] = snapshots.sync_all(s, ctx.settings.lake_path, [name], engine_name=ctx.settings.engine,
-                                     spark_master=ctx.settings.spark_master)
+            [r] = snapshots.sync_all(
+                s,
+                ctx.settings.lake_path,
+                [name],
+                engine_name=ctx.settings.engine,
+                spark_master=ctx.settings.spark_master,
+            )
         ctx.log(f"{name}: {r.upserts} changed, {r.deletes} deleted, {r.rows} rows in the {r.snapshot_date} snapshot")
         changed = r.upserts + r.deletes > 0  # an unchanged snapshot has nothing new to report (every 5 minutes)
-        results.append({**asdict(r), "report_id": _report_on_file(
-            ctx, f"table:{name}", snapshots.snapshots(ctx.settings.lake_path, name)[-1],
-            [cleaning.Step("deleted", r.rows + r.deletes, r.rows)]) if changed else None})
+        results.append(
+            {
+                **asdict(r),
+                "report_id": _report_on_file(
+                    ctx,
+                    f"table:{name}",
+                    snapshots.snapshots(ctx.settings.lake_path, name)[-1],
+                    [cleaning.Step("deleted", r.rows + r.deletes, r.rows)],
+                )
+                if changed
+                else None,
+            }
+        )
     ctx.progress(len(names), len(names), "")
     return {"tables": results}
 
@@ -118,11 +135,18 @@ def _backup(ctx: JobContext) -> dict:
         steps.append(step)
         ctx.progress(len(steps), None, step)
 
-    manifest = backup.create(ctx.db, ctx.settings.lake_path, ctx.settings.backup_target, ctx.settings.data_key,
-                             keep=ctx.settings.backup_keep, advance=advance)
+    manifest = backup.create(
+        ctx.db,
+        ctx.settings.lake_path,
+        ctx.settings.backup_target,
+        ctx.settings.data_key,
+        keep=ctx.settings.backup_keep,
+        advance=advance,
+    )
     rows = backup.row_count(manifest)
-    ctx.log(f"backup {manifest['id']}: {rows} rows in {len(manifest['tables'])} tables, "
-            f"{len(manifest['lake'])} lake files")
+    ctx.log(
+        f"backup {manifest['id']}: {rows} rows in {len(manifest['tables'])} tables, {len(manifest['lake'])} lake files"
+    )
     return {"id": manifest["id"], "rows": rows, "lake_files": len(manifest["lake"])}
 
 
@@ -139,8 +163,13 @@ def _clean_events(ctx: JobContext) -> dict:
         if not report.rows_in:
             return {**report.as_dict(), "report_id": None}
         ctx.progress(1, 2, "quality report")
-        quality_report, report_id = _store_report(ctx, "events", lambda previous: quality.events_report(
-            staging, report, previous, ctx.settings.engine, ctx.settings.spark_master))
+        quality_report, report_id = _store_report(
+            ctx,
+            "events",
+            lambda previous: quality.events_report(
+                staging, report, previous, ctx.settings.engine, ctx.settings.spark_master
+            ),
+        )
         _expectations_hold(ctx, "events", quality_report, report_id)
         cleaning.publish(staging, lake)
     finally:
@@ -168,9 +197,11 @@ def _expectations_hold(ctx: JobContext, subject: str, report: dict, report_id: i
     failures = report["expectations"]["failures"]
     drift = report.get("drift", {})
     if drift.get("drifted"):
-        ctx.log(f"schema drift against report {drift['baseline']}: added {drift['columns_added']}, removed "
-                f"{drift['columns_removed']}, types {drift['type_changes']}, null rates {drift['null_rate_changes']}",
-                "warning")
+        ctx.log(
+            f"schema drift against report {drift['baseline']}: added {drift['columns_added']}, removed "
+            f"{drift['columns_removed']}, types {drift['type_changes']}, null rates {drift['null_rate_changes']}",
+            "warning",
+        )
     if failures:
         raise quality.ExpectationsFailed(f"{subject} (report {report_id})", failures)
     ctx.log(f"quality report {report_id}: {report['rows_in']} rows in, {report['rows_out']} out, expectations hold")
@@ -180,24 +211,47 @@ def _clean(ctx: JobContext, name: str, done: int = 0, total: int = 4) -> dict:
     """Clean a dataset and store its quality report; fails the run when an expectation is broken."""
     spec = datasets.get(name)
     subject = f"dataset:{name}"
-    report, report_id = _store_report(ctx, subject, lambda previous: imports.clean(
-        ctx.settings.lake_path, spec, ctx.settings.data_key, ctx.settings.engine, ctx.settings.spark_master,
-        previous, progress=lambda d, t, m: ctx.progress(done + d, done + total, m)))
+    report, report_id = _store_report(
+        ctx,
+        subject,
+        lambda previous: imports.clean(
+            ctx.settings.lake_path,
+            spec,
+            ctx.settings.data_key,
+            ctx.settings.engine,
+            ctx.settings.spark_master,
+            previous,
+            progress=lambda d, t, m: ctx.progress(done + d, done + total, m),
+        ),
+    )
     for step in report["steps"]:
         if step["dropped"]:
             ctx.log(f"{step['step']}: {step['dropped']} dropped")
     _expectations_hold(ctx, subject, report, report_id)
-    return {"dataset": name, "report_id": report_id, "rows_in": report["rows_in"], "rows_out": report["rows_out"],
-            "dropped_by_reason": report["dropped_by_reason"]}
+    return {
+        "dataset": name,
+        "report_id": report_id,
+        "rows_in": report["rows_in"],
+        "rows_out": report["rows_out"],
+        "dropped_by_reason": report["dropped_by_reason"],
+    }
 
 
 def _import(ctx: JobContext, name: str, source: str, connector) -> dict:
     """Run a connector into a dataset, then clean it."""
     spec = datasets.get(name)
-    result = imports.run_import(ctx.settings.lake_path, spec, source, connector, ctx.settings.data_key,
-                                progress=lambda d, t, m: ctx.progress(d, t, f"import: {m}"))
-    ctx.log(f"{source}: {result.read} read, {result.written} written, {sum(result.rejected.values())} rejected"
-            + "".join(f"; {n} {reason}" for reason, n in result.rejected.items()))
+    result = imports.run_import(
+        ctx.settings.lake_path,
+        spec,
+        source,
+        connector,
+        ctx.settings.data_key,
+        progress=lambda d, t, m: ctx.progress(d, t, f"import: {m}"),
+    )
+    ctx.log(
+        f"{source}: {result.read} read, {result.written} written, {sum(result.rejected.values())} rejected"
+        + "".join(f"; {n} {reason}" for reason, n in result.rejected.items())
+    )
     for sample in result.samples[:5]:
         ctx.log(f"rejected ({sample['reason']}): {sample['detail']}", "warning")
     return {"import": result.as_dict(), **_clean(ctx, name)}
@@ -231,36 +285,74 @@ def _clean_dataset(ctx: JobContext) -> dict:
 def _pull(source: sources.Source) -> Callable[[JobContext], dict]:
     def run(ctx: JobContext) -> dict:
         return _import(ctx, source.dataset, source.name, connectors.make(source.kind, source.config))
+
     return run
 
 
-JOBS: dict[str, Job] = {j.name: j for j in (
-    Job("lake_sync", "同步业务库到数据湖", "Sync the database into the lake",
-        "把用户、商品、订单、订单明细按水位增量同步为数据湖中的每日快照（含删除）",
-        "Users, products, orders and order lines into the lake's daily snapshots, incrementally (deletes too)",
-        _lake_sync, schedule="*/5 * * * *"),
-    Job("backup", "备份数据库与数据湖", "Back up the database and the lake",
-        "一致性快照备份业务库和数据湖，附清单与校验和，按保留策略清理旧备份",
-        "A consistent backup of the database and the lake, with a manifest and checksums; old ones pruned",
-        _backup, schedule="0 19 * * *", max_attempts=2),  # 03:00 in Shanghai
-    Job("clean_events", "清洗行为事件并按日汇总", "Clean the events and aggregate them by day",
-        "去重、剔除爬虫与脚本流量、异常突发和测试账号，写出清洗后的事件和每日事件汇总（按北京时间）",
-        "Drop duplicates, crawlers, bursts and test accounts; write the clean events and the daily figures "
-        "(Shanghai days)", _clean_events, schedule="30 19 * * *"),
-    Job("build_features", "构建客户特征", "Build the customer features",
-        "整合清洗后的行为事件与用户快照，派生近度、活跃天数、转化等特征，并按保存的参数缩放（log、z-score、min-max）",
-        "Clean events joined with the users snapshot; recency, activity and conversion derived; features scaled "
-        "(log, z-score, min-max) with the fitted parameters saved for serving", _build_features,
-        schedule="0 20 * * *"),
-    Job("import_file", "导入文件到数据集", "Import a file into a dataset",
-        "上传的 CSV、Excel、JSON Lines 或 Parquet 文件导入数据集，随后清洗并生成质量报告",
-        "An uploaded CSV, Excel, JSON Lines or Parquet file into a dataset, then cleaned with a quality report",
-        _import_file, max_attempts=1, params=("dataset", "path", "filename")),
-    Job("clean_dataset", "清洗数据集", "Clean a dataset",
-        "按数据集声明的规则去重、补缺、处理异常值、统一格式，检查期望并生成质量报告",
-        "De-duplicate, fill, treat outliers and normalise a dataset by its declared rules; check expectations",
-        _clean_dataset, max_attempts=1, params=("dataset",)),
-)}
+JOBS: dict[str, Job] = {
+    j.name: j
+    for j in (
+        Job(
+            "lake_sync",
+            "同步业务库到数据湖",
+            "Sync the database into the lake",
+            "把用户、商品、订单、订单明细按水位增量同步为数据湖中的每日快照（含删除）",
+            "Users, products, orders and order lines into the lake's daily snapshots, incrementally (deletes too)",
+            _lake_sync,
+            schedule="*/5 * * * *",
+        ),
+        Job(
+            "backup",
+            "备份数据库与数据湖",
+            "Back up the database and the lake",
+            "一致性快照备份业务库和数据湖，附清单与校验和，按保留策略清理旧备份",
+            "A consistent backup of the database and the lake, with a manifest and checksums; old ones pruned",
+            _backup,
+            schedule="0 19 * * *",
+            max_attempts=2,
+        ),  # 03:00 in Shanghai
+        Job(
+            "clean_events",
+            "清洗行为事件并按日汇总",
+            "Clean the events and aggregate them by day",
+            "去重、剔除爬虫与脚本流量、异常突发和测试账号，写出清洗后的事件和每日事件汇总（按北京时间）",
+            "Drop duplicates, crawlers, bursts and test accounts; write the clean events and the daily figures "
+            "(Shanghai days)",
+            _clean_events,
+            schedule="30 19 * * *",
+        ),
+        Job(
+            "build_features",
+            "构建客户特征",
+            "Build the customer features",
+            "整合清洗后的行为事件与用户快照，派生近度、活跃天数、转化等特征，并按保存的参数缩放（log、z-score、min-max）",
+            "Clean events joined with the users snapshot; recency, activity and conversion derived; features scaled "
+            "(log, z-score, min-max) with the fitted parameters saved for serving",
+            _build_features,
+            schedule="0 20 * * *",
+        ),
+        Job(
+            "import_file",
+            "导入文件到数据集",
+            "Import a file into a dataset",
+            "上传的 CSV、Excel、JSON Lines 或 Parquet 文件导入数据集，随后清洗并生成质量报告",
+            "An uploaded CSV, Excel, JSON Lines or Parquet file into a dataset, then cleaned with a quality report",
+            _import_file,
+            max_attempts=1,
+            params=("dataset", "path", "filename"),
+        ),
+        Job(
+            "clean_dataset",
+            "清洗数据集",
+            "Clean a dataset",
+            "按数据集声明的规则去重、补缺、处理异常值、统一格式，检查期望并生成质量报告",
+            "De-duplicate, fill, treat outliers and normalise a dataset by its declared rules; check expectations",
+            _clean_dataset,
+            max_attempts=1,
+            params=("dataset",),
+        ),
+    )
+}
 
 
 def register_sources(settings: Settings) -> list[str]:
@@ -268,10 +360,16 @@ def register_sources(settings: Settings) -> list[str]:
     added = []
     for source in sources.load(settings.pipeline_sources).values():
         name = f"source:{source.name}"
-        JOBS[name] = Job(name, f"数据源：{source.title}", f"Source: {source.title}",
-                         f"{source.kind} 连接器导入数据集 {source.dataset}，随后清洗",
-                         f"The {source.kind} connector into dataset {source.dataset}, then cleaned",
-                         _pull(source), schedule=source.schedule, max_attempts=source.max_attempts)
+        JOBS[name] = Job(
+            name,
+            f"数据源：{source.title}",
+            f"Source: {source.title}",
+            f"{source.kind} 连接器导入数据集 {source.dataset}，随后清洗",
+            f"The {source.kind} connector into dataset {source.dataset}, then cleaned",
+            _pull(source),
+            schedule=source.schedule,
+            max_attempts=source.max_attempts,
+        )
         added.append(name)
     return added
 
@@ -282,18 +380,35 @@ def get_job(name: str) -> Job:
     return JOBS[name]
 
 
-def create_run(db: Database, name: str, trigger: str, requested_by: int | None = None,
-               scheduled_for: datetime | None = None, params: dict[str, Any] | None = None) -> int | None:
+def create_run(
+    db: Database,
+    name: str,
+    trigger: str,
+    requested_by: int | None = None,
+    scheduled_for: datetime | None = None,
+    params: dict[str, Any] | None = None,
+) -> int | None:
     """A queued run of `name`; None when this scheduled time is already claimed. A manual or CLI run is
     refused (409) while another run of the job with the same parameters is in progress."""
     job = get_job(name)
     with db.session() as s:
-        active = s.scalars(select(JobRun.params).where(
-            JobRun.job == name, JobRun.status.in_(ACTIVE), JobRun.created_at > datetime.now(UTC) - STALE_AFTER))
+        active = s.scalars(
+            select(JobRun.params).where(
+                JobRun.job == name, JobRun.status.in_(ACTIVE), JobRun.created_at > datetime.now(UTC) - STALE_AFTER
+            )
+        )
         if trigger != "schedule" and any((p or {}) == (params or {}) for p in active):
             raise AppError(409, "JOB_ALREADY_RUNNING", job=name)
-        run = JobRun(job=name, trigger=trigger, status="queued", max_attempts=job.max_attempts,
-                     requested_by=requested_by, scheduled_for=scheduled_for, log=[], params=params)
+        run = JobRun(
+            job=name,
+            trigger=trigger,
+            status="queued",
+            max_attempts=job.max_attempts,
+            requested_by=requested_by,
+            scheduled_for=scheduled_for,
+            log=[],
+            params=params,
+        )
         s.add(run)
         try:
             s.commit()
@@ -317,7 +432,7 @@ def execute(db: Database, settings: Settings, run_id: int, on_progress=None) -> 
         ctx.log(f"attempt {attempt} of {job.max_attempts}")
         try:
             result = job.run(ctx)
-        except Exception as e:  # a failing attempt is recorded and retried; the last one fails the run
+        except Exception as e:  # noqa: BLE001  a failing attempt is recorded and retried; the last one fails the run
             ctx.log(f"{type(e).__name__}: {e}", "error")
             if attempt < job.max_attempts and not isinstance(e, quality.ExpectationsFailed):  # the data will not change
                 ctx.flush(force=True)
@@ -355,9 +470,11 @@ def tick(db: Database, settings: Settings, now: datetime | None = None, grace: t
     claimed; mark runs that died with their process as failed. Returns how many runs it started."""
     now = now or datetime.now(UTC)
     with db.session() as s:
-        s.execute(update(JobRun).where(JobRun.status.in_(ACTIVE), JobRun.created_at < now - STALE_AFTER)
-                  .values(status="failed", error="interrupted: no progress (the process stopped)",
-                          finished_at=now))
+        s.execute(
+            update(JobRun)
+            .where(JobRun.status.in_(ACTIVE), JobRun.created_at < now - STALE_AFTER)
+            .values(status="failed", error="interrupted: no progress (the process stopped)", finished_at=now)
+        )
     started = 0
     for job in JOBS.values():
         if not job.schedule:
@@ -381,11 +498,25 @@ def latest_run(session, name: str) -> JobRun | None:
 
 def run_out(run: JobRun, with_log: bool = False) -> dict:
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else None
-    out = {"id": run.id, "job": run.job, "trigger": run.trigger, "status": run.status, "attempt": run.attempt,
-           "max_attempts": run.max_attempts, "progress_done": run.progress_done,
-           "progress_total": run.progress_total, "message": run.message, "created_at": run.created_at,
-           "started_at": run.started_at, "finished_at": run.finished_at, "duration_seconds": duration,
-           "requested_by": run.requested_by, "params": run.params, "result": run.result, "error": run.error}
+    out = {
+        "id": run.id,
+        "job": run.job,
+        "trigger": run.trigger,
+        "status": run.status,
+        "attempt": run.attempt,
+        "max_attempts": run.max_attempts,
+        "progress_done": run.progress_done,
+        "progress_total": run.progress_total,
+        "message": run.message,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_seconds": duration,
+        "requested_by": run.requested_by,
+        "params": run.params,
+        "result": run.result,
+        "error": run.error,
+    }
     if with_log:
         out["log"] = run.log or []
     return out

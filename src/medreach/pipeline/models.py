@@ -40,6 +40,7 @@ class JobRun(Base):
 class QualityReport(Base):
     """What one run did to one table: rows in and out per step, drops by reason, values filled and outliers,
     a profile of every column, drift against the subject's previous report, and its expectations."""
+
     __tablename__ = "quality_reports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

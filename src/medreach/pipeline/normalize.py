@@ -40,8 +40,16 @@ def units():
     import pint
 
     registry = pint.UnitRegistry()
-    for line in ("克 = gram", "毫克 = milligram", "千克 = kilogram", "公斤 = kilogram", "斤 = 500 * gram",
-                 "两 = 50 * gram", "毫升 = milliliter", "升 = liter"):
+    for line in (
+        "克 = gram",
+        "毫克 = milligram",
+        "千克 = kilogram",
+        "公斤 = kilogram",
+        "斤 = 500 * gram",
+        "两 = 50 * gram",
+        "毫升 = milliliter",
+        "升 = liter",
+    ):
         registry.define(line)
     return registry
 
@@ -131,6 +139,7 @@ def _to_bool(s: str) -> bool | None:
 @dataclass(frozen=True)
 class ColumnRule:
     """How one imported column is read (see `datasets.toml` for the keys)."""
+
     type: str = "string"
     normalize: tuple[str, ...] = ()
     timezone: str = "Asia/Shanghai"  # of timestamps written without a zone
@@ -181,8 +190,9 @@ def _quantity(rule: ColumnRule) -> Callable[[str], float | None]:
         try:
             q = units().Quantity(s.replace(" ", ""))
             return float(q.to(rule.unit).magnitude)
-        except Exception:  # pint raises several error types for text it cannot read or convert
+        except Exception:  # noqa: BLE001  pint raises several error types for text it cannot read or convert
             return None
+
     return parse
 
 

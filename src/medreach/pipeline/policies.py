@@ -53,8 +53,10 @@ def drop_exact_duplicates(t: ir.Table, spec: DatasetSpec) -> ir.Table:
 
 def drop_key_duplicates(t: ir.Table, spec: DatasetSpec) -> ir.Table:
     """Rows with the whole key keep only their latest copy; a row missing part of its key is left alone."""
-    order = ([ibis.desc(t[spec.latest_by], nulls_first=False)] if spec.latest_by else []) + \
-        [ibis.desc(t[IMPORT_ID]), ibis.desc(t[ROW_NO])]
+    order = ([ibis.desc(t[spec.latest_by], nulls_first=False)] if spec.latest_by else []) + [
+        ibis.desc(t[IMPORT_ID]),
+        ibis.desc(t[ROW_NO]),
+    ]
     latest = ibis.window(group_by=list(spec.key), order_by=order)
     keyed = ibis.and_(*[t[k].notnull() for k in spec.key])
     return _keep(t, ~keyed | (ibis.row_number().over(latest) == 0))
@@ -97,8 +99,14 @@ def _limits(lower: float, upper: float) -> tuple[float, float]:
 def treat_outliers(con, t: ir.Table, column: ColumnSpec) -> tuple[ir.Table, dict[str, Any]]:
     name, rule = column.name, column.outliers
     limits = fences(con, t, column)
-    detail: dict[str, Any] = {"method": rule.method, "action": rule.action, "threshold": rule.threshold,
-                              "lower": None, "upper": None, "count": 0}
+    detail: dict[str, Any] = {
+        "method": rule.method,
+        "action": rule.action,
+        "threshold": rule.threshold,
+        "lower": None,
+        "upper": None,
+        "count": 0,
+    }
     flag = f"{name}_outlier"
     if limits is None:
         return (t if rule.action == "drop" else t.mutate(**{flag: ibis.literal(False)})), detail
@@ -131,7 +139,7 @@ def _typed(value: Any, column: ColumnSpec):
     if value is None:
         return None
     if column.rule.type in ("int", "money"):
-        return int(round(float(value)))
+        return round(float(value))
     if column.rule.type in ("float", "quantity"):
         return float(value)
     return value.item() if hasattr(value, "item") else value

@@ -82,8 +82,15 @@ def profile(con, t: ir.Table, columns: list[str] | None = None) -> list[dict[str
         x = t[name]
         kind = _kind(x.type())
         present = int(row[f"n{i}"])
-        entry = {"name": name, "type": str(x.type()), "kind": kind, "rows": rows, "nulls": rows - present,
-                 "null_rate": round((rows - present) / rows, 4) if rows else 0.0, "distinct": int(row[f"d{i}"])}
+        entry = {
+            "name": name,
+            "type": str(x.type()),
+            "kind": kind,
+            "rows": rows,
+            "nulls": rows - present,
+            "null_rate": round((rows - present) / rows, 4) if rows else 0.0,
+            "distinct": int(row[f"d{i}"]),
+        }
         if kind in ("numeric", "time"):
             entry.update(min=_plain(row[f"lo{i}"]), max=_plain(row[f"hi{i}"]))
         if kind == "numeric":
@@ -104,14 +111,21 @@ def histogram(con, t: ir.Table, name: str, lo: float, hi: float) -> list[dict[st
     bucket = ((x - lo) / width).floor().clip(upper=BINS - 1).cast("int64")
     counts = con.execute(t.filter(x.notnull()).group_by(bin=bucket).aggregate(n=ibis._.count()))
     by_bin = dict(zip(counts["bin"].tolist(), counts["n"].tolist(), strict=True))
-    return [{"from": round(lo + b * width, 6), "to": round(lo + (b + 1) * width, 6), "count": int(by_bin.get(b, 0))}
-            for b in range(BINS)]
+    return [
+        {"from": round(lo + b * width, 6), "to": round(lo + (b + 1) * width, 6), "count": int(by_bin.get(b, 0))}
+        for b in range(BINS)
+    ]
 
 
 def top_values(con, t: ir.Table, name: str) -> list[dict[str, Any]]:
     x = t[name]
-    counts = (t.filter(x.notnull()).group_by(value=x.cast("string")).aggregate(n=ibis._.count())
-              .order_by([ibis.desc("n"), "value"]).limit(TOP))
+    counts = (
+        t.filter(x.notnull())
+        .group_by(value=x.cast("string"))
+        .aggregate(n=ibis._.count())
+        .order_by([ibis.desc("n"), "value"])
+        .limit(TOP)
+    )
     return [{"value": r["value"], "count": int(r["n"])} for r in con.execute(counts).to_dict("records")]
 
 
@@ -119,42 +133,75 @@ def drift(columns: list[dict[str, Any]], source_columns: list[str], previous: di
     """What changed since the subject's previous report: source columns that appeared or went away, column
     types, and null rates that moved by NULL_RATE_DRIFT or more."""
     if not previous:
-        return {"baseline": None, "columns_added": [], "columns_removed": [], "type_changes": [],
-                "null_rate_changes": [], "drifted": False}
+        return {
+            "baseline": None,
+            "columns_added": [],
+            "columns_removed": [],
+            "type_changes": [],
+            "null_rate_changes": [],
+            "drifted": False,
+        }
     before_source = previous.get("source_columns", [])
     before = {c["name"]: c for c in previous.get("columns", [])}
-    type_changes = [{"column": c["name"], "before": before[c["name"]]["type"], "after": c["type"]}
-                    for c in columns if c["name"] in before and before[c["name"]]["type"] != c["type"]]
-    null_changes = [{"column": c["name"], "before": before[c["name"]]["null_rate"], "after": c["null_rate"]}
-                    for c in columns if c["name"] in before
-                    and abs(before[c["name"]]["null_rate"] - c["null_rate"]) >= NULL_RATE_DRIFT]
+    type_changes = [
+        {"column": c["name"], "before": before[c["name"]]["type"], "after": c["type"]}
+        for c in columns
+        if c["name"] in before and before[c["name"]]["type"] != c["type"]
+    ]
+    null_changes = [
+        {"column": c["name"], "before": before[c["name"]]["null_rate"], "after": c["null_rate"]}
+        for c in columns
+        if c["name"] in before and abs(before[c["name"]]["null_rate"] - c["null_rate"]) >= NULL_RATE_DRIFT
+    ]
     added = [c for c in source_columns if c not in before_source]
     removed = [c for c in before_source if c not in source_columns]
-    return {"baseline": previous.get("id"), "columns_added": added, "columns_removed": removed,
-            "type_changes": type_changes, "null_rate_changes": null_changes,
-            "drifted": bool(added or removed or type_changes or null_changes)}
+    return {
+        "baseline": previous.get("id"),
+        "columns_added": added,
+        "columns_removed": removed,
+        "type_changes": type_changes,
+        "null_rate_changes": null_changes,
+        "drifted": bool(added or removed or type_changes or null_changes),
+    }
 
 
-def assemble(subject: str, engine_name: str, steps: list, columns: list[dict[str, Any]],
-             source_columns: list[str], previous_report: dict[str, Any] | None,
-             failures: list[dict[str, Any]] = (), rows_in: int | None = None, **details: Any) -> dict[str, Any]:
+def assemble(
+    subject: str,
+    engine_name: str,
+    steps: list,
+    columns: list[dict[str, Any]],
+    source_columns: list[str],
+    previous_report: dict[str, Any] | None,
+    failures: list[dict[str, Any]] = (),
+    rows_in: int | None = None,
+    **details: Any,
+) -> dict[str, Any]:
     """A report in the one shape the console reads; `steps` are `cleaning.Step`s (rows in and out, named by
     the reason rows were dropped)."""
     steps = [{"step": s.name, "rows_in": s.rows_in, "rows_out": s.rows_out, "dropped": s.dropped} for s in steps]
     rows_out = columns[0]["rows"] if columns else 0
-    return {"subject": subject, "engine": engine_name,
-            "rows_in": rows_in if rows_in is not None else steps[0]["rows_in"] if steps else rows_out,
-            "rows_out": rows_out, "steps": steps,
-            "dropped_by_reason": {s["step"]: s["dropped"] for s in steps if s["dropped"]},
-            "invalid": {}, "outliers": {}, "filled": {}, **details,
-            "source_columns": source_columns, "columns": columns,
-            "drift": drift(columns, source_columns, previous_report),
-            "expectations": {"passed": not failures, "failures": list(failures)},
-            "status": "failed" if failures else "passed"}
+    return {
+        "subject": subject,
+        "engine": engine_name,
+        "rows_in": rows_in if rows_in is not None else steps[0]["rows_in"] if steps else rows_out,
+        "rows_out": rows_out,
+        "steps": steps,
+        "dropped_by_reason": {s["step"]: s["dropped"] for s in steps if s["dropped"]},
+        "invalid": {},
+        "outliers": {},
+        "filled": {},
+        **details,
+        "source_columns": source_columns,
+        "columns": columns,
+        "drift": drift(columns, source_columns, previous_report),
+        "expectations": {"passed": not failures, "failures": list(failures)},
+        "status": "failed" if failures else "passed",
+    }
 
 
-def parquet_report(subject: str, path: Path, steps: list, previous_report: dict[str, Any] | None,
-                   rows_in: int | None = None) -> dict[str, Any]:
+def parquet_report(
+    subject: str, path: Path, steps: list, previous_report: dict[str, Any] | None, rows_in: int | None = None
+) -> dict[str, Any]:
     """The report of a run that wrote one Parquet file with no declared expectations (a lake table's
     snapshot, the feature table): its steps and a profile of what it wrote, read with DuckDB."""
     con = engine.connect("duckdb")
@@ -163,14 +210,17 @@ def parquet_report(subject: str, path: Path, steps: list, previous_report: dict[
         columns = profile(con, table)
     finally:
         engine.release(con, "duckdb")
-    return assemble(subject, "duckdb", steps, columns, [c["name"] for c in columns], previous_report,
-                    rows_in=rows_in)
+    return assemble(subject, "duckdb", steps, columns, [c["name"] for c in columns], previous_report, rows_in=rows_in)
 
 
 # --- expectations ------------------------------------------------------------------------------------------
 
 CHECKS = {
-    "ge": pa.Check.ge, "le": pa.Check.le, "gt": pa.Check.gt, "lt": pa.Check.lt, "isin": pa.Check.isin,
+    "ge": pa.Check.ge,
+    "le": pa.Check.le,
+    "gt": pa.Check.gt,
+    "lt": pa.Check.lt,
+    "isin": pa.Check.isin,
     "str_length_max": lambda n: pa.Check.str_length(max_value=n),
 }
 
@@ -182,10 +232,16 @@ def schema(columns: dict[str, tuple[dt.DataType, dict[str, Any]]], min_rows: int
         raise ValueError(f"unknown expectation(s): {sorted(unknown)}")
     checks = [pa.Check(lambda d: d.table.count() >= min_rows, name=f"at least {min_rows} rows")] if min_rows else []
     return pa.DataFrameSchema(
-        {name: pa.Column(dtype, nullable=expect.get("nullable", True),
-                         checks=[CHECKS[k](v) for k, v in expect.items() if k != "nullable"])
-         for name, (dtype, expect) in columns.items()},
-        checks=checks)
+        {
+            name: pa.Column(
+                dtype,
+                nullable=expect.get("nullable", True),
+                checks=[CHECKS[k](v) for k, v in expect.items() if k != "nullable"],
+            )
+            for name, (dtype, expect) in columns.items()
+        },
+        checks=checks,
+    )
 
 
 def check(t: ir.Table, expectations: pa.DataFrameSchema) -> list[dict[str, Any]]:
@@ -193,19 +249,38 @@ def check(t: ir.Table, expectations: pa.DataFrameSchema) -> list[dict[str, Any]]
     try:
         expectations.validate(t, lazy=True)
     except SchemaErrors as e:
-        return [{"column": f.get("column"), "check": str(f.get("check")), "error": str(f.get("error"))}
-                for group in e.message.values() for failures in group.values() for f in failures]
+        return [
+            {"column": f.get("column"), "check": str(f.get("check")), "error": str(f.get("error"))}
+            for group in e.message.values()
+            for failures in group.values()
+            for f in failures
+        ]
     return []
 
 
 # --- the event lake ----------------------------------------------------------------------------------------
 
-EVENT_COLUMNS = ["type", "event", "source_id", "user_id", "anonymous_id", "timestamp", "page_path",
-                 "campaign_source", "library", "canonical"]
+EVENT_COLUMNS = [
+    "type",
+    "event",
+    "source_id",
+    "user_id",
+    "anonymous_id",
+    "timestamp",
+    "page_path",
+    "campaign_source",
+    "library",
+    "canonical",
+]
 
 
-def events_report(written: Path, cleaning, previous_report: dict[str, Any] | None, engine_name: str = "duckdb",
-                  spark_master: str = "local[*]") -> dict[str, Any]:
+def events_report(
+    written: Path,
+    cleaning,
+    previous_report: dict[str, Any] | None,
+    engine_name: str = "duckdb",
+    spark_master: str = "local[*]",
+) -> dict[str, Any]:
     """The quality report of an event-cleaning run (`cleaning.CleaningReport`): its steps, a profile of the
     clean events, drift, and the expectations of `cleaning.toml` on the clean events and the daily mart, read
     from where the run wrote them (`written`: the lake, or the job's staging folder)."""
@@ -227,25 +302,45 @@ def events_report(written: Path, cleaning, previous_report: dict[str, Any] | Non
 
 # --- storing reports ---------------------------------------------------------------------------------------
 
+
 def previous(session, subject: str) -> dict[str, Any] | None:
-    row = session.scalar(select(QualityReport).where(QualityReport.subject == subject, QualityReport.status == "passed")
-                         .order_by(QualityReport.id.desc()).limit(1))
+    row = session.scalar(
+        select(QualityReport)
+        .where(QualityReport.subject == subject, QualityReport.status == "passed")
+        .order_by(QualityReport.id.desc())
+        .limit(1)
+    )
     return {"id": row.id, **row.report} if row else None
 
 
 def save(session, subject: str, report: dict[str, Any], run_id: int | None) -> QualityReport:
-    row = QualityReport(subject=subject, run_id=run_id, status=report["status"], engine=report["engine"],
-                        rows_in=report["rows_in"], rows_out=report["rows_out"], report=report)
+    row = QualityReport(
+        subject=subject,
+        run_id=run_id,
+        status=report["status"],
+        engine=report["engine"],
+        rows_in=report["rows_in"],
+        rows_out=report["rows_out"],
+        report=report,
+    )
     session.add(row)
     session.commit()
     return row
 
 
 def report_out(row: QualityReport, full: bool = False) -> dict[str, Any]:
-    out = {"id": row.id, "subject": row.subject, "run_id": row.run_id, "status": row.status, "engine": row.engine,
-           "rows_in": row.rows_in, "rows_out": row.rows_out, "created_at": row.created_at,
-           "drifted": bool(row.report.get("drift", {}).get("drifted")),
-           "broken": len(row.report.get("expectations", {}).get("failures", []))}
+    out = {
+        "id": row.id,
+        "subject": row.subject,
+        "run_id": row.run_id,
+        "status": row.status,
+        "engine": row.engine,
+        "rows_in": row.rows_in,
+        "rows_out": row.rows_out,
+        "created_at": row.created_at,
+        "drifted": bool(row.report.get("drift", {}).get("drifted")),
+        "broken": len(row.report.get("expectations", {}).get("failures", [])),
+    }
     if full:
         out["report"] = row.report
     return out

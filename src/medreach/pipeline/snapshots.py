@@ -74,15 +74,23 @@ def _changed_rows(session: Session, table: LakeTable, watermark) -> list[dict]:
     q = select(model).options(raiseload("*"))  # only the columns declared; no relationship sneaks in
     q = q.options(*(joinedload(getattr(model, name)) for name in table.joins))
     if watermark is not None:
-        q = q.where(column > watermark if table.watermark == "id" else column >= datetime.fromisoformat(watermark) - LAG)
+        q = q.where(
+            column > watermark if table.watermark == "id" else column >= datetime.fromisoformat(watermark) - LAG
+        )
     rows = []
     for obj in session.scalars(q.order_by(column, model.id).execution_options(yield_per=5000)):
         rows.append({name: c.value(obj) for name, c in table.columns.items()})
     return rows
 
 
-def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None = None,
-         engine_name: str = "duckdb", spark_master: str = "local[*]") -> SyncResult:
+def sync(
+    session: Session,
+    lake_dir: Path,
+    table: LakeTable,
+    today: date | None = None,
+    engine_name: str = "duckdb",
+    spark_master: str = "local[*]",
+) -> SyncResult:
     today = today or datetime.now(UTC).date()
     all_state = state(lake_dir)
     mine = all_state.get(table.name, {})
@@ -98,8 +106,9 @@ def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None 
 
     changes = pa.Table.from_pylist(rows + [{table.key: k} for k in deleted], schema=table.schema)
     changes = changes.append_column("_op", pa.array(["upsert"] * len(rows) + ["delete"] * len(deleted), pa.string()))
-    changes = changes.append_column("_synced_at", pa.array([datetime.now(UTC)] * changes.num_rows,
-                                                          pa.timestamp("us", tz="UTC")))
+    changes = changes.append_column(
+        "_synced_at", pa.array([datetime.now(UTC)] * changes.num_rows, pa.timestamp("us", tz="UTC"))
+    )
     folder = table_dir(lake_dir, table.name)
     day = folder / "changes" / f"date={today}"
     day.mkdir(parents=True, exist_ok=True)
@@ -128,14 +137,25 @@ def sync(session: Session, lake_dir: Path, table: LakeTable, today: date | None 
         mark = newest if table.watermark == "id" else newest.isoformat()
         if table.watermark != "id" and mine.get("watermark"):
             mark = max(mark, mine["watermark"])
-    all_state[table.name] = {"watermark": mark, "synced_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                             "snapshot_date": today.isoformat(), "rows": int(count)}
+    all_state[table.name] = {
+        "watermark": mark,
+        "synced_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "snapshot_date": today.isoformat(),
+        "rows": int(count),
+    }
     _save_state(lake_dir, all_state)
     return SyncResult(table.name, today.isoformat(), len(rows), len(deleted), int(count), mark)
 
 
-def sync_all(session: Session, lake_dir: Path, names: list[str] | None = None, today: date | None = None,
-             wait: bool = True, engine_name: str = "duckdb", spark_master: str = "local[*]") -> list[SyncResult] | None:
+def sync_all(
+    session: Session,
+    lake_dir: Path,
+    names: list[str] | None = None,
+    today: date | None = None,
+    wait: bool = True,
+    engine_name: str = "duckdb",
+    spark_master: str = "local[*]",
+) -> list[SyncResult] | None:
     """Sync these tables (default: all). One sync at a time per lake (a lock file; several API processes
     share it): with `wait=False` a sync already running elsewhere means this one is skipped (None)."""
     lock_path = lake_dir / "tables" / ".sync.lock"
@@ -146,8 +166,10 @@ def sync_all(session: Session, lake_dir: Path, names: list[str] | None = None, t
         except BlockingIOError:
             return None
         try:
-            return [sync(session, lake_dir, TABLES[name], today, engine_name, spark_master)
-                    for name in (names or list(TABLES))]
+            return [
+                sync(session, lake_dir, TABLES[name], today, engine_name, spark_master)
+                for name in (names or list(TABLES))
+            ]
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

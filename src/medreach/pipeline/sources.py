@@ -49,9 +49,15 @@ def parse(text: str, base: Path) -> dict[str, Source]:
             raise SourceError(f"source {name}: needs kind ({', '.join(KINDS)}) and dataset")
         if "site_file" in raw:  # a scraper's per-site settings
             raw = {**tomllib.loads((base / raw.pop("site_file")).read_text(encoding="utf-8")), **raw}
-        out[name] = Source(name=name, kind=kind, dataset=dataset, title=raw.pop("title", name),
-                           schedule=raw.pop("schedule", None), max_attempts=int(raw.pop("max_attempts", 3)),
-                           config=raw)
+        out[name] = Source(
+            name=name,
+            kind=kind,
+            dataset=dataset,
+            title=raw.pop("title", name),
+            schedule=raw.pop("schedule", None),
+            max_attempts=int(raw.pop("max_attempts", 3)),
+            config=raw,
+        )
     return out
 
 

@@ -7,8 +7,7 @@ import ibis
 from ibis import _
 
 
-def merge_snapshot(previous: ibis.Table | None, changes: ibis.Table, columns: list[str],
-                   key: str = "id") -> ibis.Table:
+def merge_snapshot(previous: ibis.Table | None, changes: ibis.Table, columns: list[str], key: str = "id") -> ibis.Table:
     """The table as of now: the previous snapshot, with the changed rows replacing theirs (an upsert wins over
     the older copy) and the deleted keys taken out. `changes` has the table's `columns` plus `_op`
     ('upsert' or 'delete')."""

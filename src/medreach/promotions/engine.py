@@ -41,14 +41,20 @@ class Scope:
     @classmethod
     def of(cls, raw: dict | None) -> Scope:
         raw = raw or {}
-        return cls(frozenset(raw.get("product_ids", [])), frozenset(raw.get("category_codes", [])),
-                   frozenset(raw.get("brands", [])))
+        return cls(
+            frozenset(raw.get("product_ids", [])),
+            frozenset(raw.get("category_codes", [])),
+            frozenset(raw.get("brands", [])),
+        )
 
     def covers(self, item: Item) -> bool:
         if not (self.product_ids or self.category_codes or self.brands):
             return True
-        return (item.product_id in self.product_ids or bool(self.category_codes & set(item.category_path))
-                or item.brand in self.brands)
+        return (
+            item.product_id in self.product_ids
+            or bool(self.category_codes & set(item.category_path))
+            or item.brand in self.brands
+        )
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,7 @@ def spread(total: int, weights: list[int]) -> list[int]:
     if whole <= 0 or total <= 0:
         return [0] * len(weights)
     shares = [total * w // whole for w in weights]
-    order = sorted(range(len(weights)), key=lambda i: (total * weights[i] % whole), reverse=True)
+    order = sorted(range(len(weights)), key=lambda i: total * weights[i] % whole, reverse=True)
     for i in order[: total - sum(shares)]:
         shares[i] += 1
     return shares
@@ -206,7 +212,7 @@ def price(inp: PricingInput) -> Breakdown:
     # The part of each line still open to order-level discounts (not Rx, not flash units).
     open_fen = [0] * len(lines)
 
-    for n, (item, line) in enumerate(zip(inp.items, lines)):
+    for n, (item, line) in enumerate(zip(inp.items, lines, strict=False)):
         if item.drug_class == "rx":
             continue
         units = item.quantity
@@ -217,13 +223,23 @@ def price(inp: PricingInput) -> Breakdown:
                     off = (item.price_fen - min(rule.rules["sale_price_fen"], item.price_fen)) * take
                     allowance[rule.id] -= take
                     line.flash_units, units = take, units - take
-                    line.adjustments.append(Adjustment("promotion", rule.id, "flash_sale", rule.name, off, item.product_id))
+                    line.adjustments.append(
+                        Adjustment("promotion", rule.id, "flash_sale", rule.name, off, item.product_id)
+                    )
                 break
-        best = max(((_line_discount(r, item, units, inp.member_level), r.priority, r) for r in inp.rules
-                    if r.kind in ("catalog_discount", "member_price")), key=lambda t: (t[0], t[1]), default=None)
+        best = max(
+            (
+                (_line_discount(r, item, units, inp.member_level), r.priority, r)
+                for r in inp.rules
+                if r.kind in ("catalog_discount", "member_price")
+            ),
+            key=lambda t: (t[0], t[1]),
+            default=None,
+        )
         if best and best[0] > 0:
-            line.adjustments.append(Adjustment("promotion", best[2].id, best[2].kind, best[2].name, best[0],
-                                               item.product_id))
+            line.adjustments.append(
+                Adjustment("promotion", best[2].id, best[2].kind, best[2].name, best[0], item.product_id)
+            )
         open_fen[n] = item.price_fen * units - (best[0] if best else 0)
 
     def eligible(scope: Scope) -> list[int]:
@@ -233,13 +249,17 @@ def price(inp: PricingInput) -> Breakdown:
         applied.append(adj)
         for n, share in enumerate(spread(adj.amount_fen, weights)):
             if share:
-                lines[n].adjustments.append(Adjustment(adj.source, adj.source_id, adj.kind, adj.label, share,
-                                                       lines[n].product_id))
+                lines[n].adjustments.append(
+                    Adjustment(adj.source, adj.source_id, adj.kind, adj.label, share, lines[n].product_id)
+                )
                 open_fen[n] -= share
 
     # 4. one order-level promotion: the largest discount (priority breaks ties)
-    candidates = [(_order_discount(r, sum(eligible(r.scope))), r.priority, r) for r in inp.rules
-                  if r.kind in ("spend_tier", "spend_percent")]
+    candidates = [
+        (_order_discount(r, sum(eligible(r.scope))), r.priority, r)
+        for r in inp.rules
+        if r.kind in ("spend_tier", "spend_percent")
+    ]
     best_order = max(candidates, key=lambda t: (t[0], t[1]), default=None)
     exclusive = False
     if best_order and best_order[0] > 0:
@@ -276,24 +296,42 @@ def price(inp: PricingInput) -> Breakdown:
         allocate(Adjustment("points", None, "points", f"积分抵扣 {points}", points_fen), list(open_fen))
     # 7. shipping
     paid_goods = goods - points_fen
-    thresholds = [policy.free_shipping_from_fen] + [r.rules.get("threshold_fen", 0) for r in inp.rules
-                                                   if r.kind == "free_shipping"]
+    thresholds = [policy.free_shipping_from_fen] + [
+        r.rules.get("threshold_fen", 0) for r in inp.rules if r.kind == "free_shipping"
+    ]
     shipping = 0 if subtotal_is_zero(lines) or goods >= min(thresholds) else policy.shipping_fen
     # 8. gifts
     gifts = []
     for r in inp.rules:
-        if r.kind == "gift" and r.rules.get("gift_drug_class") not in GIFT_FORBIDDEN_CLASSES \
-                and sum(eligible_before_points(inp, r.scope, lines)) >= r.rules.get("threshold_fen", 0):
+        if (
+            r.kind == "gift"
+            and r.rules.get("gift_drug_class") not in GIFT_FORBIDDEN_CLASSES
+            and sum(eligible_before_points(inp, r.scope, lines)) >= r.rules.get("threshold_fen", 0)
+        ):
             gifts.append((r.rules["gift_product_id"], r.rules.get("gift_name", r.name), r.rules.get("quantity", 1)))
     level = min(inp.member_level, len(policy.earn_percent_by_level) - 1)
     earned = percent_of(paid_goods // 100, policy.earn_percent_by_level[level]) if paid_goods > 0 else 0
     subtotal = sum(line.list_total_fen for line in lines)
-    line_level = [a for line in lines for a in line.adjustments if a.source == "promotion"
-                  and a.kind in ("flash_sale", "catalog_discount", "member_price")]
-    return Breakdown(lines=lines, applied=line_level + applied, subtotal_fen=subtotal,
-                     discount_fen=subtotal - goods, goods_fen=goods, points_redeemed=points, points_fen=points_fen,
-                     shipping_fen=shipping, total_fen=paid_goods + shipping, points_earned=earned, gifts=gifts,
-                     coupon_problem=coupon_problem)
+    line_level = [
+        a
+        for line in lines
+        for a in line.adjustments
+        if a.source == "promotion" and a.kind in ("flash_sale", "catalog_discount", "member_price")
+    ]
+    return Breakdown(
+        lines=lines,
+        applied=line_level + applied,
+        subtotal_fen=subtotal,
+        discount_fen=subtotal - goods,
+        goods_fen=goods,
+        points_redeemed=points,
+        points_fen=points_fen,
+        shipping_fen=shipping,
+        total_fen=paid_goods + shipping,
+        points_earned=earned,
+        gifts=gifts,
+        coupon_problem=coupon_problem,
+    )
 
 
 def subtotal_is_zero(lines: list[PricedLine]) -> bool:
@@ -302,5 +340,9 @@ def subtotal_is_zero(lines: list[PricedLine]) -> bool:
 
 def eligible_before_points(inp: PricingInput, scope: Scope, lines: list[PricedLine]) -> list[int]:
     """Line amounts after promotions and coupons (points excluded), for gift thresholds."""
-    return [line.list_total_fen - sum(a.amount_fen for a in line.adjustments if a.source != "points")
-            if scope.covers(item) and item.drug_class != "rx" else 0 for item, line in zip(inp.items, lines)]
+    return [
+        line.list_total_fen - sum(a.amount_fen for a in line.adjustments if a.source != "points")
+        if scope.covers(item) and item.drug_class != "rx"
+        else 0
+        for item, line in zip(inp.items, lines, strict=False)
+    ]

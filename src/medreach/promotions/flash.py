@@ -20,8 +20,10 @@ SOLD_OUT, LIMIT_REACHED = "FLASH_SOLD_OUT", "FLASH_LIMIT_REACHED"
 class FlashStock(Protocol):
     def known_sold_out(self, sale) -> bool:
         """A cheap answer before any database work: True only when certainly sold out."""
+
     def reserve(self, session: Session, sale: FlashSale, user_id: int, quantity: int) -> str | None:
         """Take `quantity` sale units for the user; None on success, else the reason."""
+
     def release(self, session: Session, sale: FlashSale, user_id: int, quantity: int) -> None: ...
     def remaining(self, session: Session, sale: FlashSale) -> int: ...
 
@@ -38,27 +40,42 @@ class DbFlashStock:
                 session.execute(insert(FlashBuyer).values(promotion_id=sale.promotion_id, user_id=user_id, units=0))
         except IntegrityError:
             pass  # the buyer's row exists already
-        within = session.execute(update(FlashBuyer).where(
-            FlashBuyer.promotion_id == sale.promotion_id, FlashBuyer.user_id == user_id,
-            FlashBuyer.units + quantity <= sale.per_user_limit).values(units=FlashBuyer.units + quantity)).rowcount
+        within = session.execute(
+            update(FlashBuyer)
+            .where(
+                FlashBuyer.promotion_id == sale.promotion_id,
+                FlashBuyer.user_id == user_id,
+                FlashBuyer.units + quantity <= sale.per_user_limit,
+            )
+            .values(units=FlashBuyer.units + quantity)
+        ).rowcount
         if not within:
             return LIMIT_REACHED
-        taken = session.execute(update(FlashSale).where(FlashSale.promotion_id == sale.promotion_id,
-                                                        FlashSale.remaining >= quantity)
-                                .values(remaining=FlashSale.remaining - quantity)).rowcount
+        taken = session.execute(
+            update(FlashSale)
+            .where(FlashSale.promotion_id == sale.promotion_id, FlashSale.remaining >= quantity)
+            .values(remaining=FlashSale.remaining - quantity)
+        ).rowcount
         if not taken:
-            session.execute(update(FlashBuyer).where(FlashBuyer.promotion_id == sale.promotion_id,
-                                                     FlashBuyer.user_id == user_id)
-                            .values(units=FlashBuyer.units - quantity))
+            session.execute(
+                update(FlashBuyer)
+                .where(FlashBuyer.promotion_id == sale.promotion_id, FlashBuyer.user_id == user_id)
+                .values(units=FlashBuyer.units - quantity)
+            )
             return SOLD_OUT
         return None
 
     def release(self, session, sale, user_id, quantity):
-        session.execute(update(FlashSale).where(FlashSale.promotion_id == sale.promotion_id)
-                        .values(remaining=FlashSale.remaining + quantity))
-        session.execute(update(FlashBuyer).where(FlashBuyer.promotion_id == sale.promotion_id,
-                                                 FlashBuyer.user_id == user_id)
-                        .values(units=FlashBuyer.units - quantity))
+        session.execute(
+            update(FlashSale)
+            .where(FlashSale.promotion_id == sale.promotion_id)
+            .values(remaining=FlashSale.remaining + quantity)
+        )
+        session.execute(
+            update(FlashBuyer)
+            .where(FlashBuyer.promotion_id == sale.promotion_id, FlashBuyer.user_id == user_id)
+            .values(units=FlashBuyer.units - quantity)
+        )
 
     def remaining(self, session, sale):
         return session.scalar(select(FlashSale.remaining).where(FlashSale.promotion_id == sale.promotion_id)) or 0
@@ -98,8 +115,9 @@ class RedisFlashStock:
         return [f"{self.prefix}flash:{sale.promotion_id}:remaining", f"{self.prefix}flash:{sale.promotion_id}:buyers"]
 
     def reserve(self, session, sale, user_id, quantity):
-        result = int(self._reserve(keys=self._keys(sale), args=[user_id, quantity, sale.per_user_limit,
-                                                                 sale.remaining]))
+        result = int(
+            self._reserve(keys=self._keys(sale), args=[user_id, quantity, sale.per_user_limit, sale.remaining])
+        )
         return {-1: SOLD_OUT, -2: LIMIT_REACHED}.get(result)
 
     def release(self, session, sale, user_id, quantity):
@@ -135,5 +153,7 @@ class SaleCache:
         return item[0] if item and item[1] > time.monotonic() else None
 
     def put(self, sale: FlashSale) -> None:
-        self._items[sale.promotion_id] = (SaleRef(sale.promotion_id, sale.remaining, sale.per_user_limit),
-                                          time.monotonic() + self.ttl)
+        self._items[sale.promotion_id] = (
+            SaleRef(sale.promotion_id, sale.remaining, sale.per_user_limit),
+            time.monotonic() + self.ttl,
+        )

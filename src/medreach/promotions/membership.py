@@ -23,8 +23,14 @@ def levels() -> list[tuple[str, int]]:
 
 def spend_12m(session: Session, user_id: int, now: datetime | None = None) -> int:
     since = (now or datetime.now(UTC)) - timedelta(days=365)
-    return session.scalar(select(func.coalesce(func.sum(Order.total_fen), 0))
-                          .where(Order.user_id == user_id, Order.status.in_(COUNTED), Order.paid_at >= since)) or 0
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(Order.total_fen), 0)).where(
+                Order.user_id == user_id, Order.status.in_(COUNTED), Order.paid_at >= since
+            )
+        )
+        or 0
+    )
 
 
 def level_of(spend_fen: int) -> int:
@@ -40,8 +46,9 @@ def member_level(session: Session, user_id: int | None) -> int:
 
 
 def balance(session: Session, user_id: int) -> int:
-    return session.scalar(select(func.coalesce(func.sum(PointsEntry.delta), 0))
-                          .where(PointsEntry.user_id == user_id)) or 0
+    return (
+        session.scalar(select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(PointsEntry.user_id == user_id)) or 0
+    )
 
 
 def add_points(session: Session, user_id: int, delta: int, reason: str, order_id: int | None = None) -> PointsEntry:
@@ -56,8 +63,11 @@ def add_points(session: Session, user_id: int, delta: int, reason: str, order_id
 
 
 def ledger(session: Session, user_id: int, limit: int = 100) -> list[PointsEntry]:
-    return list(session.scalars(select(PointsEntry).where(PointsEntry.user_id == user_id)
-                                .order_by(PointsEntry.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(PointsEntry).where(PointsEntry.user_id == user_id).order_by(PointsEntry.id.desc()).limit(limit)
+        )
+    )
 
 
 def summary(session: Session, user_id: int) -> dict:
@@ -65,7 +75,12 @@ def summary(session: Session, user_id: int) -> dict:
     lv = level_of(spend)
     table = levels()
     nxt = table[lv + 1] if lv + 1 < len(table) else None
-    return {"level": lv, "level_name": table[lv][0], "spend_12m_fen": spend,
-            "next_level_name": nxt[0] if nxt else None, "next_level_at_fen": nxt[1] if nxt else None,
-            "points": balance(session, user_id),
-            "levels": [{"level": i, "name": n, "threshold_fen": t} for i, (n, t) in enumerate(table)]}
+    return {
+        "level": lv,
+        "level_name": table[lv][0],
+        "spend_12m_fen": spend,
+        "next_level_name": nxt[0] if nxt else None,
+        "next_level_at_fen": nxt[1] if nxt else None,
+        "points": balance(session, user_id),
+        "levels": [{"level": i, "name": n, "threshold_fen": t} for i, (n, t) in enumerate(table)],
+    }

@@ -8,25 +8,25 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from medreach.core.params import Moment, RowId
+from medreach.core.schemas import InputModel
 
 Fen = Annotated[int, Field(ge=0, le=100_000_000)]
 Percent = Annotated[int, Field(ge=1, le=99)]
-Kind = Literal["catalog_discount", "spend_tier", "spend_percent", "free_shipping", "gift", "member_price",
-               "flash_sale"]
+Kind = Literal["catalog_discount", "spend_tier", "spend_percent", "free_shipping", "gift", "member_price", "flash_sale"]
 
 
-class ScopeIn(BaseModel):
+class ScopeIn(InputModel):
     product_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=500)] = []
     category_codes: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=100)] = []
     brands: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)] = []
 
 
-class Tier(BaseModel):
+class Tier(InputModel):
     threshold_fen: Annotated[int, Field(ge=1, le=100_000_000)]
     off_fen: Annotated[int, Field(ge=1, le=100_000_000)]
 
 
-class CatalogDiscountRules(BaseModel):
+class CatalogDiscountRules(InputModel):
     percent_off: Percent | None = None
     amount_off_fen: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
 
@@ -37,7 +37,7 @@ class CatalogDiscountRules(BaseModel):
         return self
 
 
-class SpendTierRules(BaseModel):
+class SpendTierRules(InputModel):
     tiers: Annotated[list[Tier], Field(min_length=1, max_length=10)]
 
     @model_validator(mode="after")
@@ -47,26 +47,26 @@ class SpendTierRules(BaseModel):
         return self
 
 
-class SpendPercentRules(BaseModel):
+class SpendPercentRules(InputModel):
     threshold_fen: Fen
     percent_off: Percent
 
 
-class FreeShippingRules(BaseModel):
+class FreeShippingRules(InputModel):
     threshold_fen: Fen
 
 
-class GiftRules(BaseModel):
+class GiftRules(InputModel):
     threshold_fen: Fen
     gift_product_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
     quantity: Annotated[int, Field(ge=1, le=10)] = 1
 
 
-class MemberPriceRules(BaseModel):
+class MemberPriceRules(InputModel):
     level_percent: dict[Literal["1", "2", "3"], Annotated[int, Field(ge=50, le=99)]]
 
 
-class FlashSaleRules(BaseModel):
+class FlashSaleRules(InputModel):
     product_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
     sale_price_fen: Annotated[int, Field(ge=1, le=100_000_000)]
     sale_stock: Annotated[int, Field(ge=1, le=1_000_000)]
@@ -74,13 +74,17 @@ class FlashSaleRules(BaseModel):
 
 
 RULES_FOR: dict[str, type[BaseModel]] = {
-    "catalog_discount": CatalogDiscountRules, "spend_tier": SpendTierRules, "spend_percent": SpendPercentRules,
-    "free_shipping": FreeShippingRules, "gift": GiftRules, "member_price": MemberPriceRules,
+    "catalog_discount": CatalogDiscountRules,
+    "spend_tier": SpendTierRules,
+    "spend_percent": SpendPercentRules,
+    "free_shipping": FreeShippingRules,
+    "gift": GiftRules,
+    "member_price": MemberPriceRules,
     "flash_sale": FlashSaleRules,
 }
 
 
-class PromotionIn(BaseModel):
+class PromotionIn(InputModel):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     kind: Kind
     starts_at: Moment
@@ -97,7 +101,7 @@ class PromotionIn(BaseModel):
         return self
 
 
-class PromotionPatch(BaseModel):
+class PromotionPatch(InputModel):
     name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     starts_at: Moment | None = None
     ends_at: Moment | None = None
@@ -107,12 +111,12 @@ class PromotionPatch(BaseModel):
     rules: dict | None = None
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(InputModel):
     decision: Literal["approve", "reject"]
     note: Annotated[str, Field(max_length=255)] = ""
 
 
-class ActionIn(BaseModel):
+class ActionIn(InputModel):
     action: Literal["submit", "pause", "resume", "end"]
 
 
@@ -142,7 +146,7 @@ class PromotionResults(BaseModel):
     units: int
 
 
-class CouponIn(BaseModel):
+class CouponIn(InputModel):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     kind: Literal["amount_off", "percent_off"]
     amount_off_fen: Fen = 0
@@ -201,15 +205,15 @@ class GrantOut(BaseModel):
     usable_now: bool
 
 
-class RedeemIn(BaseModel):
+class RedeemIn(InputModel):
     code: Annotated[str, Field(min_length=4, max_length=32)]
 
 
-class BulkCodesIn(BaseModel):
+class BulkCodesIn(InputModel):
     count: Annotated[int, Field(ge=1, le=10_000)]
 
 
-class IssueIn(BaseModel):
+class IssueIn(InputModel):
     user_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(min_length=1, max_length=1000)]
 
 
@@ -253,7 +257,7 @@ class PreviewItem(BaseModel):
     quantity: Annotated[int, Field(ge=1, le=999)]
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(InputModel):
     """A sample cart for the console's price preview (no buyer: level and points are given)."""
 
     items: Annotated[list[PreviewItem], Field(min_length=1, max_length=50)]
@@ -282,6 +286,6 @@ class PointsEntryOut(BaseModel):
     at: datetime
 
 
-class FlashBuyIn(BaseModel):
+class FlashBuyIn(InputModel):
     address_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
     quantity: Annotated[int, Field(ge=1, le=99)] = 1

@@ -21,7 +21,13 @@ from medreach.orders.models import Order, OrderLine
 from medreach.promotions import engine, membership, schemas
 from medreach.promotions.flash import FlashStock, RedisFlashStock
 from medreach.promotions.models import (
-    Coupon, CouponGrant, FlashReservation, FlashSale, OrderAdjustment, PointsEntry, Promotion,
+    Coupon,
+    CouponGrant,
+    FlashReservation,
+    FlashSale,
+    OrderAdjustment,
+    PointsEntry,
+    Promotion,
 )
 
 GIFT_ALLOWED_CLASSES = ("device", "health_food", "other")  # gifts are never drugs (买药赠药 ban)
@@ -34,6 +40,7 @@ def now() -> datetime:
 
 # --- lifecycle, shared by promotions and coupons ------------------------------------------------------
 
+
 def state_of(obj, at: datetime | None = None) -> str:
     """What a promotion or coupon is doing now: its stored status, with the time window applied."""
     at = at or now()
@@ -43,8 +50,12 @@ def state_of(obj, at: datetime | None = None) -> str:
     return "scheduled" if at < start else "ended" if at >= end else "running"
 
 
-_ACTIONS = {"submit": ("draft", "in_review"), "pause": ("published", "paused"), "resume": ("paused", "published"),
-            "end": (("published", "paused"), "ended")}
+_ACTIONS = {
+    "submit": ("draft", "in_review"),
+    "pause": ("published", "paused"),
+    "resume": ("paused", "published"),
+    "end": (("published", "paused"), "ended"),
+}
 
 
 def act(session: Session, actor: User, obj, action: str) -> None:
@@ -53,8 +64,14 @@ def act(session: Session, actor: User, obj, action: str) -> None:
     if obj.status not in sources:
         raise AppError(409, "PROMO_STATE_CONFLICT", current=obj.status, action=action)
     obj.status = target
-    audit(session, actor_id=actor.id, actor_login=actor.login, action=f"{obj.__tablename__}.{action}",
-          subject_type=obj.__tablename__, subject_id=obj.id)
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action=f"{obj.__tablename__}.{action}",
+        subject_type=obj.__tablename__,
+        subject_id=obj.id,
+    )
     session.commit()
 
 
@@ -68,12 +85,20 @@ def review(session: Session, reviewer: User, obj, decision: str, note: str) -> N
     obj.reviewed_by, obj.review_note = reviewer.id, note
     if decision == "approve" and isinstance(obj, Promotion):
         obj.published_at = now()
-    audit(session, actor_id=reviewer.id, actor_login=reviewer.login, action=f"{obj.__tablename__}.{decision}",
-          subject_type=obj.__tablename__, subject_id=obj.id, detail={"note": note})
+    audit(
+        session,
+        actor_id=reviewer.id,
+        actor_login=reviewer.login,
+        action=f"{obj.__tablename__}.{decision}",
+        subject_type=obj.__tablename__,
+        subject_id=obj.id,
+        detail={"note": note},
+    )
     session.commit()
 
 
 # --- compliance -----------------------------------------------------------------------------------------
+
 
 def _products(session: Session, ids) -> dict[int, Product]:
     return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(list(ids))))} if ids else {}
@@ -104,7 +129,9 @@ def _validated_rules(session: Session, kind: str, raw: dict) -> dict:
     if kind == "gift":
         gift = session.get(Product, rules.gift_product_id)
         if gift is None:
-            raise AppError(422, "PRODUCT_UNAVAILABLE", field="rules.gift_product_id", product=str(rules.gift_product_id))
+            raise AppError(
+                422, "PRODUCT_UNAVAILABLE", field="rules.gift_product_id", product=str(rules.gift_product_id)
+            )
         if gift.drug_class not in GIFT_ALLOWED_CLASSES:
             raise AppError(422, "GIFT_DRUG_FORBIDDEN", field="rules.gift_product_id", product=gift.sku)
         data.update(gift_name=catalog.display_name(gift), gift_drug_class=gift.drug_class)
@@ -121,23 +148,46 @@ def _validated_rules(session: Session, kind: str, raw: dict) -> dict:
 
 # --- promotions ----------------------------------------------------------------------------------------------
 
+
 def create_promotion(session: Session, actor: User, data: schemas.PromotionIn) -> Promotion:
     check_scope(session, data.scope)
     rules = _validated_rules(session, data.kind, data.rules)
     scope = data.scope.model_dump()
     if data.kind == "flash_sale":
         scope = {"product_ids": [rules["product_id"]], "category_codes": [], "brands": []}
-    promo = Promotion(name=data.name, kind=data.kind, starts_at=data.starts_at, ends_at=data.ends_at,
-                      priority=data.priority, exclusive=data.exclusive, scope=scope, rules=rules,
-                      created_by=actor.id)
+    promo = Promotion(
+        name=data.name,
+        kind=data.kind,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        priority=data.priority,
+        exclusive=data.exclusive,
+        scope=scope,
+        rules=rules,
+        created_by=actor.id,
+    )
     session.add(promo)
     session.flush()
     if data.kind == "flash_sale":
-        session.add(FlashSale(promotion_id=promo.id, product_id=rules["product_id"],
-                              sale_price_fen=rules["sale_price_fen"], sale_stock=rules["sale_stock"],
-                              remaining=rules["sale_stock"], per_user_limit=rules["per_user_limit"]))
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="promotions.create", subject_type="promotion",
-          subject_id=promo.id, detail={"kind": data.kind, "name": data.name})
+        session.add(
+            FlashSale(
+                promotion_id=promo.id,
+                product_id=rules["product_id"],
+                sale_price_fen=rules["sale_price_fen"],
+                sale_stock=rules["sale_stock"],
+                remaining=rules["sale_stock"],
+                per_user_limit=rules["per_user_limit"],
+            )
+        )
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="promotions.create",
+        subject_type="promotion",
+        subject_id=promo.id,
+        detail={"kind": data.kind, "name": data.name},
+    )
     session.commit()
     return promo
 
@@ -154,14 +204,25 @@ def update_promotion(session: Session, actor: User, promo_id: int, data: schemas
         if promo.kind == "flash_sale":
             sale = session.get(FlashSale, promo.id)
             r = changes["rules"]
-            sale.product_id, sale.sale_price_fen, sale.per_user_limit = r["product_id"], r["sale_price_fen"], r["per_user_limit"]
+            sale.product_id, sale.sale_price_fen, sale.per_user_limit = (
+                r["product_id"],
+                r["sale_price_fen"],
+                r["per_user_limit"],
+            )
             sale.sale_stock = sale.remaining = r["sale_stock"]
     for field, value in changes.items():
         setattr(promo, field, value)
     if promo.ends_at <= promo.starts_at:
         raise AppError(422, "VALIDATION_ERROR", field="ends_at")
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="promotions.update", subject_type="promotion",
-          subject_id=promo.id, detail={"changed": sorted(changes)})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="promotions.update",
+        subject_type="promotion",
+        subject_id=promo.id,
+        detail={"changed": sorted(changes)},
+    )
     session.commit()
     return promo
 
@@ -178,16 +239,33 @@ def promotion_view(session: Session, promo: Promotion, flash: FlashStock | None 
     if promo.kind == "flash_sale":
         sale = session.get(FlashSale, promo.id)
         product = session.get(Product, sale.product_id)
-        info = {"product_id": sale.product_id, "product_name": catalog.display_name(product),
-                "list_price_fen": product.price_fen, "sale_price_fen": sale.sale_price_fen,
-                "sale_stock": sale.sale_stock, "per_user_limit": sale.per_user_limit,
-                "remaining": flash.remaining(session, sale) if flash else sale.remaining,
-                "image_url": catalog.image_url(product)}
+        info = {
+            "product_id": sale.product_id,
+            "product_name": catalog.display_name(product),
+            "list_price_fen": product.price_fen,
+            "sale_price_fen": sale.sale_price_fen,
+            "sale_stock": sale.sale_stock,
+            "per_user_limit": sale.per_user_limit,
+            "remaining": flash.remaining(session, sale) if flash else sale.remaining,
+            "image_url": catalog.image_url(product),
+        }
     return schemas.PromotionOut(
-        id=promo.id, name=promo.name, kind=promo.kind, status=promo.status, state=state_of(promo),
-        starts_at=promo.starts_at, ends_at=promo.ends_at, priority=promo.priority, exclusive=promo.exclusive,
-        scope=promo.scope, rules=promo.rules, review_note=promo.review_note, created_by=promo.created_by,
-        reviewed_by=promo.reviewed_by, flash=info)
+        id=promo.id,
+        name=promo.name,
+        kind=promo.kind,
+        status=promo.status,
+        state=state_of(promo),
+        starts_at=promo.starts_at,
+        ends_at=promo.ends_at,
+        priority=promo.priority,
+        exclusive=promo.exclusive,
+        scope=promo.scope,
+        rules=promo.rules,
+        review_note=promo.review_note,
+        created_by=promo.created_by,
+        reviewed_by=promo.reviewed_by,
+        flash=info,
+    )
 
 
 def list_promotions(session: Session, kind: str | None = None, status: str | None = None) -> list[Promotion]:
@@ -210,22 +288,36 @@ def running(session: Session, at: datetime | None = None, kind: str | None = Non
 def results(session: Session, promo_id: int) -> schemas.PromotionResults:
     """Orders, GMV, discount cost and units of paid orders that this promotion touched."""
     get_promotion(session, promo_id)
-    touched = (select(OrderAdjustment.order_id, OrderAdjustment.product_id, OrderAdjustment.amount_fen)
-               .join(Order, Order.id == OrderAdjustment.order_id)
-               .where(OrderAdjustment.source == "promotion", OrderAdjustment.source_id == promo_id,
-                      Order.status.in_(COUNTED_ORDER_STATUSES))).subquery()
-    orders, discount = session.execute(select(func.count(func.distinct(touched.c.order_id)),
-                                              func.coalesce(func.sum(touched.c.amount_fen), 0))).one()
+    touched = (
+        select(OrderAdjustment.order_id, OrderAdjustment.product_id, OrderAdjustment.amount_fen)
+        .join(Order, Order.id == OrderAdjustment.order_id)
+        .where(
+            OrderAdjustment.source == "promotion",
+            OrderAdjustment.source_id == promo_id,
+            Order.status.in_(COUNTED_ORDER_STATUSES),
+        )
+    ).subquery()
+    orders, discount = session.execute(
+        select(func.count(func.distinct(touched.c.order_id)), func.coalesce(func.sum(touched.c.amount_fen), 0))
+    ).one()
     order_ids = select(touched.c.order_id).distinct()
     gmv = session.scalar(select(func.coalesce(func.sum(Order.total_fen), 0)).where(Order.id.in_(order_ids))) or 0
-    units = session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(
-        OrderLine.order_id.in_(order_ids),
-        OrderLine.product_id.in_(select(touched.c.product_id).where(touched.c.product_id.is_not(None))))) or 0
-    return schemas.PromotionResults(promotion_id=promo_id, orders=orders, gmv_fen=gmv, discount_fen=discount,
-                                    units=units)
+    units = (
+        session.scalar(
+            select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(
+                OrderLine.order_id.in_(order_ids),
+                OrderLine.product_id.in_(select(touched.c.product_id).where(touched.c.product_id.is_not(None))),
+            )
+        )
+        or 0
+    )
+    return schemas.PromotionResults(
+        promotion_id=promo_id, orders=orders, gmv_fen=gmv, discount_fen=discount, units=units
+    )
 
 
 # --- coupons ---------------------------------------------------------------------------------------------------
+
 
 def create_coupon(session: Session, actor: User, data: schemas.CouponIn) -> Coupon:
     check_scope(session, data.scope)
@@ -234,8 +326,15 @@ def create_coupon(session: Session, actor: User, data: schemas.CouponIn) -> Coup
     coupon = Coupon(**data.model_dump(exclude={"scope"}), scope=data.scope.model_dump(), created_by=actor.id)
     session.add(coupon)
     session.flush()
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="coupons.create", subject_type="coupons",
-          subject_id=coupon.id, detail={"name": data.name})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="coupons.create",
+        subject_type="coupons",
+        subject_id=coupon.id,
+        detail={"name": data.name},
+    )
     session.commit()
     return coupon
 
@@ -248,8 +347,9 @@ def get_coupon(session: Session, coupon_id: int) -> Coupon:
 
 
 def coupon_view(c: Coupon) -> schemas.CouponOut:
-    return schemas.CouponOut(**{f: getattr(c, f) for f in schemas.CouponOut.model_fields if f != "status"},
-                             status=state_of(c))
+    return schemas.CouponOut(
+        **{f: getattr(c, f) for f in schemas.CouponOut.model_fields if f != "status"}, status=state_of(c)
+    )
 
 
 def list_coupons(session: Session) -> list[Coupon]:
@@ -271,13 +371,18 @@ def _grant(session: Session, user: User, coupon: Coupon) -> CouponGrant:
     if coupon.min_member_level > membership.member_level(session, user.id):
         raise AppError(403, "COUPON_MEMBERS_ONLY", level=coupon.min_member_level)
     _lock_user(session, user.id)
-    held = session.scalar(select(func.count()).where(CouponGrant.coupon_id == coupon.id,
-                                                     CouponGrant.user_id == user.id)) or 0
+    held = (
+        session.scalar(select(func.count()).where(CouponGrant.coupon_id == coupon.id, CouponGrant.user_id == user.id))
+        or 0
+    )
     if held >= coupon.per_user_limit:
         raise AppError(409, "COUPON_LIMIT_REACHED", limit=coupon.per_user_limit)
     if coupon.total_limit:
-        issued = session.execute(update(Coupon).where(Coupon.id == coupon.id, Coupon.issued < Coupon.total_limit)
-                                 .values(issued=Coupon.issued + 1)).rowcount
+        issued = session.execute(
+            update(Coupon)
+            .where(Coupon.id == coupon.id, Coupon.issued < Coupon.total_limit)
+            .values(issued=Coupon.issued + 1)
+        ).rowcount
         if not issued:
             raise AppError(409, "COUPON_SOLD_OUT")
     else:
@@ -309,8 +414,11 @@ def redeem(session: Session, user: User, code: str) -> CouponGrant:
         raise AppError(404, "COUPON_CODE_UNKNOWN", field="code")
     if not _usable(session.get(Coupon, grant.coupon_id)):
         raise AppError(409, "COUPON_NOT_AVAILABLE", current="expired")
-    taken = session.execute(update(CouponGrant).where(CouponGrant.id == grant.id, CouponGrant.user_id.is_(None))
-                            .values(user_id=user.id, granted_at=now())).rowcount
+    taken = session.execute(
+        update(CouponGrant)
+        .where(CouponGrant.id == grant.id, CouponGrant.user_id.is_(None))
+        .values(user_id=user.id, granted_at=now())
+    ).rowcount
     if not taken:
         raise AppError(409, "COUPON_CODE_USED", field="code")
     session.commit()
@@ -325,8 +433,15 @@ def bulk_codes(session: Session, actor: User, coupon_id: int, count: int) -> lis
     codes = ["".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(12)) for _ in range(count)]
     session.add_all(CouponGrant(coupon_id=coupon.id, code=c) for c in codes)
     coupon.issued += count
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="coupons.codes", subject_type="coupons",
-          subject_id=coupon.id, detail={"count": count})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="coupons.codes",
+        subject_type="coupons",
+        subject_id=coupon.id,
+        detail={"count": count},
+    )
     session.commit()
     return codes
 
@@ -342,29 +457,56 @@ def issue(session: Session, actor: User, coupon_id: int, user_ids: list[int]) ->
             done += 1
         except AppError:
             continue  # over a limit: skipped, reported in the count
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="coupons.issue", subject_type="coupons",
-          subject_id=coupon.id, detail={"requested": len(user_ids), "issued": done})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="coupons.issue",
+        subject_type="coupons",
+        subject_id=coupon.id,
+        detail={"requested": len(user_ids), "issued": done},
+    )
     session.commit()
     return done
 
 
 def wallet(session: Session, user: User) -> list[tuple[CouponGrant, Coupon]]:
-    return list(session.execute(select(CouponGrant, Coupon).join(Coupon).where(CouponGrant.user_id == user.id)
-                                .order_by(CouponGrant.id.desc())).all())
+    return list(
+        session.execute(
+            select(CouponGrant, Coupon)
+            .join(Coupon)
+            .where(CouponGrant.user_id == user.id)
+            .order_by(CouponGrant.id.desc())
+        ).all()
+    )
 
 
 def claimable(session: Session) -> list[Coupon]:
     at = now()
-    return list(session.scalars(select(Coupon).where(Coupon.status == "published", Coupon.claimable.is_(True),
-                                                     Coupon.valid_from <= at, Coupon.valid_to > at)
-                                .order_by(Coupon.min_spend_fen)))
+    return list(
+        session.scalars(
+            select(Coupon)
+            .where(
+                Coupon.status == "published", Coupon.claimable.is_(True), Coupon.valid_from <= at, Coupon.valid_to > at
+            )
+            .order_by(Coupon.min_spend_fen)
+        )
+    )
 
 
 # --- pricing glue ------------------------------------------------------------------------------------------------
 
+
 def _rule(p: Promotion) -> engine.Rule:
-    return engine.Rule(id=p.id, name=p.name, kind=p.kind, rules=p.rules, scope=engine.Scope.of(p.scope),
-                       priority=p.priority, exclusive=p.exclusive)
+    return engine.Rule(
+        id=p.id,
+        name=p.name,
+        kind=p.kind,
+        rules=p.rules,
+        scope=engine.Scope.of(p.scope),
+        priority=p.priority,
+        exclusive=p.exclusive,
+    )
 
 
 def items_for(session: Session, wanted: list[tuple[int, int]]) -> list[tuple[Product, engine.Item]]:
@@ -373,8 +515,20 @@ def items_for(session: Session, wanted: list[tuple[int, int]]) -> list[tuple[Pro
     for pid, qty in wanted:
         p = products.get(pid)
         if p is not None:
-            out.append((p, engine.Item(p.id, catalog.display_name(p), p.price_fen, qty,
-                                       tuple(catalog.category_path(p.category)), p.brand_name, p.drug_class)))
+            out.append(
+                (
+                    p,
+                    engine.Item(
+                        p.id,
+                        catalog.display_name(p),
+                        p.price_fen,
+                        qty,
+                        tuple(catalog.category_path(p.category)),
+                        p.brand_name,
+                        p.drug_class,
+                    ),
+                )
+            )
     return out
 
 
@@ -387,29 +541,52 @@ def coupon_offer(session: Session, user: User | None, grant_id: int | None) -> e
     coupon = session.get(Coupon, grant.coupon_id)
     if grant.status != "available" or not _usable(coupon):
         raise AppError(409, "COUPON_NOT_AVAILABLE", field="coupon_grant_id", current=grant.status)
-    return engine.CouponOffer(grant_id=grant.id, coupon_id=coupon.id, name=coupon.name, kind=coupon.kind,
-                              amount_off_fen=coupon.amount_off_fen, percent_off=coupon.percent_off,
-                              max_off_fen=coupon.max_off_fen, min_spend_fen=coupon.min_spend_fen,
-                              scope=engine.Scope.of(coupon.scope))
+    return engine.CouponOffer(
+        grant_id=grant.id,
+        coupon_id=coupon.id,
+        name=coupon.name,
+        kind=coupon.kind,
+        amount_off_fen=coupon.amount_off_fen,
+        percent_off=coupon.percent_off,
+        max_off_fen=coupon.max_off_fen,
+        min_spend_fen=coupon.min_spend_fen,
+        scope=engine.Scope.of(coupon.scope),
+    )
 
 
 def _policy() -> engine.Policy:
     s = get_settings()
-    return engine.Policy(shipping_fen=s.shipping_fen, free_shipping_from_fen=s.free_shipping_from_fen,
-                         points_per_yuan=s.points_per_yuan, max_points_ratio_percent=s.points_max_ratio_percent)
+    return engine.Policy(
+        shipping_fen=s.shipping_fen,
+        free_shipping_from_fen=s.free_shipping_from_fen,
+        points_per_yuan=s.points_per_yuan,
+        max_points_ratio_percent=s.points_max_ratio_percent,
+    )
 
 
 def flash_sales_for(session: Session, product_ids: list[int], at: datetime | None = None) -> list[FlashSale]:
     live = [p.id for p in running(session, at, kind="flash_sale")]
     if not live or not product_ids:
         return []
-    return list(session.scalars(select(FlashSale).where(FlashSale.promotion_id.in_(live),
-                                                        FlashSale.product_id.in_(product_ids))))
+    return list(
+        session.scalars(
+            select(FlashSale).where(FlashSale.promotion_id.in_(live), FlashSale.product_id.in_(product_ids))
+        )
+    )
 
 
-def quote(session: Session, user: User | None, wanted: list[tuple[int, int]], *, coupon_grant_id: int | None = None,
-          points: int = 0, flash: FlashStock | None = None, allowance: dict[int, int] | None = None,
-          at: datetime | None = None, extra_rules: list[Promotion] = ()) -> engine.Breakdown:
+def quote(
+    session: Session,
+    user: User | None,
+    wanted: list[tuple[int, int]],
+    *,
+    coupon_grant_id: int | None = None,
+    points: int = 0,
+    flash: FlashStock | None = None,
+    allowance: dict[int, int] | None = None,
+    at: datetime | None = None,
+    extra_rules: list[Promotion] = (),
+) -> engine.Breakdown:
     """Price a cart for a user. Without an explicit allowance, flash units are what the user could still buy."""
     items = items_for(session, wanted)
     rules = [_rule(p) for p in [*running(session, at), *extra_rules]]
@@ -420,34 +597,77 @@ def quote(session: Session, user: User | None, wanted: list[tuple[int, int]], *,
             held = _user_flash_units(session, sale.promotion_id, user.id) if user else 0
             allowance[sale.promotion_id] = max(min(left, sale.per_user_limit - held), 0)
     level = membership.member_level(session, user.id if user else None)
-    return engine.price(engine.PricingInput(
-        items=tuple(i for _, i in items), rules=tuple(rules), coupon=coupon_offer(session, user, coupon_grant_id),
-        member_level=level, points_balance=membership.balance(session, user.id) if user else 0,
-        points_to_redeem=points, flash_allowance=tuple(allowance.items()), at=at, policy=_policy()))
+    return engine.price(
+        engine.PricingInput(
+            items=tuple(i for _, i in items),
+            rules=tuple(rules),
+            coupon=coupon_offer(session, user, coupon_grant_id),
+            member_level=level,
+            points_balance=membership.balance(session, user.id) if user else 0,
+            points_to_redeem=points,
+            flash_allowance=tuple(allowance.items()),
+            at=at,
+            policy=_policy(),
+        )
+    )
 
 
-def preview_for_level(session: Session, wanted: list[tuple[int, int]], level: int, *, coupon_id: int | None = None,
-                      at: datetime | None = None, extra: list[Promotion] = ()) -> engine.Breakdown:
+def preview_for_level(
+    session: Session,
+    wanted: list[tuple[int, int]],
+    level: int,
+    *,
+    coupon_id: int | None = None,
+    at: datetime | None = None,
+    extra: list[Promotion] = (),
+) -> engine.Breakdown:
     """The console's price preview: a sample cart for a member level, without any buyer's data."""
     items = items_for(session, wanted)
     rules = [_rule(p) for p in [*running(session, at), *extra]]
     offer = None
     if coupon_id is not None:
         c = get_coupon(session, coupon_id)
-        offer = engine.CouponOffer(grant_id=0, coupon_id=c.id, name=c.name, kind=c.kind, amount_off_fen=c.amount_off_fen,
-                                   percent_off=c.percent_off, max_off_fen=c.max_off_fen, min_spend_fen=c.min_spend_fen,
-                                   scope=engine.Scope.of(c.scope))
-    sales = {s.promotion_id: s.per_user_limit for s in session.scalars(select(FlashSale).where(
-        FlashSale.promotion_id.in_([r.id for r in rules if r.kind == "flash_sale"])))}
-    return engine.price(engine.PricingInput(items=tuple(i for _, i in items), rules=tuple(rules), coupon=offer,
-                                            member_level=level, flash_allowance=tuple(sales.items()), at=at,
-                                            policy=_policy()))
+        offer = engine.CouponOffer(
+            grant_id=0,
+            coupon_id=c.id,
+            name=c.name,
+            kind=c.kind,
+            amount_off_fen=c.amount_off_fen,
+            percent_off=c.percent_off,
+            max_off_fen=c.max_off_fen,
+            min_spend_fen=c.min_spend_fen,
+            scope=engine.Scope.of(c.scope),
+        )
+    sales = {
+        s.promotion_id: s.per_user_limit
+        for s in session.scalars(
+            select(FlashSale).where(FlashSale.promotion_id.in_([r.id for r in rules if r.kind == "flash_sale"]))
+        )
+    }
+    return engine.price(
+        engine.PricingInput(
+            items=tuple(i for _, i in items),
+            rules=tuple(rules),
+            coupon=offer,
+            member_level=level,
+            flash_allowance=tuple(sales.items()),
+            at=at,
+            policy=_policy(),
+        )
+    )
 
 
 def _user_flash_units(session: Session, promotion_id: int, user_id: int) -> int:
-    return session.scalar(select(func.coalesce(func.sum(FlashReservation.quantity), 0)).where(
-        FlashReservation.promotion_id == promotion_id, FlashReservation.user_id == user_id,
-        FlashReservation.status.in_(("held", "confirmed")))) or 0
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(FlashReservation.quantity), 0)).where(
+                FlashReservation.promotion_id == promotion_id,
+                FlashReservation.user_id == user_id,
+                FlashReservation.status.in_(("held", "confirmed")),
+            )
+        )
+        or 0
+    )
 
 
 def unit_prices(session: Session, products: list[Product], at: datetime | None = None) -> dict[int, tuple[int, str]]:
@@ -459,8 +679,9 @@ def unit_prices(session: Session, products: list[Product], at: datetime | None =
     sales = {s.promotion_id: 1 for s in flash_sales_for(session, [p.id for p in products], at) if s.remaining > 0}
     out = {}
     for p, item in items_for(session, [(p.id, 1) for p in products if not p.is_rx]):
-        b = engine.price(engine.PricingInput(items=(item,), rules=rules, flash_allowance=tuple(sales.items()),
-                                             policy=_policy()))
+        b = engine.price(
+            engine.PricingInput(items=(item,), rules=rules, flash_allowance=tuple(sales.items()), policy=_policy())
+        )
         if b.discount_fen > 0:
             out[p.id] = (b.goods_fen, b.lines[0].adjustments[0].label)
     return out
@@ -468,8 +689,15 @@ def unit_prices(session: Session, products: list[Product], at: datetime | None =
 
 # --- an order's price life -------------------------------------------------------------------------------------
 
-def reserve_flash(session: Session, flash: FlashStock, user: User, wanted: list[tuple[int, int]],
-                  held: list[tuple[FlashSale, int]], strict_promotion: int | None = None) -> dict[int, int]:
+
+def reserve_flash(
+    session: Session,
+    flash: FlashStock,
+    user: User,
+    wanted: list[tuple[int, int]],
+    held: list[tuple[FlashSale, int]],
+    strict_promotion: int | None = None,
+) -> dict[int, int]:
     """Hold flash units for the order. `held` collects what Redis gave, for compensation if the
     transaction fails. With `strict_promotion` (the flash-sale page) a refusal is an error, not list price."""
     allowance = {}
@@ -497,45 +725,83 @@ def undo_flash(session: Session, flash: FlashStock, held: list[tuple[FlashSale, 
             flash.release(session, sale, user_id, qty)
 
 
-def record(session: Session, order: Order, user: User, breakdown: engine.Breakdown,
-           held: list[tuple[FlashSale, int]], coupon_grant_id: int | None) -> None:
+def record(
+    session: Session,
+    order: Order,
+    user: User,
+    breakdown: engine.Breakdown,
+    held: list[tuple[FlashSale, int]],
+    coupon_grant_id: int | None,
+) -> None:
     """Write the breakdown onto a new order: adjustments, flash holds, the coupon lock, the points debit."""
     for line in breakdown.lines:
         for a in line.adjustments:
-            session.add(OrderAdjustment(order_id=order.id, product_id=a.product_id, source=a.source,
-                                        source_id=a.source_id, kind=a.kind, label=a.label[:128], amount_fen=a.amount_fen))
+            session.add(
+                OrderAdjustment(
+                    order_id=order.id,
+                    product_id=a.product_id,
+                    source=a.source,
+                    source_id=a.source_id,
+                    kind=a.kind,
+                    label=a.label[:128],
+                    amount_fen=a.amount_fen,
+                )
+            )
     used_flash = {line.product_id: line.flash_units for line in breakdown.lines}
     for sale, qty in held:
-        session.add(FlashReservation(promotion_id=sale.promotion_id, user_id=user.id, order_id=order.id,
-                                     quantity=min(qty, used_flash.get(sale.product_id, 0)) or qty))
+        session.add(
+            FlashReservation(
+                promotion_id=sale.promotion_id,
+                user_id=user.id,
+                order_id=order.id,
+                quantity=min(qty, used_flash.get(sale.product_id, 0)) or qty,
+            )
+        )
     if coupon_grant_id is not None and any(a.source == "coupon" for a in breakdown.applied):
-        locked = session.execute(update(CouponGrant).where(CouponGrant.id == coupon_grant_id,
-                                                           CouponGrant.user_id == user.id,
-                                                           CouponGrant.status == "available")
-                                 .values(status="locked", order_id=order.id)).rowcount
+        locked = session.execute(
+            update(CouponGrant)
+            .where(CouponGrant.id == coupon_grant_id, CouponGrant.user_id == user.id, CouponGrant.status == "available")
+            .values(status="locked", order_id=order.id)
+        ).rowcount
         if not locked:
             raise AppError(409, "COUPON_NOT_AVAILABLE", field="coupon_grant_id", current="in use")
-        emit(session, "Coupon Applied", user_id=user.id, order_id=order.number, coupon_id=coupon_grant_id,
-             discount=sum(a.amount_fen for a in breakdown.applied if a.source == "coupon") / 100)
+        emit(
+            session,
+            "Coupon Applied",
+            user_id=user.id,
+            order_id=order.number,
+            coupon_id=coupon_grant_id,
+            discount=sum(a.amount_fen for a in breakdown.applied if a.source == "coupon") / 100,
+        )
     if breakdown.points_redeemed:
         membership.add_points(session, user.id, -breakdown.points_redeemed, "redeemed", order.id)
 
 
 def on_paid(session: Session, order: Order, points_earned: int) -> None:
-    session.execute(update(CouponGrant).where(CouponGrant.order_id == order.id, CouponGrant.status == "locked")
-                    .values(status="used", used_at=now()))
-    session.execute(update(FlashReservation).where(FlashReservation.order_id == order.id,
-                                                   FlashReservation.status == "held").values(status="confirmed"))
+    session.execute(
+        update(CouponGrant)
+        .where(CouponGrant.order_id == order.id, CouponGrant.status == "locked")
+        .values(status="used", used_at=now())
+    )
+    session.execute(
+        update(FlashReservation)
+        .where(FlashReservation.order_id == order.id, FlashReservation.status == "held")
+        .values(status="confirmed")
+    )
     if points_earned > 0:
         membership.add_points(session, order.user_id, points_earned, "earned", order.id)
 
 
 def on_cancelled(session: Session, flash: FlashStock, order: Order) -> None:
     """Everything the order held goes back: coupon, flash units, redeemed points."""
-    session.execute(update(CouponGrant).where(CouponGrant.order_id == order.id, CouponGrant.status == "locked")
-                    .values(status="available", order_id=None))
-    for r in session.scalars(select(FlashReservation).where(FlashReservation.order_id == order.id,
-                                                            FlashReservation.status == "held")):
+    session.execute(
+        update(CouponGrant)
+        .where(CouponGrant.order_id == order.id, CouponGrant.status == "locked")
+        .values(status="available", order_id=None)
+    )
+    for r in session.scalars(
+        select(FlashReservation).where(FlashReservation.order_id == order.id, FlashReservation.status == "held")
+    ):
         r.status = "released"
         flash.release(session, session.get(FlashSale, r.promotion_id), r.user_id, r.quantity)
     _return_redeemed(session, order)
@@ -543,8 +809,14 @@ def on_cancelled(session: Session, flash: FlashStock, order: Order) -> None:
 
 def on_refunded(session: Session, order: Order) -> None:
     """Points earned by the order are taken back (as far as the balance allows); redeemed ones return."""
-    got = session.scalar(select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
-        PointsEntry.order_id == order.id, PointsEntry.reason == "earned")) or 0
+    got = (
+        session.scalar(
+            select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
+                PointsEntry.order_id == order.id, PointsEntry.reason == "earned"
+            )
+        )
+        or 0
+    )
     if got:
         current = membership.balance(session, order.user_id)
         membership.add_points(session, order.user_id, -min(got, current), "reversed", order.id)
@@ -552,12 +824,21 @@ def on_refunded(session: Session, order: Order) -> None:
 
 
 def _return_redeemed(session: Session, order: Order) -> None:
-    spent = -(session.scalar(select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
-        PointsEntry.order_id == order.id, PointsEntry.reason.in_(("redeemed", "refunded_redemption")))) or 0)
+    spent = -(
+        session.scalar(
+            select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
+                PointsEntry.order_id == order.id, PointsEntry.reason.in_(("redeemed", "refunded_redemption"))
+            )
+        )
+        or 0
+    )
     if spent > 0:
         membership.add_points(session, order.user_id, spent, "refunded_redemption", order.id)
 
 
 def adjustments_of(session: Session, order_id: int) -> list[OrderAdjustment]:
-    return list(session.scalars(select(OrderAdjustment).where(OrderAdjustment.order_id == order_id)
-                                .order_by(OrderAdjustment.id)))
+    return list(
+        session.scalars(
+            select(OrderAdjustment).where(OrderAdjustment.order_id == order_id).order_by(OrderAdjustment.id)
+        )
+    )

@@ -80,10 +80,10 @@ async def collect(request: Request, kind: str | None) -> JSONResponse:
             accepted.append(outcome[0])
             lines.append(outcome[1])
     fresh = state.dedupe.fresh([e["messageId"] for e in accepted])
-    to_write = [e for e, new in zip(accepted, fresh) if new]
+    to_write = [e for e, new in zip(accepted, fresh, strict=False) if new]
     if to_write:
         try:
-            await state.event_log.append_async([line for line, new in zip(lines, fresh) if new])
+            await state.event_log.append_async([line for line, new in zip(lines, fresh, strict=False) if new])
         except OSError:
             state.dedupe.forget([e["messageId"] for e in to_write])
             raise
@@ -97,9 +97,20 @@ async def collect(request: Request, kind: str | None) -> JSONResponse:
         r = rejected[0]
         field = r.field if r.index is None else f"batch[{r.index}].{r.field}"
         status = 413 if r.reason == "event_too_large" else 400
-        return problem(request, status, "EVENT_REJECTED", reason=r.reason, errors=[
-            {"field": field if x.index is None else f"batch[{x.index}].{x.field}", "code": x.reason, "message": x.reason}
-            for x in rejected[:20]])
+        return problem(
+            request,
+            status,
+            "EVENT_REJECTED",
+            reason=r.reason,
+            errors=[
+                {
+                    "field": field if x.index is None else f"batch[{x.index}].{x.field}",
+                    "code": x.reason,
+                    "message": x.reason,
+                }
+                for x in rejected[:20]
+            ],
+        )
     body_out = dict(OK)
     if rejected:
         body_out["rejected"] = [{"index": r.index, "field": r.field, "reason": r.reason} for r in rejected[:100]]
@@ -121,8 +132,11 @@ def _route(kind: str | None):
         return await collect(request, kind)
 
     endpoint.__name__ = f"collect_{kind or 'batch'}"
-    endpoint.__doc__ = (f"Segment-compatible `{kind}` call." if kind else
-                        "Segment-compatible batch of up to 500 KB; valid events are kept, the rest reported.")
+    endpoint.__doc__ = (
+        f"Segment-compatible `{kind}` call."
+        if kind
+        else "Segment-compatible batch of up to 500 KB; valid events are kept, the rest reported."
+    )
     return endpoint
 
 
@@ -140,6 +154,7 @@ def tracking_config(session: DbSession):
 
 
 # --- console: sources ----------------------------------------------------------------------------------------
+
 
 @router.get("/api/v1/admin/sources", response_model=list[schemas.SourceOut], tags=["tracking admin"])
 def list_sources(session: DbSession, _: Annotated[User, require("analytics:read")]):
@@ -164,25 +179,30 @@ def revoke_source(source_id: IdPath, session: DbSession, actor: Annotated[User, 
 
 
 @router.get("/api/v1/admin/sources/{source_id}/stats", tags=["tracking admin"])
-def source_stats(source_id: IdPath, request: Request, session: DbSession,
-                 _: Annotated[User, require("analytics:read")]):
+def source_stats(
+    source_id: IdPath, request: Request, session: DbSession, _: Annotated[User, require("analytics:read")]
+):
     service.get_source(session, source_id)
     return service.stats(session, request.app.state.cache, source_id)
 
 
 # --- console: live view and timelines -------------------------------------------------------------------------
 
+
 @router.get("/api/v1/admin/events/live", tags=["tracking admin"])
-def live_events(request: Request, _: Annotated[User, require("analytics:read")],
-                source_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-                event: Annotated[str | None, Query(max_length=64)] = None,
-                user: Annotated[str | None, Query(max_length=64)] = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 100):
+def live_events(
+    request: Request,
+    _: Annotated[User, require("analytics:read")],
+    source_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    event: Annotated[str | None, Query(max_length=64)] = None,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+):
     """The newest events received (live view; filters by source, event name and user or anonymous id).
     With Redis configured it is every API process's stream; otherwise this process's."""
     out = []
     for e in request.app.state.live.newest():
-        if source_id and e.get("sourceId") != source_id or event and e.get("event") != event:
+        if (source_id and e.get("sourceId") != source_id) or (event and e.get("event") != event):
             continue
         if user and user not in (e.get("userId"), e.get("anonymousId")):
             continue
@@ -193,18 +213,41 @@ def live_events(request: Request, _: Annotated[User, require("analytics:read")],
 
 
 @router.get("/api/v1/admin/users/{user_id}/timeline", tags=["tracking admin"])
-def user_timeline(user_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request, session: DbSession,
-                  viewer: Annotated[User, require("profiles:read")],
-                  limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+def user_timeline(
+    user_id: Annotated[str, Path(min_length=1, max_length=64)],
+    request: Request,
+    session: DbSession,
+    viewer: Annotated[User, require("profiles:read")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+):
     """One person's events across every id stitched to them, newest first (the read is audited)."""
     ids = identity.ids_of(session, user_id)
-    audit(session, actor_id=viewer.id, actor_login=viewer.login, action="tracking.timeline", subject_type="user",
-          subject_id=user_id, detail={"ids": len(ids)})
+    audit(
+        session,
+        actor_id=viewer.id,
+        actor_login=viewer.login,
+        action="tracking.timeline",
+        subject_type="user",
+        subject_id=user_id,
+        detail={"ids": len(ids)},
+    )
     session.commit()
-    links = [{"id": link.id, "anonymous_id": link.anonymous_id, "via": link.via, "created_at": link.created_at,
-              "undone_at": link.undone_at} for link in identity.links(session, user_id)]
-    return {"user_id": user_id, "ids": sorted(ids), "links": links,
-            "events": identity.timeline(request.app.state.event_log, request.app.state.settings.lake_path, ids, limit)}
+    links = [
+        {
+            "id": link.id,
+            "anonymous_id": link.anonymous_id,
+            "via": link.via,
+            "created_at": link.created_at,
+            "undone_at": link.undone_at,
+        }
+        for link in identity.links(session, user_id)
+    ]
+    return {
+        "user_id": user_id,
+        "ids": sorted(ids),
+        "links": links,
+        "events": identity.timeline(request.app.state.event_log, request.app.state.settings.lake_path, ids, limit),
+    }
 
 
 @router.post("/api/v1/admin/events/compact", tags=["tracking admin"])

@@ -18,8 +18,24 @@ TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 SERVER_FIELDS_BYTES = 256  # receivedAt, sentAt, sourceId and a messageId, added to what the client sent
-_FIELDS = ("type", "userId", "anonymousId", "event", "name", "properties", "traits", "context", "integrations",
-           "messageId", "timestamp", "originalTimestamp", "sentAt", "previousId", "groupId", "category")
+_FIELDS = (
+    "type",
+    "userId",
+    "anonymousId",
+    "event",
+    "name",
+    "properties",
+    "traits",
+    "context",
+    "integrations",
+    "messageId",
+    "timestamp",
+    "originalTimestamp",
+    "sentAt",
+    "previousId",
+    "groupId",
+    "category",
+)
 _FIELD_SET = frozenset(_FIELDS)
 _OBJECTS = ("properties", "traits", "context", "integrations")
 _STRINGS = ("event", "name", "messageId", "previousId", "groupId", "category")
@@ -79,7 +95,7 @@ def check(event, kind: str | None, index: int | None) -> Rejected | None:
         return Rejected(index, "type", "unknown_type", _id(event))
     for key in ("userId", "anonymousId"):
         v = event.get(key)
-        if v is not None and not isinstance(v, (str, int)) or isinstance(v, bool):
+        if (v is not None and not isinstance(v, (str, int))) or isinstance(v, bool):
             return Rejected(index, key, "must_be_a_string", _id(event))
     if not event.get("userId") and not event.get("anonymousId"):
         return Rejected(index, "userId", "missing_user_id_and_anonymous_id", _id(event))
@@ -106,8 +122,9 @@ def _id(event) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def normalize(event: dict, kind: str | None, source_id: int, received_iso: str,
-              batch_sent_at: str | None = None) -> dict:
+def normalize(
+    event: dict, kind: str | None, source_id: int, received_iso: str, batch_sent_at: str | None = None
+) -> dict:
     """The record the log keeps: what the client sent (known fields only), plus receivedAt, the source and a
     batch's sentAt. No time is parsed or re-written here, which keeps the collector fast; the lake's
     `timestamp` column applies Segment's clock-skew correction (see `event_time`)."""
@@ -125,8 +142,9 @@ def normalize(event: dict, kind: str | None, source_id: int, received_iso: str,
     return out
 
 
-def accept(event, kind: str | None, index: int | None, source_id: int, received_iso: str,
-           batch_sent_at: str | None = None) -> tuple[dict, bytes] | Rejected:
+def accept(
+    event, kind: str | None, index: int | None, source_id: int, received_iso: str, batch_sent_at: str | None = None
+) -> tuple[dict, bytes] | Rejected:
     """Check, normalize and serialize one call: (record, log line), or why it is refused. The size limit
     is applied to the line, which has room for what the server adds."""
     problem = check(event, kind, index)

@@ -20,8 +20,7 @@ from medreach.tracking.models import IdentityLink
 
 # Segment's reserved traits -> MedReach profile fields (no phone, email or ID number: those come only from
 # the account itself).
-TRAIT_FIELDS = {"name": "name", "gender": "gender", "birthday": "birth_date", "city": "city",
-                "title": "occupation"}
+TRAIT_FIELDS = {"name": "name", "gender": "gender", "birthday": "birth_date", "city": "city", "title": "occupation"}
 GENDERS = {"male": "male", "m": "male", "男": "male", "female": "female", "f": "female", "女": "female"}
 
 
@@ -40,9 +39,13 @@ def apply(session: Session, records: list[dict]) -> int:
     """Record new links and map identify traits onto profiles. Returns the number of new links."""
     new = 0
     for anon, user, via, mid in links_from(records):
-        exists = session.scalar(select(IdentityLink.id).where(IdentityLink.anonymous_id == anon[:64],
-                                                              IdentityLink.user_id == user[:64],
-                                                              IdentityLink.undone_at.is_(None)))
+        exists = session.scalar(
+            select(IdentityLink.id).where(
+                IdentityLink.anonymous_id == anon[:64],
+                IdentityLink.user_id == user[:64],
+                IdentityLink.undone_at.is_(None),
+            )
+        )
         if exists is None:
             session.add(IdentityLink(anonymous_id=anon[:64], user_id=user[:64], via=via, message_id=mid[:64]))
             new += 1
@@ -81,16 +84,20 @@ def ids_of(session: Session, user_id: str) -> set[str]:
     """The user id and every id currently linked to it (following links of links)."""
     ids, frontier = {user_id}, {user_id}
     while frontier:
-        linked = set(session.scalars(select(IdentityLink.anonymous_id).where(
-            IdentityLink.user_id.in_(frontier), IdentityLink.undone_at.is_(None))))
+        linked = set(
+            session.scalars(
+                select(IdentityLink.anonymous_id).where(
+                    IdentityLink.user_id.in_(frontier), IdentityLink.undone_at.is_(None)
+                )
+            )
+        )
         frontier = linked - ids
         ids |= linked
     return ids
 
 
 def links(session: Session, user_id: str) -> list[IdentityLink]:
-    return list(session.scalars(select(IdentityLink).where(IdentityLink.user_id == user_id)
-                                .order_by(IdentityLink.id)))
+    return list(session.scalars(select(IdentityLink).where(IdentityLink.user_id == user_id).order_by(IdentityLink.id)))
 
 
 def undo(session: Session, actor: User, link_id: int) -> IdentityLink:
@@ -100,8 +107,15 @@ def undo(session: Session, actor: User, link_id: int) -> IdentityLink:
     if link.undone_at is not None:
         raise AppError(409, "CONFLICT")
     link.undone_at, link.undone_by = datetime.now(UTC), actor.id
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="identity.unlink", subject_type="user",
-          subject_id=link.user_id, detail={"anonymous_id": link.anonymous_id, "via": link.via})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="identity.unlink",
+        subject_type="user",
+        subject_id=link.user_id,
+        detail={"anonymous_id": link.anonymous_id, "via": link.via},
+    )
     session.commit()
     return link
 
@@ -125,8 +139,10 @@ def timeline(log: EventLog, lake_dir: Path, ids: set[str], limit: int = 200) -> 
         rows = con.execute(
             f"SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}) "
             "WHERE user_id IN (SELECT unnest(?)) OR anonymous_id IN (SELECT unnest(?)) "
-            "ORDER BY \"timestamp\" DESC, received_at DESC LIMIT ?", [list(ids), list(ids), limit]).fetchall()
+            'ORDER BY "timestamp" DESC, received_at DESC LIMIT ?',
+            [list(ids), list(ids), limit],
+        ).fetchall()
         names = [d[0] for d in con.description]
     finally:
         con.close()
-    return [dict(zip(names, row)) for row in rows]
+    return [dict(zip(names, row, strict=False)) for row in rows]

@@ -25,10 +25,13 @@ EVENT_SCHEMA: dict[str, tuple[str, str]] = {
     "previous_id": ("VARCHAR", "previousId"),
     "source_id": ("INTEGER", "sourceId"),
     # Segment's clock-skew correction (collector.event_time is the same rule for a single record).
-    "timestamp": ("TIMESTAMPTZ", "coalesce(TRY_CAST(\"timestamp\" AS TIMESTAMPTZ), "
-                                 "TRY_CAST(receivedAt AS TIMESTAMPTZ) - (TRY_CAST(sentAt AS TIMESTAMPTZ) - "
-                                 "TRY_CAST(originalTimestamp AS TIMESTAMPTZ)), TRY_CAST(originalTimestamp AS TIMESTAMPTZ), "
-                                 "TRY_CAST(receivedAt AS TIMESTAMPTZ))"),
+    "timestamp": (
+        "TIMESTAMPTZ",
+        'coalesce(TRY_CAST("timestamp" AS TIMESTAMPTZ), '
+        "TRY_CAST(receivedAt AS TIMESTAMPTZ) - (TRY_CAST(sentAt AS TIMESTAMPTZ) - "
+        "TRY_CAST(originalTimestamp AS TIMESTAMPTZ)), TRY_CAST(originalTimestamp AS TIMESTAMPTZ), "
+        "TRY_CAST(receivedAt AS TIMESTAMPTZ))",
+    ),
     "received_at": ("TIMESTAMPTZ", "CAST(receivedAt AS TIMESTAMPTZ)"),
     "page_path": ("VARCHAR", "json_extract_string(context, '$.page.path')"),
     "page_url": ("VARCHAR", "json_extract_string(context, '$.page.url')"),
@@ -39,15 +42,31 @@ EVENT_SCHEMA: dict[str, tuple[str, str]] = {
     "user_agent": ("VARCHAR", "json_extract_string(context, '$.userAgent')"),
     "locale": ("VARCHAR", "json_extract_string(context, '$.locale')"),
     "library": ("VARCHAR", "json_extract_string(context, '$.library.name')"),
-    "canonical": ("BOOLEAN", f"NOT (type = 'track' AND event IN ({_SERVER_NAMES}) AND "
-                             "coalesce(json_extract_string(context, '$.library.name'), '') <> 'medreach-server')"),
+    "canonical": (
+        "BOOLEAN",
+        f"NOT (type = 'track' AND event IN ({_SERVER_NAMES}) AND "
+        "coalesce(json_extract_string(context, '$.library.name'), '') <> 'medreach-server')",
+    ),
     "properties": ("JSON", "properties"),
     "traits": ("JSON", "traits"),
 }
-RAW_COLUMNS = {"type": "VARCHAR", "event": "VARCHAR", "name": "VARCHAR", "userId": "VARCHAR",
-               "anonymousId": "VARCHAR", "previousId": "VARCHAR", "messageId": "VARCHAR", "timestamp": "VARCHAR",
-               "receivedAt": "VARCHAR", "originalTimestamp": "VARCHAR", "sentAt": "VARCHAR", "sourceId": "INTEGER", "properties": "JSON", "traits": "JSON",
-               "context": "JSON"}
+RAW_COLUMNS = {
+    "type": "VARCHAR",
+    "event": "VARCHAR",
+    "name": "VARCHAR",
+    "userId": "VARCHAR",
+    "anonymousId": "VARCHAR",
+    "previousId": "VARCHAR",
+    "messageId": "VARCHAR",
+    "timestamp": "VARCHAR",
+    "receivedAt": "VARCHAR",
+    "originalTimestamp": "VARCHAR",
+    "sentAt": "VARCHAR",
+    "sourceId": "INTEGER",
+    "properties": "JSON",
+    "traits": "JSON",
+    "context": "JSON",
+}
 
 
 def raw_source(files: list[str]) -> str:
@@ -57,7 +76,7 @@ def raw_source(files: list[str]) -> str:
 
 
 def select_events(files: list[str]) -> str:
-    cols = ", ".join(f"{expr} AS \"{name}\"" for name, (_, expr) in EVENT_SCHEMA.items())
+    cols = ", ".join(f'{expr} AS "{name}"' for name, (_, expr) in EVENT_SCHEMA.items())
     return f"SELECT {cols} FROM {raw_source(files)} WHERE messageId IS NOT NULL"
 
 
@@ -73,12 +92,16 @@ def compact(segments: list[Path], lake_dir: Path, done_dir: Path, prefix: str = 
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"CREATE TEMP TABLE batch AS SELECT *, CAST(\"timestamp\" AS DATE) AS day "
-                    f"FROM ({select_events([str(p) for p in segments])})")
+        con.execute(
+            f'CREATE TEMP TABLE batch AS SELECT *, CAST("timestamp" AS DATE) AS day '
+            f"FROM ({select_events([str(p) for p in segments])})"
+        )
         n = con.execute("SELECT count(*) FROM batch").fetchone()[0]
         if n:  # one pass writes every day's file (day=YYYY-MM-DD/<prefix>-<uuid>.parquet), next to earlier ones
-            con.execute(f"COPY (SELECT * FROM batch ORDER BY \"timestamp\") TO '{target}' (FORMAT PARQUET, "
-                        f"COMPRESSION ZSTD, PARTITION_BY (day), APPEND, FILENAME_PATTERN '{prefix}-{{uuid}}')")
+            con.execute(
+                f"COPY (SELECT * FROM batch ORDER BY \"timestamp\") TO '{target}' (FORMAT PARQUET, "
+                f"COMPRESSION ZSTD, PARTITION_BY (day), APPEND, FILENAME_PATTERN '{prefix}-{{uuid}}')"
+            )
     finally:
         con.close()
     for p in segments:

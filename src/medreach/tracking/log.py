@@ -17,13 +17,17 @@ from pathlib import Path
 
 import orjson
 
-
 _SEAL = object()  # a marker in the write queue, not data
 
 
 class EventLog:
-    def __init__(self, directory: Path, segment_max_bytes: int = 128 * 1024 * 1024, fsync: bool = True,
-                 segment_max_seconds: float = 60.0):
+    def __init__(
+        self,
+        directory: Path,
+        segment_max_bytes: int = 128 * 1024 * 1024,
+        fsync: bool = True,
+        segment_max_seconds: float = 60.0,
+    ):
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_max_bytes, self.fsync = segment_max_bytes, fsync
@@ -40,7 +44,7 @@ class EventLog:
     def _open_segment(self):
         self._seq += 1
         name = f"{time.time_ns():020d}-{os.getpid()}-{self._seq:04d}.jsonl"
-        self._file = open(self.directory / name, "ab", buffering=0)
+        self._file = open(self.directory / name, "ab", buffering=0)  # noqa: SIM115  closed when sealed
         self._size, self._opened = 0, time.monotonic()
 
     def _run(self) -> None:
@@ -55,8 +59,11 @@ class EventLog:
             try:
                 data = b"".join(chunk for chunk, _ in batch if chunk is not _SEAL)
                 if data:
-                    if self._file is None or self._size >= self.segment_max_bytes or (
-                            time.monotonic() - self._opened >= self.segment_max_seconds):
+                    if (
+                        self._file is None
+                        or self._size >= self.segment_max_bytes
+                        or (time.monotonic() - self._opened >= self.segment_max_seconds)
+                    ):
                         if self._file is not None:
                             self._file.close()
                         self._open_segment()

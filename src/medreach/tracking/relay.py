@@ -29,9 +29,16 @@ def server_source(session: Session) -> int:
 
 
 def record(event: DomainEvent, source_id: int, received: str) -> dict:
-    out = {"type": "track", "event": event.name, "properties": event.properties or {},
-           "messageId": event.message_id, "timestamp": iso(event.occurred_at), "receivedAt": received,
-           "sourceId": source_id, "context": {"library": {"name": "medreach-server"}}}
+    out = {
+        "type": "track",
+        "event": event.name,
+        "properties": event.properties or {},
+        "messageId": event.message_id,
+        "timestamp": iso(event.occurred_at),
+        "receivedAt": received,
+        "sourceId": source_id,
+        "context": {"library": {"name": "medreach-server"}},
+    }
     if event.user_id is not None:
         out["userId"] = str(event.user_id)
     if event.anonymous_id:
@@ -41,10 +48,11 @@ def record(event: DomainEvent, source_id: int, received: str) -> dict:
     return out
 
 
-def relay(session: Session, log: EventLog, dedupe: AnyDeduper, live: AnyLiveWindow | None = None,
-          limit: int = 1000) -> int:
+def relay(
+    session: Session, log: EventLog, dedupe: AnyDeduper, live: AnyLiveWindow | None = None, limit: int = 1000
+) -> int:
     """Publish up to `limit` waiting domain events; returns how many were written."""
-    q = (select(DomainEvent).where(DomainEvent.published_at.is_(None)).order_by(DomainEvent.id).limit(limit))
+    q = select(DomainEvent).where(DomainEvent.published_at.is_(None)).order_by(DomainEvent.id).limit(limit)
     if session.bind.dialect.name != "sqlite":
         q = q.with_for_update(skip_locked=True)  # several processes relay without taking the same rows
     events = list(session.scalars(q))
@@ -57,18 +65,20 @@ def relay(session: Session, log: EventLog, dedupe: AnyDeduper, live: AnyLiveWind
         server_source(session)
         return relay(session, log, dedupe, live, limit)
     # A signed-in user who refused behaviour analytics (on any device): their browsing events stop here.
-    refused = consents.refused(session, {e.user_id for e in events if e.name in BEHAVIOUR and e.user_id},
-                               "behaviour_analytics")
+    refused = consents.refused(
+        session, {e.user_id for e in events if e.name in BEHAVIOUR and e.user_id}, "behaviour_analytics"
+    )
     keep = [e for e in events if not (e.name in BEHAVIOUR and e.user_id in refused)]
     received = iso(datetime.now(UTC))
     fresh = dedupe.fresh([e.message_id for e in keep])
-    records = [record(e, source_id, received) for e, new in zip(keep, fresh) if new]
+    records = [record(e, source_id, received) for e, new in zip(keep, fresh, strict=False) if new]
     lines = [orjson.dumps(r) for r in records]
     if lines:
         log.append(lines)
         if live is not None:
             live.add(records)
-    session.execute(update(DomainEvent).where(DomainEvent.id.in_([e.id for e in events]))
-                    .values(published_at=datetime.now(UTC)))
+    session.execute(
+        update(DomainEvent).where(DomainEvent.id.in_([e.id for e in events])).values(published_at=datetime.now(UTC))
+    )
     session.commit()
     return len(lines)

@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medreach.core.schemas import InputModel
 
-class SourceIn(BaseModel):
+
+class SourceIn(InputModel):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     kind: Literal["web", "server", "app", "import"]
 

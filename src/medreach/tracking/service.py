@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import redis
 import structlog
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -36,8 +35,15 @@ def create_source(session: Session, actor: User, name: str, kind: str) -> tuple[
     source = Source(name=name, kind=kind, write_key_hash=sha256_hex(key), key_hint=key[:9])
     session.add(source)
     session.flush()
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="sources.create", subject_type="source",
-          subject_id=source.id, detail={"name": name, "kind": kind})
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="sources.create",
+        subject_type="source",
+        subject_id=source.id,
+        detail={"name": name, "kind": kind},
+    )
     session.commit()
     return source, key
 
@@ -60,8 +66,9 @@ def internal_source(session: Session, name: str, kind: str) -> int:
     """A built-in source whose events MedReach writes itself (server events, the simulator): no usable key."""
     source_id = session.scalar(select(Source.id).where(Source.name == name, Source.kind == kind))
     if source_id is None:
-        source = Source(name=name, kind=kind, write_key_hash=sha256_hex(f"internal:{name}"), key_hint="internal",
-                        status="revoked")
+        source = Source(
+            name=name, kind=kind, write_key_hash=sha256_hex(f"internal:{name}"), key_hint="internal", status="revoked"
+        )
         session.add(source)
         session.commit()
         source_id = source.id
@@ -75,8 +82,14 @@ def rotate_key(session: Session, actor: User, source_id: int) -> tuple[Source, s
         source.embedded_key = key
     source.write_key_hash, source.key_hint, source.rotated_at = sha256_hex(key), key[:9], datetime.now(UTC)
     source.status = "active"
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="sources.rotate", subject_type="source",
-          subject_id=source.id)
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="sources.rotate",
+        subject_type="source",
+        subject_id=source.id,
+    )
     session.commit()
     return source, key
 
@@ -84,8 +97,14 @@ def rotate_key(session: Session, actor: User, source_id: int) -> tuple[Source, s
 def revoke(session: Session, actor: User, source_id: int) -> Source:
     source = get_source(session, source_id)
     source.status = "revoked"
-    audit(session, actor_id=actor.id, actor_login=actor.login, action="sources.revoke", subject_type="source",
-          subject_id=source.id)
+    audit(
+        session,
+        actor_id=actor.id,
+        actor_login=actor.login,
+        action="sources.revoke",
+        subject_type="source",
+        subject_id=source.id,
+    )
     session.commit()
     return source
 
@@ -172,7 +191,7 @@ class SharedDeduper:
             return local
         try:
             pipe = self.client.pipeline(transaction=False)
-            for mid, new in zip(message_ids, local):
+            for mid, new in zip(message_ids, local, strict=False):
                 if new:
                     pipe.set(self.prefix + mid, "1", nx=True, ex=self.window)
             claimed = iter(pipe.execute())
@@ -206,7 +225,7 @@ class LiveWindow:
         self.per_batch = per_batch
 
     def add(self, events: list[dict]) -> None:
-        self._events.extend(events[-self.per_batch:])
+        self._events.extend(events[-self.per_batch :])
 
     def newest(self) -> list[dict]:
         return list(self._events)[::-1]
@@ -224,7 +243,7 @@ class SharedLiveWindow:
             return
         try:
             pipe = self.client.pipeline(transaction=False)
-            pipe.lpush(self.key, *(orjson.dumps(e) for e in events[-self.per_batch:]))
+            pipe.lpush(self.key, *(orjson.dumps(e) for e in events[-self.per_batch :]))
             pipe.ltrim(self.key, 0, self.size - 1)
             pipe.execute()
         except redis.RedisError:
@@ -254,8 +273,15 @@ def count(cache: Cache, source_id: int, received: int, rejected: int) -> None:
 
 def record_rejections(session: Session, source_id: int | None, rejected: list[Rejected], sample: bytes = b"") -> None:
     for r in rejected[:20]:  # a flood of bad events keeps only a sample of reasons
-        session.add(Rejection(source_id=source_id, reason=r.reason, field=r.field, message_id=(r.message_id or "")[:64],
-                              sample=sample[:500].decode("utf-8", "replace")))
+        session.add(
+            Rejection(
+                source_id=source_id,
+                reason=r.reason,
+                field=r.field,
+                message_id=(r.message_id or "")[:64],
+                sample=sample[:500].decode("utf-8", "replace"),
+            )
+        )
     session.commit()
 
 
@@ -264,12 +290,28 @@ def stats(session: Session, cache: Cache, source_id: int, days: int = 7) -> dict
     series = []
     for n in range(days - 1, -1, -1):
         day = (today - timedelta(days=n)).strftime("%Y%m%d")
-        series.append({"day": day, "received": int(cache.get(f"tracking:{source_id}:{day}:received") or 0),
-                       "rejected": int(cache.get(f"tracking:{source_id}:{day}:rejected") or 0)})
-    reasons = dict(session.execute(select(Rejection.reason, func.count()).where(Rejection.source_id == source_id)
-                                   .group_by(Rejection.reason)).all())
-    recent = list(session.scalars(select(Rejection).where(Rejection.source_id == source_id)
-                                  .order_by(Rejection.id.desc()).limit(20)))
-    return {"days": series, "rejected_by_reason": reasons,
-            "recent_rejections": [{"reason": r.reason, "field": r.field, "message_id": r.message_id,
-                                   "sample": r.sample, "at": r.at} for r in recent]}
+        series.append(
+            {
+                "day": day,
+                "received": int(cache.get(f"tracking:{source_id}:{day}:received") or 0),
+                "rejected": int(cache.get(f"tracking:{source_id}:{day}:rejected") or 0),
+            }
+        )
+    reasons = dict(
+        session.execute(
+            select(Rejection.reason, func.count()).where(Rejection.source_id == source_id).group_by(Rejection.reason)
+        ).all()
+    )
+    recent = list(
+        session.scalars(
+            select(Rejection).where(Rejection.source_id == source_id).order_by(Rejection.id.desc()).limit(20)
+        )
+    )
+    return {
+        "days": series,
+        "rejected_by_reason": reasons,
+        "recent_rejections": [
+            {"reason": r.reason, "field": r.field, "message_id": r.message_id, "sample": r.sample, "at": r.at}
+            for r in recent
+        ],
+    }

@@ -45,11 +45,40 @@ SERVER, BROWSER = "medreach-server", "medreach-web"  # the storefront tracker's 
 
 # (city, tier, weight): where online pharmacy orders come from, roughly by population and e-commerce use.
 CITIES = [
-    ("上海", 1, 9), ("北京", 1, 9), ("深圳", 1, 7), ("广州", 1, 7), ("成都", 2, 6), ("杭州", 2, 6), ("重庆", 2, 5),
-    ("武汉", 2, 5), ("西安", 2, 4), ("苏州", 2, 4), ("南京", 2, 4), ("天津", 2, 4), ("长沙", 2, 3), ("郑州", 2, 3),
-    ("东莞", 2, 3), ("青岛", 2, 3), ("沈阳", 2, 2), ("宁波", 2, 2), ("昆明", 2, 2), ("合肥", 2, 2), ("福州", 3, 2),
-    ("厦门", 3, 2), ("济南", 3, 2), ("哈尔滨", 3, 2), ("南宁", 3, 1), ("石家庄", 3, 1), ("贵阳", 3, 1),
-    ("温州", 3, 1), ("洛阳", 4, 1), ("赣州", 4, 1), ("桂林", 4, 1), ("绵阳", 4, 1), ("岳阳", 4, 1), ("湛江", 4, 1),
+    ("上海", 1, 9),
+    ("北京", 1, 9),
+    ("深圳", 1, 7),
+    ("广州", 1, 7),
+    ("成都", 2, 6),
+    ("杭州", 2, 6),
+    ("重庆", 2, 5),
+    ("武汉", 2, 5),
+    ("西安", 2, 4),
+    ("苏州", 2, 4),
+    ("南京", 2, 4),
+    ("天津", 2, 4),
+    ("长沙", 2, 3),
+    ("郑州", 2, 3),
+    ("东莞", 2, 3),
+    ("青岛", 2, 3),
+    ("沈阳", 2, 2),
+    ("宁波", 2, 2),
+    ("昆明", 2, 2),
+    ("合肥", 2, 2),
+    ("福州", 3, 2),
+    ("厦门", 3, 2),
+    ("济南", 3, 2),
+    ("哈尔滨", 3, 2),
+    ("南宁", 3, 1),
+    ("石家庄", 3, 1),
+    ("贵阳", 3, 1),
+    ("温州", 3, 1),
+    ("洛阳", 4, 1),
+    ("赣州", 4, 1),
+    ("桂林", 4, 1),
+    ("绵阳", 4, 1),
+    ("岳阳", 4, 1),
+    ("湛江", 4, 1),
 ]
 # Ages of online pharmacy customers (adults only; minors are not customers).
 AGE_BANDS = [((18, 24), 12), ((25, 34), 30), ((35, 44), 25), ((45, 54), 16), ((55, 64), 11), ((65, 80), 6)]
@@ -65,10 +94,35 @@ CONDITION_CATEGORIES = {
 }
 CHRONIC = ("hypertension", "diabetes", "hyperlipidemia")
 COLD_CATEGORIES = ("cold_flu", "cough", "pain_fever")
-GENERAL_CATEGORIES = ("vitamins", "digestive", "skin", "personal_care", "health_food", "device_protect",
-                      "device_firstaid", "tcm_tonic", "eye", "ent_oral", "neuro_sleep", "rheumatism")
+GENERAL_CATEGORIES = (
+    "vitamins",
+    "digestive",
+    "skin",
+    "personal_care",
+    "health_food",
+    "device_protect",
+    "device_firstaid",
+    "tcm_tonic",
+    "eye",
+    "ent_oral",
+    "neuro_sleep",
+    "rheumatism",
+)
 # A cold episode's chance by month: winter peaks.
-COLD_BY_MONTH = {1: .12, 2: .10, 3: .07, 4: .05, 5: .03, 6: .025, 7: .025, 8: .025, 9: .04, 10: .05, 11: .08, 12: .12}
+COLD_BY_MONTH = {
+    1: 0.12,
+    2: 0.10,
+    3: 0.07,
+    4: 0.05,
+    5: 0.03,
+    6: 0.025,
+    7: 0.025,
+    8: 0.025,
+    9: 0.04,
+    10: 0.05,
+    11: 0.08,
+    12: 0.12,
+}
 USER_AGENTS = [
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.50",
     "Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36",
@@ -76,9 +130,11 @@ USER_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15",
 ]
-BOT_AGENTS = ["Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
-              "Sogou web spider/4.0(+http://www.sogou.com/docs/help/webmasters.htm#07)",
-              "python-requests/2.32.3"]
+BOT_AGENTS = [
+    "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+    "Sogou web spider/4.0(+http://www.sogou.com/docs/help/webmasters.htm#07)",
+    "python-requests/2.32.3",
+]
 RATINGS = [5] * 55 + [4] * 28 + [3] * 10 + [2] * 4 + [1] * 3
 TIERS = ((9900, 1000), (19900, 3000))  # the demo's 满99减10 / 满199减30
 FREE_SHIPPING_FEN, SHIPPING_FEN = 5900, 800
@@ -104,8 +160,17 @@ class Item:
         if product.daily_dose and float(product.daily_dose) > 0 and product.pack_size:
             supply = product.pack_size / float(product.daily_dose)
         tags = [t for t in (product.tags or []) if t]
-        return cls(product.id, product.sku, product.generic_name, product.brand_name or "", product.category.code,
-                   product.price_fen, product.drug_class, supply, tags[0] if tags else product.generic_name)
+        return cls(
+            product.id,
+            product.sku,
+            product.generic_name,
+            product.brand_name or "",
+            product.category.code,
+            product.price_fen,
+            product.drug_class,
+            supply,
+            tags[0] if tags else product.generic_name,
+        )
 
 
 @dataclass
@@ -123,9 +188,17 @@ class Person:
     devices: list[str] = field(default_factory=list)
 
     def truth(self) -> dict:
-        return {"user_id": self.user_id, "kind": self.kind, "gender": self.gender, "birth_year": self.birth_year,
-                "city": self.city, "city_tier": self.city_tier, "conditions": list(self.conditions),
-                "engagement": round(self.engagement, 4), "anonymous_ids": self.devices}
+        return {
+            "user_id": self.user_id,
+            "kind": self.kind,
+            "gender": self.gender,
+            "birth_year": self.birth_year,
+            "city": self.city,
+            "city_tier": self.city_tier,
+            "conditions": list(self.conditions),
+            "engagement": round(self.engagement, 4),
+            "anonymous_ids": self.devices,
+        }
 
 
 def shopping_calendar(start: date, days: int) -> dict[date, tuple[str, float]]:
@@ -138,7 +211,7 @@ def shopping_calendar(start: date, days: int) -> dict[date, tuple[str, float]]:
             if "Spring Festival" in name or "Chinese New Year" in name:
                 for k in range(1, 11):  # stocking up before the holiday, then a lull while couriers rest
                     out.setdefault(d - timedelta(days=k), ("春节", 1.35))
-                for k in range(0, 7):
+                for k in range(7):
                     out[d + timedelta(days=k)] = ("春节", 0.55)
         for k in range(1, 18):
             out[date(y, 6, k)] = ("618", 1.3)
@@ -211,7 +284,7 @@ def make_person(world: World, index: int) -> tuple[Person, random.Random]:
     rng = random.Random(f"{world.seed}:person:{index}")
     kind = "bot" if rng.random() < 0.004 else "test" if rng.random() < 0.002 else "shopper"
     gender = "female" if rng.random() < 0.58 else "male"
-    (lo, hi), = rng.choices([b for b, _ in AGE_BANDS], weights=[w for _, w in AGE_BANDS])
+    ((lo, hi),) = rng.choices([b for b, _ in AGE_BANDS], weights=[w for _, w in AGE_BANDS])
     age = rng.randint(lo, hi)
     city, tier, _ = rng.choices(CITIES, weights=[c[2] for c in CITIES])[0]
     conditions = []
@@ -229,9 +302,18 @@ def make_person(world: World, index: int) -> tuple[Person, random.Random]:
         conditions.append("children")
     first_day = 0 if rng.random() < 0.4 else rng.randrange(world.days)
     prefix = "test" if kind == "test" else "sim"
-    person = Person(index=index, user_id=f"{prefix}{world.seed}-{index:07d}", gender=gender,
-                    birth_year=world.start.year - age, city=city, city_tier=tier, conditions=tuple(conditions),
-                    engagement=rng.lognormvariate(0, 0.8), first_day=first_day, kind=kind)
+    person = Person(
+        index=index,
+        user_id=f"{prefix}{world.seed}-{index:07d}",
+        gender=gender,
+        birth_year=world.start.year - age,
+        city=city,
+        city_tier=tier,
+        conditions=tuple(conditions),
+        engagement=rng.lognormvariate(0, 0.8),
+        first_day=first_day,
+        kind=kind,
+    )
     person.devices.append(str(uuid.UUID(int=rng.getrandbits(128), version=4)))
     if kind == "shopper" and rng.random() < 0.25:
         person.devices.append(str(uuid.UUID(int=rng.getrandbits(128), version=4)))
@@ -282,8 +364,9 @@ def intents(world: World, person: Person, rng: random.Random) -> list[Intent]:
         month = world.date(day).month
         if rng.random() < COLD_BY_MONTH[month] * cold_factor:
             when = day + rng.randrange(30)
-            category = "pediatric" if "children" in person.conditions and rng.random() < 0.4 else \
-                rng.choice(COLD_CATEGORIES)
+            category = (
+                "pediatric" if "children" in person.conditions and rng.random() < 0.4 else rng.choice(COLD_CATEGORIES)
+            )
             out.append(Intent(when, category, 0.55))
             if rng.random() < 0.4:  # came back the next day for something else
                 out.append(Intent(when + 1, rng.choice(COLD_CATEGORIES), 0.4))
@@ -291,7 +374,7 @@ def intents(world: World, person: Person, rng: random.Random) -> list[Intent]:
     if "allergy" in person.conditions:
         for day in range(first, days):
             d = world.date(day)
-            if (d.month in (3, 4, 5) and d.day == 10 or d.month == 9 and d.day == 5) and rng.random() < 0.6:
+            if ((d.month in (3, 4, 5) and d.day == 10) or (d.month == 9 and d.day == 5)) and rng.random() < 0.6:
                 out.append(Intent(day + rng.randrange(20), rng.choice(("allergy", "eye")), 0.5))
     if "pregnancy" in person.conditions:
         start = first + rng.randrange(max(1, days - first))
@@ -321,20 +404,37 @@ class Recorder:
     def __init__(self, world: World, person: Person, rng: random.Random):
         self.world, self.person, self.rng = world, person, rng
         self.records: list[dict] = []
-        self.user_agent = BOT_AGENTS[person.index % len(BOT_AGENTS)] if person.kind == "bot" else \
-            rng.choice(USER_AGENTS)
+        self.user_agent = (
+            BOT_AGENTS[person.index % len(BOT_AGENTS)] if person.kind == "bot" else rng.choice(USER_AGENTS)
+        )
         self.logged_in: set[str] = set()  # devices that have identified
         self.registered = False
         self.clock = 0  # the end of the latest session
         self._n = 0
 
-    def emit(self, t: int, kind: str, library: str, device: str, *, event: str = "", name: str = "",
-             properties: dict | None = None, traits: dict | None = None, page: dict | None = None,
-             campaign: dict | None = None) -> None:
+    def emit(
+        self,
+        t: int,
+        kind: str,
+        library: str,
+        device: str,
+        *,
+        event: str = "",
+        name: str = "",
+        properties: dict | None = None,
+        traits: dict | None = None,
+        page: dict | None = None,
+        campaign: dict | None = None,
+    ) -> None:
         self._n += 1
-        record = {"type": kind, "messageId": f"{self.person.user_id}-{self._n}", "anonymousId": device,
-                  "timestamp": stamp(t), "receivedAt": stamp(t + self.rng.randrange(80, 2500)),
-                  "sourceId": self.world.source_id}
+        record = {
+            "type": kind,
+            "messageId": f"{self.person.user_id}-{self._n}",
+            "anonymousId": device,
+            "timestamp": stamp(t),
+            "receivedAt": stamp(t + self.rng.randrange(80, 2500)),
+            "sourceId": self.world.source_id,
+        }
         if event:
             record["event"] = event
         if name:
@@ -357,13 +457,17 @@ class Recorder:
 
     def session(self, intent: Intent) -> None:
         rng, world = self.rng, self.world
-        device = self.person.devices[-1] if len(self.person.devices) > 1 and rng.random() < 0.3 \
-            else self.person.devices[0]
+        device = (
+            self.person.devices[-1] if len(self.person.devices) > 1 and rng.random() < 0.3 else self.person.devices[0]
+        )
         # Sessions of one day happen one after another (a login in the first holds for the second).
         t = self.clock = max(world.day_ms(intent.day) + _time_of_day(rng), self.clock + 600_000)
         occasion = world.occasion(intent.day)
-        campaign = {"source": rng.choice(("wechat", "sms", "app_push")), "medium": "social",
-                    "name": occasion} if occasion and rng.random() < 0.5 else None
+        campaign = (
+            {"source": rng.choice(("wechat", "sms", "app_push")), "medium": "social", "name": occasion}
+            if occasion and rng.random() < 0.5
+            else None
+        )
 
         def step(seconds=(5, 90)):
             nonlocal t
@@ -379,37 +483,83 @@ class Recorder:
         item = intent.item
         if item is not None:  # a refill: straight to the product
             query = item.brand or item.name
-            self.emit(step(), "track", SERVER, device, event="Products Searched",
-                      properties={"query": query, "results": rng.randint(1, 12)})
+            self.emit(
+                step(),
+                "track",
+                SERVER,
+                device,
+                event="Products Searched",
+                properties={"query": query, "results": rng.randint(1, 12)},
+            )
             viewed = [item]
         else:
             first = world.pick(rng, intent.category)
             if first is None:
                 return
             if rng.random() < 0.6:
-                self.emit(step(), "track", SERVER, device, event="Products Searched",
-                          properties={"query": first.keyword, "results": rng.randint(3, 40)})
+                self.emit(
+                    step(),
+                    "track",
+                    SERVER,
+                    device,
+                    event="Products Searched",
+                    properties={"query": first.keyword, "results": rng.randint(3, 40)},
+                )
             else:
-                self.emit(step(), "page", BROWSER, device, name="products",
-                          page={"path": f"/products?category={intent.category}"})
-                self.emit(step((1, 5)), "track", SERVER, device, event="Product List Viewed",
-                          properties={"category": intent.category})
-            viewed = [first] + [p for p in (world.pick(rng, intent.category) for _ in range(rng.randint(0, 3)))
-                                if p is not None]
+                self.emit(
+                    step(),
+                    "page",
+                    BROWSER,
+                    device,
+                    name="products",
+                    page={"path": f"/products?category={intent.category}"},
+                )
+                self.emit(
+                    step((1, 5)),
+                    "track",
+                    SERVER,
+                    device,
+                    event="Product List Viewed",
+                    properties={"category": intent.category},
+                )
+            viewed = [first] + [
+                p for p in (world.pick(rng, intent.category) for _ in range(rng.randint(0, 3))) if p is not None
+            ]
         for p in dict.fromkeys(viewed):
             self.emit(step(), "page", BROWSER, device, name="product", page={"path": f"/products/{p.id}"})
-            self.emit(step((1, 3)), "track", SERVER, device, event="Product Viewed", properties={
-                "product_id": p.id, "sku": p.sku, "name": p.name, "brand": p.brand, "category": p.category,
-                "price": p.price_fen / 100, "drug_class": p.drug_class})
+            self.emit(
+                step((1, 3)),
+                "track",
+                SERVER,
+                device,
+                event="Product Viewed",
+                properties={
+                    "product_id": p.id,
+                    "sku": p.sku,
+                    "name": p.name,
+                    "brand": p.brand,
+                    "category": p.category,
+                    "price": p.price_fen / 100,
+                    "drug_class": p.drug_class,
+                },
+            )
         chosen = item or viewed[-1]
         if self.person.kind != "shopper":
             return
         if not buying and rng.random() > 0.3:
             return  # looked, left
         quantity = intent.quantity if item else rng.choice((1, 1, 1, 2))
-        self.emit(step(), "track", SERVER, device, event="Product Added",
-                  properties=_line(chosen, quantity) | {"cart_id": f"{device[:8]}"})
-        self.emit(step(), "track", SERVER, device, event="Cart Viewed", properties={"products": [_line(chosen, quantity)]})
+        self.emit(
+            step(),
+            "track",
+            SERVER,
+            device,
+            event="Product Added",
+            properties=_line(chosen, quantity) | {"cart_id": f"{device[:8]}"},
+        )
+        self.emit(
+            step(), "track", SERVER, device, event="Cart Viewed", properties={"products": [_line(chosen, quantity)]}
+        )
         if not buying:
             return  # the abandoned cart
         if device not in self.logged_in:
@@ -421,30 +571,70 @@ class Recorder:
             discount += 1000
         shipping = 0 if subtotal >= FREE_SHIPPING_FEN else SHIPPING_FEN
         total = subtotal - discount + shipping
-        self.emit(step(), "track", SERVER, device, event="Checkout Started",
-                  properties={"value": total / 100, "currency": "CNY", "products": [_line(chosen, quantity)]})
+        self.emit(
+            step(),
+            "track",
+            SERVER,
+            device,
+            event="Checkout Started",
+            properties={"value": total / 100, "currency": "CNY", "products": [_line(chosen, quantity)]},
+        )
         order_id = f"S{self.world.seed}{self.person.index:07d}{len(self.records):05d}"
         if chosen.drug_class == "rx":
-            self.emit(step((60, 300)), "track", SERVER, device, event="Prescription Submitted",
-                      properties={"kind": rng.choice(("upload", "erx")), "products": [chosen.id]})
+            self.emit(
+                step((60, 300)),
+                "track",
+                SERVER,
+                device,
+                event="Prescription Submitted",
+                properties={"kind": rng.choice(("upload", "erx")), "products": [chosen.id]},
+            )
         if coupon:
-            self.emit(step((5, 20)), "track", SERVER, device, event="Coupon Applied",
-                      properties={"order_id": order_id, "discount": 10.0})
-        self.emit(step((20, 120)), "track", SERVER, device, event="Order Completed", properties={
-            "order_id": order_id, "total": total / 100, "revenue": subtotal / 100, "discount": discount / 100,
-            "shipping": shipping / 100, "currency": "CNY", "requires_rx": chosen.drug_class == "rx",
-            "products": [_line(chosen, quantity)]})
+            self.emit(
+                step((5, 20)),
+                "track",
+                SERVER,
+                device,
+                event="Coupon Applied",
+                properties={"order_id": order_id, "discount": 10.0},
+            )
+        self.emit(
+            step((20, 120)),
+            "track",
+            SERVER,
+            device,
+            event="Order Completed",
+            properties={
+                "order_id": order_id,
+                "total": total / 100,
+                "revenue": subtotal / 100,
+                "discount": discount / 100,
+                "shipping": shipping / 100,
+                "currency": "CNY",
+                "requires_rx": chosen.drug_class == "rx",
+                "products": [_line(chosen, quantity)],
+            },
+        )
         if rng.random() < 0.12:  # a review after it arrived
             later = t + rng.randint(3, 10) * DAY_MS + rng.randrange(600 * 60_000)
             if later < world.day_ms(world.days):
-                self.emit(later, "track", SERVER, device, event="Product Reviewed",
-                          properties={"product_id": chosen.id, "rating": rng.choice(RATINGS)})
+                self.emit(
+                    later,
+                    "track",
+                    SERVER,
+                    device,
+                    event="Product Reviewed",
+                    properties={"product_id": chosen.id, "rating": rng.choice(RATINGS)},
+                )
 
     def identify(self, t: int, device: str) -> None:
         """Log in (registering the first time): the identify call that stitches this device to the account."""
         self.logged_in.add(device)
-        traits = {"gender": self.person.gender, "birthday": f"{self.person.birth_year}-{self.rng.randint(1, 12):02d}-"
-                  f"{self.rng.randint(1, 28):02d}", "address": {"city": self.person.city}}
+        traits = {
+            "gender": self.person.gender,
+            "birthday": f"{self.person.birth_year}-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d}",
+            "address": {"city": self.person.city},
+        }
         if not self.registered:
             traits["createdAt"] = stamp(t)
         self.registered = True
@@ -473,8 +663,6 @@ def _time_of_day(rng: random.Random) -> int:
     """Milliseconds after UTC midnight: Shanghai evenings and lunch breaks (Asia/Shanghai is UTC+8)."""
     hour = bisect.bisect(_HOURS, rng.random() * _HOURS[-1])
     return (hour - 8) * 3_600_000 + rng.randrange(3_600_000)
-
-
 
 
 def behaviour(world: World, index: int) -> tuple[Person, list[dict]]:
@@ -516,8 +704,14 @@ class Plan:
         return self.end - timedelta(days=self.days)
 
     def manifest(self) -> dict:
-        return {"model": MODEL_VERSION, "users": self.users, "seed": self.seed, "days": self.days, "start": self.start.isoformat(),
-                "end": self.end.isoformat()}
+        return {
+            "model": MODEL_VERSION,
+            "users": self.users,
+            "seed": self.seed,
+            "days": self.days,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
 
 
 def catalog_items(session) -> list[Item]:
@@ -525,8 +719,9 @@ def catalog_items(session) -> list[Item]:
 
     from medreach.catalog.models import Product
 
-    products = session.scalars(select(Product).where(Product.is_active.is_(True), Product.online_banned.is_(False))
-                               .order_by(Product.id))
+    products = session.scalars(
+        select(Product).where(Product.is_active.is_(True), Product.online_banned.is_(False)).order_by(Product.id)
+    )
     return [Item.of(p) for p in products]
 
 
@@ -549,8 +744,15 @@ def _write_chunk(args) -> tuple[int, list[tuple[str, str, str]], dict[str, int]]
 
 def chunks(plan: Plan, items: list[Item], source_id: int, staging: Path):
     for k, first in enumerate(range(0, plan.users, CHUNK)):
-        yield (items, plan, source_id, first, min(CHUNK, plan.users - first), staging / f"events-{k:05d}.jsonl",
-               staging / f"people-{k:05d}.jsonl")
+        yield (
+            items,
+            plan,
+            source_id,
+            first,
+            min(CHUNK, plan.users - first),
+            staging / f"events-{k:05d}.jsonl",
+            staging / f"people-{k:05d}.jsonl",
+        )
 
 
 def _in_order(pool: ProcessPoolExecutor | None, workers: int, work):
@@ -586,14 +788,18 @@ def remove_world(session, lake_dir: Path, previous: dict) -> None:
     seed = previous["seed"]
     for f in (lake_dir / "events").glob(f"day=*/sim{seed}-*.parquet"):
         f.unlink()
-    session.execute(delete(IdentityLink).where(or_(IdentityLink.user_id.like(f"sim{seed}-%"),
-                                                   IdentityLink.user_id.like(f"test{seed}-%"))))
+    session.execute(
+        delete(IdentityLink).where(
+            or_(IdentityLink.user_id.like(f"sim{seed}-%"), IdentityLink.user_id.like(f"test{seed}-%"))
+        )
+    )
     session.commit()
     shutil.rmtree(lake_dir / "simulation", ignore_errors=True)
 
 
-def write_lake(session_factory, lake_dir: Path, staging: Path, plan: Plan, workers: int = 0,
-               advance=lambda people, events: None) -> dict:
+def write_lake(
+    session_factory, lake_dir: Path, staging: Path, plan: Plan, workers: int = 0, advance=lambda people, events: None
+) -> dict:
     """Simulate `plan` in bulk into the lake (the compaction's own schema and layout; files named
     `sim<seed>-…` so the world can be replaced), the identity links into the database, and the ground truth
     beside the lake in simulation/people.parquet. Returns the manifest."""
@@ -618,8 +824,13 @@ def write_lake(session_factory, lake_dir: Path, staging: Path, plan: Plan, worke
             shutil.rmtree(staging / "done")  # the chunk is in the lake now
             with session_factory() as s:
                 for k in range(0, len(links), 5000):
-                    s.execute(insert(IdentityLink), [{"anonymous_id": a, "user_id": u, "via": "identify",
-                                                      "message_id": m} for a, u, m in links[k:k + 5000]])
+                    s.execute(
+                        insert(IdentityLink),
+                        [
+                            {"anonymous_id": a, "user_id": u, "via": "identify", "message_id": m}
+                            for a, u, m in links[k : k + 5000]
+                        ],
+                    )
                 s.commit()
             total += n
             for kind, c in chunk_kinds.items():
@@ -634,20 +845,34 @@ def write_lake(session_factory, lake_dir: Path, staging: Path, plan: Plan, worke
     con = duckdb.connect()
     try:
         files = ", ".join(f"'{f}'" for f in people_files)
-        con.execute(f"COPY (SELECT * REPLACE (CAST(anonymous_ids AS VARCHAR[]) AS anonymous_ids) "
-                    f"FROM read_json([{files}], format='newline_delimited') ORDER BY user_id) "
-                    f"TO '{folder / 'people.parquet'}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+        con.execute(
+            f"COPY (SELECT * REPLACE (CAST(anonymous_ids AS VARCHAR[]) AS anonymous_ids) "
+            f"FROM read_json([{files}], format='newline_delimited') ORDER BY user_id) "
+            f"TO '{folder / 'people.parquet'}' (FORMAT PARQUET, COMPRESSION ZSTD)"
+        )
     finally:
         con.close()
     shutil.rmtree(staging, ignore_errors=True)
-    manifest = plan.manifest() | {"events": total, "people": kinds, "via": "lake", "source_id": source_id,
-                                  "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    manifest = plan.manifest() | {
+        "events": total,
+        "people": kinds,
+        "via": "lake",
+        "source_id": source_id,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     (folder / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return manifest
 
 
-def send(session_factory, url: str, write_key: str, plan: Plan, advance=lambda people, events: None,
-         batch_events: int = 500, batch_bytes: int = 450_000) -> dict:
+def send(
+    session_factory,
+    url: str,
+    write_key: str,
+    plan: Plan,
+    advance=lambda people, events: None,
+    batch_events: int = 500,
+    batch_bytes: int = 450_000,
+) -> dict:
     """Simulate `plan` through a running collector's /v1/import (as any Segment client would), in batches of
     up to 500 events and under the 500 KB limit; every batch must be accepted whole."""
     with session_factory() as s:
@@ -657,6 +882,7 @@ def send(session_factory, url: str, write_key: str, plan: Plan, advance=lambda p
     batch: list[bytes] = []
     size = 0
     with httpx.Client(base_url=url.rstrip("/"), auth=(write_key, ""), timeout=60) as client:
+
         def flush():
             nonlocal batch, size, sent
             if batch:
@@ -686,11 +912,11 @@ def _post(client: httpx.Client, body: bytes, attempts: int = 5) -> None:
         except httpx.TransportError:
             if attempt == attempts - 1:
                 raise
-            time.sleep(0.5 * 2 ** attempt)
+            time.sleep(0.5 * 2**attempt)
             continue
         if r.status_code < 500 and r.status_code != 429:
             break
-        time.sleep(0.5 * 2 ** attempt)
+        time.sleep(0.5 * 2**attempt)
     r.raise_for_status()
     body_out = r.json()
     if body_out.get("rejected"):

@@ -46,8 +46,12 @@ class ConnectorError(Exception):
 
 
 # kind -> "module:Class" under this package, imported when first used (the scraper needs parsel, etc.)
-KINDS = {"file": "files:FileSource", "http_api": "http_api:HttpApiSource",
-         "database": "database:DatabaseTableSource", "scraper": "scraper:ScraperSource"}
+KINDS = {
+    "file": "files:FileSource",
+    "http_api": "http_api:HttpApiSource",
+    "database": "database:DatabaseTableSource",
+    "scraper": "scraper:ScraperSource",
+}
 
 
 def make(kind: str, config: dict[str, Any]) -> Connector:

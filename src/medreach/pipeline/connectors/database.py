@@ -39,8 +39,9 @@ def resolve_url(template: str) -> str:
         return os.environ[_PLACEHOLDER.fullmatch(template).group(1)]
     # user:password@ is everything between :// and the last @ of the authority
     start = template.find("://") + 3 if "://" in template else 0
-    authority_end = min((i for i in (template.find("/", start), template.find("?", start)) if i >= 0),
-                        default=len(template))
+    authority_end = min(
+        (i for i in (template.find("/", start), template.find("?", start)) if i >= 0), default=len(template)
+    )
     at = template.rfind("@", start, authority_end)
     userinfo_end = at if at >= 0 else start
 
@@ -90,8 +91,8 @@ def _from_json_value(column: sa.Column, value: Any) -> Any:
 def _after(columns: list[sa.Column], values: list[Any]) -> sa.ColumnElement[bool]:
     """(c0, c1, …) > (v0, v1, …), spelled out so that MySQL and PostgreSQL both use the index."""
     terms = []
-    for i, (column, value) in enumerate(zip(columns, values)):
-        equal = [c == v for c, v in zip(columns[:i], values[:i])]
+    for i, (column, value) in enumerate(zip(columns, values, strict=False)):
+        equal = [c == v for c, v in zip(columns[:i], values[:i], strict=False)]
         terms.append(sa.and_(*equal, column > value))
     return sa.or_(*terms)
 
@@ -112,8 +113,7 @@ class DatabaseTableSource:
     kind: ClassVar[str] = "database"
     incremental: ClassVar[bool] = True
 
-    KEYS: ClassVar[set[str]] = {"url", "table", "watermark", "key", "columns", "batch_size", "lag_seconds",
-                                "timezone"}
+    KEYS: ClassVar[set[str]] = {"url", "table", "watermark", "key", "columns", "batch_size", "lag_seconds", "timezone"}
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> DatabaseTableSource:
@@ -127,8 +127,9 @@ class DatabaseTableSource:
         key = (key,) if isinstance(key, str) else tuple(key) if isinstance(key, list | tuple) else ()
         columns = cfg.get("columns")
         columns = [columns] if isinstance(columns, str) else columns
-        if columns is not None and not (isinstance(columns, list | tuple)
-                                        and all(isinstance(c, str) and c for c in columns)):
+        if columns is not None and not (
+            isinstance(columns, list | tuple) and all(isinstance(c, str) and c for c in columns)
+        ):
             raise ConnectorError("database source 'columns' must be a list of column names")
         batch_size, lag = cfg.get("batch_size", 5000), cfg.get("lag_seconds", 300)
         if not key or not all(isinstance(k, str) and k for k in key):
@@ -142,9 +143,16 @@ class DatabaseTableSource:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise ConnectorError(f"database source: unknown timezone {tz!r}") from None
-        return cls(url=cfg["url"], table=cfg["table"], watermark=cfg["watermark"], key=key,
-                   columns=tuple(columns) if columns else None, batch_size=batch_size, lag_seconds=lag,
-                   timezone=tz)
+        return cls(
+            url=cfg["url"],
+            table=cfg["table"],
+            watermark=cfg["watermark"],
+            key=key,
+            columns=tuple(columns) if columns else None,
+            batch_size=batch_size,
+            lag_seconds=lag,
+            timezone=tz,
+        )
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -217,8 +225,11 @@ class DatabaseTableSource:
         with self._errors(url), engine.connect() as conn:
             total = conn.scalar(sa.select(sa.func.count()).select_from(table).where(where))
             nulls = conn.scalar(sa.select(sa.func.count()).select_from(table).where(mark.is_(None)))
-        rejected = [Rejection("null_watermark", f"{nulls} row(s) of {self.table} have no {self.watermark} "
-                                                f"and are not read")] if nulls else []
+        rejected = (
+            [Rejection("null_watermark", f"{nulls} row(s) of {self.table} have no {self.watermark} and are not read")]
+            if nulls
+            else []
+        )
 
         query = sa.select(*(table.c[n] for n in names)).order_by(mark, *keys).limit(self.batch_size)
         done = 0
@@ -235,19 +246,22 @@ class DatabaseTableSource:
             if position is None or row_position[0] >= position[0]:
                 position = row_position
             where = _after([mark, *keys], [row_position[0], *row_position[1]])
-            records: list[Record] = [{n: to_json_value(v) for n, v in zip(names, row)} for row in rows]
-            saved = checkpoint if position[1] is None else {"watermark": to_json_value(position[0]),
-                                                            "key": [to_json_value(v) for v in position[1]]}
-            yield Batch(records, checkpoint=saved, rejected=rejected, done=done, total=max(total, done),
-                        unit="rows")
+            records: list[Record] = [{n: to_json_value(v) for n, v in zip(names, row, strict=False)} for row in rows]
+            saved = (
+                checkpoint
+                if position[1] is None
+                else {"watermark": to_json_value(position[0]), "key": [to_json_value(v) for v in position[1]]}
+            )
+            yield Batch(records, checkpoint=saved, rejected=rejected, done=done, total=max(total, done), unit="rows")
             rejected = []
             if len(rows) < self.batch_size:
                 break
         if done == 0 and rejected:  # nothing to read, but the run should still hear about the skipped rows
             yield Batch([], checkpoint=checkpoint, rejected=rejected, done=0, total=0, unit="rows")
 
-    def _start(self, checkpoint: dict[str, Any] | None, mark: sa.Column,
-               keys: list[sa.Column]) -> tuple[Any, list[Any] | None] | None:
+    def _start(
+        self, checkpoint: dict[str, Any] | None, mark: sa.Column, keys: list[sa.Column]
+    ) -> tuple[Any, list[Any] | None] | None:
         if not checkpoint or checkpoint.get("watermark") is None:
             return None
         try:
@@ -259,7 +273,7 @@ class DatabaseTableSource:
                 return watermark, None
             if len(key) != len(keys):
                 raise ValueError(f"{len(key)} key value(s) for key {list(self.key)}")
-            return watermark, [_from_json_value(c, v) for c, v in zip(keys, key)]
+            return watermark, [_from_json_value(c, v) for c, v in zip(keys, key, strict=False)]
         except (ValueError, TypeError) as e:
             raise ConnectorError(f"checkpoint {checkpoint!r} does not fit {self.table}: {e}") from None
 

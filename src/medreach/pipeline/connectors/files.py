@@ -16,8 +16,16 @@ import pyarrow.parquet as pq
 
 from medreach.pipeline.connectors import Batch, ConnectorError, Record, Rejection
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "excel", ".jsonl": "jsonl", ".ndjson": "jsonl",
-           ".json": "jsonl", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "excel",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+}
 
 
 def detect_format(name: str) -> str:
@@ -101,8 +109,9 @@ class FileSource:
                 if not any(fields):
                     continue  # a blank line
                 if len(fields) != len(header):
-                    yield Rejection("malformed_row", f"line {reader.line_num}: {len(fields)} fields, "
-                                                     f"the header has {len(header)}")
+                    yield Rejection(
+                        "malformed_row", f"line {reader.line_num}: {len(fields)} fields, the header has {len(header)}"
+                    )
                     continue
                 yield dict(zip(header, fields, strict=True))
 
@@ -111,7 +120,7 @@ class FileSource:
 
         try:
             book = load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as e:  # openpyxl raises several kinds for a file that is not a workbook
+        except Exception as e:  # noqa: BLE001  openpyxl raises several kinds for a file that is not a workbook
             raise ConnectorError(f"not an Excel workbook: {e}") from None
         try:
             rows = book.worksheets[0].iter_rows(values_only=True)
@@ -140,11 +149,10 @@ class FileSource:
     def _parquet_rows(self) -> int:
         try:
             return pq.ParquetFile(self.path).metadata.num_rows
-        except Exception as e:  # pyarrow raises ArrowInvalid/OSError for a file that is not Parquet
+        except Exception as e:  # noqa: BLE001  pyarrow raises ArrowInvalid/OSError for a file that is not Parquet
             raise ConnectorError(f"not a Parquet file: {e}") from None
 
     def _parquet(self) -> Iterator[Record | Rejection]:
         for batch in pq.ParquetFile(self.path).iter_batches(batch_size=self.batch_size):
             for record in batch.to_pylist():
                 yield {k: _plain(v) for k, v in record.items()}
-

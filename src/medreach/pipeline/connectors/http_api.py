@@ -28,8 +28,22 @@ from medreach.pipeline.connectors.web import FetchError, Pacer, WebSettings, che
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MISSING = object()
 
-KEYS = {"url", "headers", "params", "records_path", "pagination", "page_param", "size_param", "page_size",
-        "first_page", "total_pages_path", "has_more_path", "cursor_param", "next_cursor_path", "max_pages"}
+KEYS = {
+    "url",
+    "headers",
+    "params",
+    "records_path",
+    "pagination",
+    "page_param",
+    "size_param",
+    "page_size",
+    "first_page",
+    "total_pages_path",
+    "has_more_path",
+    "cursor_param",
+    "next_cursor_path",
+    "max_pages",
+}
 
 
 def expand_env(value: Any, where: str) -> Any:
@@ -150,8 +164,9 @@ class HttpApiSource:
                 more = more and bool(has_more)
             if more and fetched == self.max_pages:
                 rejected.append(_capped(self.max_pages, f"page {page + 1}"))
-            yield Batch(records, {"page": page + 1}, rejected, done=page - self.first_page + 1, total=total,
-                        unit="pages")
+            yield Batch(
+                records, {"page": page + 1}, rejected, done=page - self.first_page + 1, total=total, unit="pages"
+            )
             if not more:
                 return
             page += 1
@@ -195,22 +210,25 @@ class _Fetcher:
 
     def __call__(self, where: str, params: dict[str, Any]) -> Any:
         try:
-            response = self.source.web.get(self.client, self.source.url, self.pacer, params=params,
-                                           headers=self.headers)
+            response = self.source.web.get(
+                self.client, self.source.url, self.pacer, params=params, headers=self.headers
+            )
         except FetchError as e:
             raise FetchError(f"{where}: {e}", e.status) from e
         try:
             return response.json()
         except ValueError:
             kind = response.headers.get("Content-Type", "no content type")
-            raise ConnectorError(f"{self.source.url} {where}: the response is not JSON ({kind}): "
-                                 f"{response.text[:80]!r}") from None
+            raise ConnectorError(
+                f"{self.source.url} {where}: the response is not JSON ({kind}): {response.text[:80]!r}"
+            ) from None
 
 
 def _split(items: list[Any], where: str) -> tuple[list[Record], list[Rejection]]:
     records = [item for item in items if isinstance(item, dict)]
-    rejected = [Rejection("not_an_object", f"{where} item {i}") for i, item in enumerate(items)
-                if not isinstance(item, dict)]
+    rejected = [
+        Rejection("not_an_object", f"{where} item {i}") for i, item in enumerate(items) if not isinstance(item, dict)
+    ]
     return records, rejected
 
 

@@ -150,8 +150,14 @@ class ScraperSource:
                 url = frontier[position]
                 records, rejected = crawl.page(client, url, frontier)
                 position += 1
-                yield Batch(records, {"frontier": list(frontier), "next": position}, rejected, done=position,
-                            total=len(frontier), unit="pages")
+                yield Batch(
+                    records,
+                    {"frontier": list(frontier), "next": position},
+                    rejected,
+                    done=position,
+                    total=len(frontier),
+                    unit="pages",
+                )
 
     def allowed(self, url: str) -> bool:
         return urlsplit(url).scheme in ("http", "https") and url.startswith(self.allowed_prefixes)

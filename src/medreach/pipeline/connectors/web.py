@@ -64,8 +64,16 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def get(client: httpx.Client, url: str, pacer: Pacer, *, max_retries: int, params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None, backoff_seconds: float = 0.5) -> httpx.Response:
+def get(
+    client: httpx.Client,
+    url: str,
+    pacer: Pacer,
+    *,
+    max_retries: int,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    backoff_seconds: float = 0.5,
+) -> httpx.Response:
     """GET `url`, paced; transport errors and 5xx are retried with exponential backoff, a 429 (or 503) after
     its Retry-After. Raises `FetchError` on 401/403, on any other 4xx, and when retries run out."""
     problem, status = "", None
@@ -84,8 +92,9 @@ def get(client: httpx.Client, url: str, pacer: Pacer, *, max_retries: int, param
         if status < 400:
             return response
         if status in (401, 403):
-            raise FetchError(f"{url}: refused with HTTP {status}: check the auth header (or the credentials in it)",
-                             status)
+            raise FetchError(
+                f"{url}: refused with HTTP {status}: check the auth header (or the credentials in it)", status
+            )
         if status != 429 and status < 500:
             raise FetchError(f"{url}: HTTP {status}", status)
         problem = f"HTTP {status}"
@@ -118,8 +127,12 @@ def check_keys(cfg: Mapping[str, Any], allowed: set[str], kind: str) -> None:
 
 def number(cfg: Mapping[str, Any], key: str, default: float, *, minimum: float = 0, integer: bool = False) -> Any:
     value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum or (
-            integer and not isinstance(value, int)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value < minimum
+        or (integer and not isinstance(value, int))
+    ):
         kind = "an integer" if integer else "a number"
         raise ConnectorError(f"{key} must be {kind} >= {minimum}, got {value!r}")
     return value
@@ -135,8 +148,7 @@ class WebSettings:
     timeout_seconds: float = 30.0
     user_agent: str = DEFAULT_USER_AGENT
 
-    KEYS = frozenset({"rate_limit_per_second", "max_retries", "retry_backoff_seconds", "timeout_seconds",
-                      "user_agent"})
+    KEYS = frozenset({"rate_limit_per_second", "max_retries", "retry_backoff_seconds", "timeout_seconds", "user_agent"})
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], *, default_rate: float) -> WebSettings:
@@ -146,20 +158,37 @@ class WebSettings:
         user_agent = cfg.get("user_agent", DEFAULT_USER_AGENT)
         if not isinstance(user_agent, str) or not user_agent.strip():
             raise ConnectorError("user_agent must be a non-empty string")
-        return cls(rate_limit_per_second=float(rate),
-                   max_retries=number(cfg, "max_retries", 3, integer=True),
-                   retry_backoff_seconds=float(number(cfg, "retry_backoff_seconds", 0.5)),
-                   timeout_seconds=float(number(cfg, "timeout_seconds", 30.0, minimum=0.001)),
-                   user_agent=user_agent.strip())
+        return cls(
+            rate_limit_per_second=float(rate),
+            max_retries=number(cfg, "max_retries", 3, integer=True),
+            retry_backoff_seconds=float(number(cfg, "retry_backoff_seconds", 0.5)),
+            timeout_seconds=float(number(cfg, "timeout_seconds", 30.0, minimum=0.001)),
+            user_agent=user_agent.strip(),
+        )
 
     def client(self) -> httpx.Client:
-        return httpx.Client(timeout=self.timeout_seconds, follow_redirects=True,
-                            headers={"User-Agent": self.user_agent})
+        return httpx.Client(
+            timeout=self.timeout_seconds, follow_redirects=True, headers={"User-Agent": self.user_agent}
+        )
 
     def pacer(self) -> Pacer:
         return Pacer(self.rate_limit_per_second)
 
-    def get(self, client: httpx.Client, url: str, pacer: Pacer, *, params: Mapping[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None) -> httpx.Response:
-        return get(client, url, pacer, max_retries=self.max_retries, params=params, headers=headers,
-                   backoff_seconds=self.retry_backoff_seconds)
+    def get(
+        self,
+        client: httpx.Client,
+        url: str,
+        pacer: Pacer,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        return get(
+            client,
+            url,
+            pacer,
+            max_retries=self.max_retries,
+            params=params,
+            headers=headers,
+            backoff_seconds=self.retry_backoff_seconds,
+        )
