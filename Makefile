@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UI_STAMP := src/medreach/web/dist/index.html
 UI_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test test-sqlite install build-ui demo serve bench clean
+.PHONY: run test test-sqlite install build-ui check-ui demo serve bench clean
 
 run: install build-ui
 	$(BIN)/medreach db upgrade
@@ -31,8 +31,12 @@ $(UI_STAMP): frontend/node_modules/.package-lock.json $(UI_SOURCES)
 
 # The whole suite. Backends whose server is not reachable are skipped and named in the summary;
 # MEDREACH_REQUIRE_BACKENDS=1 (set by .ci/run) turns a missing backend into a failure.
-test: install build-ui
+test: install build-ui check-ui
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The front end's checks: ESLint over frontend/src and the Vitest unit tests.
+check-ui: frontend/node_modules/.package-lock.json
+	cd frontend && npm run lint && npm run test:unit
 
 test-sqlite: install
 	$(BIN)/python -m pytest --backends=sqlite -m "not e2e" $(PYTEST_ARGS)

@@ -281,7 +281,7 @@ class Tracker {
   /** Order Completed once per order: remembered in localStorage. */
   orderCompletedOnce(orderId: number | string, properties: Properties): boolean {
     if (!this.active) return false
-    let sent: string[] = []
+    let sent: string[]
     try {
       sent = JSON.parse(lsGet(SENT_ORDERS_KEY) || '[]') as string[]
     } catch {
@@ -443,7 +443,7 @@ class Tracker {
     while (this.queue.length) {
       const batch = this.take(MAX_BEACON_BYTES)
       const body = JSON.stringify({ batch, sentAt: new Date().toISOString(), writeKey: this.writeKey })
-      let ok = false
+      let ok: boolean
       try {
         ok = navigator.sendBeacon(ENDPOINT, new Blob([body], { type: 'text/plain' }))
       } catch {

@@ -1,6 +1,7 @@
 // Display helpers for promotions, coupons and price breakdowns.
 import { i18n } from '@/i18n'
-import type { Adjustment, Coupon, Scope } from '@/api/types'
+import type { Adjustment, Coupon, Promotion, Scope } from '@/api/types'
+import { formatFen } from './money'
 
 const t = (key: string, values?: Record<string, unknown>) =>
   values ? i18n.global.t(key, values) : i18n.global.t(key)
@@ -103,4 +104,55 @@ export function stateTagType(state: string): 'success' | 'warning' | 'info' | 'd
     default:
       return 'info'
   }
+}
+
+/** A promotion's rules as the API sends them; which fields are set depends on the kind. */
+export interface PromotionRules {
+  percent_off?: number
+  amount_off_fen?: number
+  threshold_fen?: number
+  tiers?: { threshold_fen: number; off_fen: number }[]
+  gift_product_id?: number
+  gift_name?: string
+  quantity?: number
+  level_percent?: Partial<Record<'1' | '2' | '3', number>>
+  product_id?: number
+  sale_price_fen?: number
+  sale_stock?: number
+  per_user_limit?: number
+}
+
+export function rulesOf(p: Pick<Promotion, 'rules'>): PromotionRules {
+  return p.rules as PromotionRules
+}
+
+/** A one-line summary of a promotion's rules ("满100减10 / 满200减30", "9.5折"). */
+export function rulesText(p: Pick<Promotion, 'kind' | 'rules' | 'flash'>): string {
+  const r = rulesOf(p)
+  switch (p.kind) {
+    case 'catalog_discount':
+      return r.amount_off_fen ? t('adminPromo.summary.amountOff', { n: yuanShort(r.amount_off_fen) }) : percentOffLabel(r.percent_off ?? 0)
+    case 'spend_tier':
+      return (r.tiers ?? []).map((x) => t('adminPromo.summary.tier', { a: yuanShort(x.threshold_fen), b: yuanShort(x.off_fen) })).join(' / ')
+    case 'spend_percent':
+      return t('adminPromo.summary.spendPercent', { a: yuanShort(r.threshold_fen ?? 0), d: percentOffLabel(r.percent_off ?? 0) })
+    case 'free_shipping':
+      return t('adminPromo.summary.freeShipping', { a: yuanShort(r.threshold_fen ?? 0) })
+    case 'gift':
+      return t('adminPromo.summary.gift', { a: yuanShort(r.threshold_fen ?? 0), name: r.gift_name ?? `#${r.gift_product_id}`, n: r.quantity ?? 1 })
+    case 'member_price':
+      return Object.entries(r.level_percent ?? {})
+        .map(([k, v]) => `Lv${k} ${pricePercentLabel(v)}`)
+        .join(' / ')
+    case 'flash_sale':
+      return p.flash
+        ? t('adminPromo.summary.flash', {
+            name: p.flash.product_name,
+            price: formatFen(p.flash.sale_price_fen),
+            left: p.flash.remaining,
+            stock: p.flash.sale_stock,
+          })
+        : ''
+  }
+  return ''
 }
