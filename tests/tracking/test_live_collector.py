@@ -90,7 +90,10 @@ def test_acknowledged_events_survive_sigkill(world):
         key = new_source(base)
         t = threading.Thread(target=stream, args=(base, key))
         t.start()
-        time.sleep(1.5)
+        deadline = time.monotonic() + 60  # a loaded machine may take a while to answer the first batches
+        while len(acked) < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # and kill it mid-stream
         os.kill(proc.pid, signal.SIGKILL)
         t.join(10)
         stop.set()
