@@ -31,6 +31,7 @@ SpecialFlag = Literal[
     "hospital_preparation",
     "tcm_formula_granule",
 ]
+SearchSort = Literal["relevance", "price_asc", "price_desc", "sales", "newest"]
 RX_NOTICE = "处方药须凭处方在药师指导下购买和使用"
 OTC_NOTICE = "请按药品说明书或者在药师指导下购买和使用"
 Str = lambda n: Annotated[str, Field(max_length=n)]  # noqa: E731

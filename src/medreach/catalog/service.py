@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from html import escape
 
@@ -20,6 +22,7 @@ from medreach.catalog.models import DRUG_CLASS_NAMES, Category, Product, StockMo
 from medreach.catalog.search import SearchDoc, SearchIndex, SearchQuery
 from medreach.compliance import negative_list
 from medreach.core.errors import AppError, not_found
+from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
 from medreach.ops.service import audit
 
@@ -553,11 +556,29 @@ def notice_for(p: Product) -> str:
     return ""
 
 
-def card(p: Product, rx_approved: bool, rating: tuple[float | None, int] = (None, 0)) -> schemas.ProductCard:
+@dataclass(frozen=True)
+class CardFacts:
+    """What only the domains above catalog know about the products on a card, handed in by them: the Rx
+    products the viewer's approved prescriptions unlock, average ratings and counts from reviews, and the
+    running promotions' one-unit prices with their labels."""
+
+    rx_unlocked: frozenset[int] = frozenset()
+    ratings: Mapping[int, tuple[float, int]] = dataclass_field(default_factory=dict)
+    promo_prices: Mapping[int, tuple[int, str]] = dataclass_field(default_factory=dict)
+
+
+NO_FACTS = CardFacts()
+FactsOf = Callable[[list[Product]], CardFacts]  # the facts for these products, as the viewer sees them
+
+
+def card(p: Product, facts: CardFacts = NO_FACTS) -> schemas.ProductCard:
     """The display rules (COMPLIANCE A3/A4) in one place: an Rx product shows no package image and no
-    add-to-cart until the viewer's prescription for it is approved."""
-    locked = p.is_rx and not rx_approved
+    add-to-cart until the viewer's prescription for it is approved; a promotional price shows beside the list
+    price (the promotions never price Rx products)."""
+    locked = p.is_rx and p.id not in facts.rx_unlocked
     mode = "unavailable" if p.stock <= 0 else "prescription" if locked else "cart"
+    rating, review_count = facts.ratings.get(p.id, (None, 0))
+    promo_price, promo_label = facts.promo_prices.get(p.id, (None, ""))
     return schemas.ProductCard(
         id=p.id,
         sku=p.sku,
@@ -572,20 +593,18 @@ def card(p: Product, rx_approved: bool, rating: tuple[float | None, int] = (None
         stock_status=stock_status(p),
         purchase_mode=mode,
         notice=notice_for(p),
-        rating=rating[0],
-        review_count=rating[1],
+        rating=rating,
+        review_count=review_count,
+        promo_price_fen=promo_price,
+        promo_label=promo_label,
     )
 
 
-def detail(p: Product, rx_approved: bool, rating: tuple[float | None, int] = (None, 0)) -> schemas.ProductDetail:
-    base = card(p, rx_approved, rating)
+def detail(p: Product, facts: CardFacts = NO_FACTS) -> schemas.ProductDetail:
+    rx_approved = p.id in facts.rx_unlocked
     shown = not p.is_rx or rx_approved
-    info = {
-        f: (getattr(p, f) if shown else None)
-        for f in ("indications", "contraindications", "pregnancy", "children", "elderly", "usage_dosage")
-    }
     return schemas.ProductDetail(
-        **base.model_dump(),
+        **card(p, facts).model_dump(),
         dosage_form=p.dosage_form,
         manufacturer=p.manufacturer,
         approval_number=p.approval_number,
@@ -597,8 +616,81 @@ def detail(p: Product, rx_approved: bool, rating: tuple[float | None, int] = (No
         max_per_order=p.max_per_order,
         rx_approved=rx_approved,
         expiry_date=p.expiry_date,
-        **info,
+        indications=p.indications if shown else None,
+        contraindications=p.contraindications if shown else None,
+        pregnancy=p.pregnancy if shown else None,
+        children=p.children if shown else None,
+        elderly=p.elderly if shown else None,
+        usage_dosage=p.usage_dosage if shown else None,
     )
+
+
+def search_page(
+    session: Session,
+    index: SearchIndex,
+    query: SearchQuery,
+    *,
+    user_id: int | None,
+    anonymous_id: str | None,
+    facts_of: FactsOf,
+) -> schemas.SearchOut:
+    """Search and browse: visible products only, in the index's order, as cards; records Products Searched
+    (with a query) or Product List Viewed."""
+    result = index.search(query)
+    by_id = {p.id: p for p in visible_by_ids(session, result.ids)}
+    products = [by_id[i] for i in result.ids if i in by_id]
+    facts = facts_of(products)
+    items = [card(p, facts) for p in products]
+    if query.text:
+        emit(
+            session,
+            "Products Searched",
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            query=query.text,
+            results=result.total,
+            filters={"category": query.category, "drug_class": query.drug_classes, "sort": query.sort},
+        )
+    else:
+        emit(
+            session,
+            "Product List Viewed",
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            category=query.category or "",
+            products=[{"product_id": p.id} for p in products],
+        )
+    session.commit()
+    return schemas.SearchOut(
+        items=items,
+        total=result.total,
+        limit=query.limit,
+        offset=query.offset,
+        facets=result.facets,
+        corrected=result.corrected,
+    )
+
+
+def product_page(
+    session: Session, product_id: int, *, user_id: int | None, anonymous_id: str | None, facts_of: FactsOf
+) -> schemas.ProductDetail:
+    """A visible product's page; records Product Viewed."""
+    product = get_visible_product(session, product_id)
+    emit(
+        session,
+        "Product Viewed",
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        product_id=product.id,
+        sku=product.sku,
+        name=product.generic_name,
+        brand=product.brand_name,
+        category=product.category.code,
+        price=product.price_fen / 100,
+        drug_class=product.drug_class,
+    )
+    session.commit()
+    return detail(product, facts_of([product]))
 
 
 def image_url(p: Product) -> str:

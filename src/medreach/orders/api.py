@@ -1,4 +1,5 @@
-"""Routes for carts, checkout, orders, payments, prescriptions and reviews (storefront and console)."""
+"""Routes for carts, checkout, orders, payments, prescriptions and reviews (storefront and console), and the
+storefront's product list and page, where catalog, promotions and orders meet (orders.storefront)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from starlette.concurrency import run_in_threadpool
 
 from medreach.accounts.deps import CurrentUser, DbSession, MaybeUser, anonymous_id, require
 from medreach.accounts.models import User
+from medreach.catalog import schemas as catalog_schemas
+from medreach.catalog.search import SearchIndex, SearchQuery
 from medreach.core.db import retrying
 from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath, Moment
 from medreach.orders import cart as carts
-from medreach.orders import payments, prescriptions, reviews, schemas, service, state
+from medreach.orders import payments, prescriptions, reviews, schemas, service, state, storefront
 from medreach.orders.models import Payment
 
 router = APIRouter(prefix="/api/v1")
@@ -38,6 +41,50 @@ def flash_of(request: Request):
 
 def uploads(request: Request) -> Path:
     return request.app.state.settings.uploads_path / "prescriptions"
+
+
+def index_of(request: Request) -> SearchIndex:
+    return request.app.state.search
+
+
+# --- the storefront's product list and page --------------------------------------------------------------
+
+
+@router.get("/products", response_model=catalog_schemas.SearchOut, tags=["catalog"])
+def search_products(
+    request: Request,
+    session: DbSession,
+    user: MaybeUser,
+    paging: Paging,
+    q: Annotated[str, Query(max_length=100)] = "",
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    drug_class: Annotated[list[catalog_schemas.DrugClass] | None, Query()] = None,
+    price_min: Annotated[int | None, Query(ge=0, le=100_000_000)] = None,
+    price_max: Annotated[int | None, Query(ge=0, le=100_000_000)] = None,
+    brand: Annotated[str | None, Query(max_length=64)] = None,
+    manufacturer: Annotated[str | None, Query(max_length=128)] = None,
+    sort: catalog_schemas.SearchSort = "relevance",
+):
+    """Search and browse (Chinese, pinyin, initials, synonyms), with filters, sorting and facet counts.
+    Only products that may be sold online are ever returned."""
+    query = SearchQuery(
+        text=q.strip(),
+        category=category,
+        drug_classes=drug_class,
+        price_min=price_min,
+        price_max=price_max,
+        brand=brand,
+        manufacturer=manufacturer,
+        sort=sort,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return storefront.search(session, index_of(request), query, user, anonymous_id(request))
+
+
+@router.get("/products/{product_id}", response_model=catalog_schemas.ProductDetail, tags=["catalog"])
+def product_page(product_id: IdPath, request: Request, session: DbSession, user: MaybeUser):
+    return storefront.product_page(session, product_id, user, anonymous_id(request))
 
 
 # --- cart ------------------------------------------------------------------------------------------------

@@ -79,14 +79,15 @@ def priced(
     products = {p.id: p for p in catalog.visible_by_ids(session, [pid for pid, _ in items])}
     items = [(pid, q) for pid, q in items if pid in products]
     b = promotions.quote(session, user, items, coupon_grant_id=coupon_grant_id, points=points, flash=flash)
-    approved = approved_product_ids(session, user and user.id)
+    approved = approved_product_ids(session, user.id if user else None)
+    facts = catalog.CardFacts(rx_unlocked=frozenset(approved))
     lines = []
     for line in b.lines:
         p = products[line.product_id]
         rx_ok = p.id in approved
         lines.append(
             schemas.CartLineOut(
-                product=catalog.card(p, rx_ok),
+                product=catalog.card(p, facts),
                 quantity=line.quantity,
                 line_total_fen=line.list_total_fen,
                 discount_fen=line.discount_fen,

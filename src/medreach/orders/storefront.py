@@ -1,0 +1,54 @@
+"""The storefront's product list and product page. Catalog owns the products and their display rules
+(catalog.service.card/detail); what a card shows beyond the product itself is known only up here, where
+catalog, promotions and this domain's prescriptions and reviews meet, and is handed down as CardFacts."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from medreach.accounts.models import User
+from medreach.catalog import schemas as catalog_schemas
+from medreach.catalog import service as catalog
+from medreach.catalog.models import Product
+from medreach.catalog.search import SearchIndex, SearchQuery
+from medreach.orders import prescriptions, reviews
+from medreach.promotions import service as promotions
+
+
+def facts_for(session: Session, viewer: User | None) -> catalog.FactsOf:
+    """The facts of products as this viewer sees them: the Rx products their approved prescriptions
+    unlock, ratings from approved reviews, and the running promotions' prices."""
+
+    def of(products: list[Product]) -> catalog.CardFacts:
+        return catalog.CardFacts(
+            rx_unlocked=frozenset(prescriptions.approved_product_ids(session, viewer.id if viewer else None)),
+            ratings=reviews.ratings(session, [p.id for p in products]),
+            promo_prices=promotions.unit_prices(session, products),
+        )
+
+    return of
+
+
+def search(
+    session: Session, index: SearchIndex, query: SearchQuery, viewer: User | None, anonymous_id: str | None
+) -> catalog_schemas.SearchOut:
+    return catalog.search_page(
+        session,
+        index,
+        query,
+        user_id=viewer.id if viewer else None,
+        anonymous_id=anonymous_id,
+        facts_of=facts_for(session, viewer),
+    )
+
+
+def product_page(
+    session: Session, product_id: int, viewer: User | None, anonymous_id: str | None
+) -> catalog_schemas.ProductDetail:
+    return catalog.product_page(
+        session,
+        product_id,
+        user_id=viewer.id if viewer else None,
+        anonymous_id=anonymous_id,
+        facts_of=facts_for(session, viewer),
+    )
