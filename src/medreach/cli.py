@@ -18,12 +18,14 @@ catalog_app = typer.Typer(help="Products and search", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders", no_args_is_help=True)
 pipeline_app = typer.Typer(help="The data pipeline: lake tables and jobs", no_args_is_help=True)
 backup_app = typer.Typer(help="Backups of the database and the lake", no_args_is_help=True)
+insights_app = typer.Typer(help="Insights: experiments and what campaigns caused", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(orders_app, name="orders")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(backup_app, name="backup")
+app.add_typer(insights_app, name="insights")
 
 
 def _progress(total: int | None, description: str):
@@ -521,6 +523,38 @@ def backup_restore(
             )
         )
     typer.echo(f"restored backup {backup_id}")
+
+
+@insights_app.command("experiment")
+def insights_experiment(
+    results: Annotated[Path, typer.Argument(metavar="RESULTS.csv", exists=True, dir_okay=False)],
+    control: Annotated[str, typer.Option(help="the control group (default: control, else the first group)")] = "",
+    split: Annotated[str, typer.Option(help="the planned split, e.g. control=0.1,a=0.45,b=0.45 (default: equal)")] = "",
+):
+    """Evaluate an experiment from a CSV file (group,converted,revenue[,pre_revenue]; one row per customer):
+    one JSON line per non-control group with the lifts, 95% intervals, p-values and the SRM check."""
+    import json
+
+    from medreach.core.errors import AppError
+    from medreach.core.i18n import message
+    from medreach.insights import experiments
+
+    try:
+        planned = experiments.parse_split(split) if split else None
+        result = experiments.evaluate(experiments.read_results(results), control=control or None, split=planned)
+    except AppError as e:
+        typer.echo(f"error: {message(e.code, 'en', **e.params)}", err=True)
+        raise typer.Exit(2) from e
+    if result.control_choice == "first group":
+        typer.echo(f"no group named control: {result.control!r}, the first group in the file, is the control", err=True)
+    if result.sample_ratio.mismatch:
+        typer.echo(
+            f"warning: sample ratio mismatch (p = {result.sample_ratio.p_value:.2g}): the group sizes "
+            f"{result.sample_ratio.observed} do not fit the planned split; the results may be biased",
+            err=True,
+        )
+    for row in result.summaries():
+        typer.echo(json.dumps(row, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -123,6 +123,41 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "UNSUPPORTED_FILE_TYPE": ("不支持的文件类型，可用：{allowed}", "Unsupported file type; use one of {allowed}"),
     "EMPTY_FILE": ("文件是空的", "The file is empty"),
+    # insights: experiments
+    "EXPERIMENT_FILE_UNREADABLE": (
+        "无法读取该 CSV 文件（须为 UTF-8）：{reason}",
+        "Cannot read the CSV file (UTF-8): {reason}",
+    ),
+    "EXPERIMENT_MISSING_COLUMNS": (
+        "缺少列：{columns}（需要 group、converted、revenue，可选 pre_revenue）",
+        "Missing columns: {columns} (needed: group, converted, revenue; optional: pre_revenue)",
+    ),
+    "EXPERIMENT_EMPTY_GROUP": ("第 {row} 行：group 为空", "Row {row}: the group is empty"),
+    "EXPERIMENT_BAD_CONVERTED": (
+        "第 {row} 行：converted 须为 0/1 或 true/false，而不是“{value}”",
+        "Row {row}: converted must be 0/1 or true/false, not '{value}'",
+    ),
+    "EXPERIMENT_BAD_NUMBER": (
+        "第 {row} 行：{field} 须为数字，而不是“{value}”",
+        "Row {row}: {field} must be a number, not '{value}'",
+    ),
+    "EXPERIMENT_UNKNOWN_CONTROL": (
+        "没有名为 {control} 的组；文件中的组：{groups}",
+        "No group named {control}; the groups are {groups}",
+    ),
+    "EXPERIMENT_TOO_FEW_GROUPS": (
+        "需要对照组和至少一个实验组；文件中只有：{groups}",
+        "An experiment needs a control and at least one other group; the file has only {groups}",
+    ),
+    "EXPERIMENT_SPLIT_INVALID": (
+        "计划分流应写成 组=权重，用逗号分隔，权重为正数且组名不重复（如 control=0.1,a=0.45,b=0.45）：{item}",
+        "The planned split is name=weight pairs with positive weights and distinct names "
+        "(e.g. control=0.1,a=0.45,b=0.45): {item}",
+    ),
+    "EXPERIMENT_SPLIT_MISSING_GROUPS": (
+        "计划分流缺少文件中的组：{groups}",
+        "The planned split leaves out groups in the file: {groups}",
+    ),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }
 

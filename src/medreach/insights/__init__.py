@@ -1,0 +1,1 @@
+"""Insights: what campaigns and experiments caused (experiments.py: the statistics engine)."""
