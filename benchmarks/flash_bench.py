@@ -36,7 +36,7 @@ from medreach.accounts import service as accounts
 from medreach.accounts.models import Address, Role, User
 from medreach.catalog.models import Product
 from medreach.core.db import Database
-from medreach.core.security import blind_index, hash_password, issue_access_token
+from medreach.core.security import blind_index, hash_password
 from medreach.core.settings import get_settings
 from medreach.demo import DEMO_STAFF
 from medreach.devserver import base_env, percentile, prepare, scratch_database, serving
@@ -109,7 +109,7 @@ def setup(args) -> Sale:
         s.flush()
         s.add_all(Address(user_id=u.id, recipient="买家", phone="13800138000", province="北京市", city="北京市",
                           detail="1号", is_default=True) for u in users)
-        buyers = [(issue_access_token(u.id, minutes=120)[0], u.id) for u in users]
+        buyers = [(accounts.issue_tokens(s, u).access_token, u.id) for u in users]  # a login each
         addresses = dict(s.execute(sa.select(Address.user_id, Address.id)).all())
     return Sale(db, promo_id, product_id, buyers, addresses)
 

@@ -94,10 +94,10 @@ def create_admin(
     """Create an admin (or reset an existing login to admin with a new password)."""
     from medreach.accounts import schemas
     from medreach.accounts.service import create_admin as make_admin
+    from medreach.core.errors import AppError
+    from medreach.core.i18n import message
 
     password = password or os.environ.get("MEDREACH_ADMIN_PASSWORD") or getpass.getpass("password: ")
-    if len(password) < 8:
-        raise typer.BadParameter("the password needs at least 8 characters", param_hint="--password")
     email, phone = (login.lower(), None) if "@" in login else (None, login)
     if phone:
         try:
@@ -105,7 +105,10 @@ def create_admin(
         except ValueError as e:
             raise typer.BadParameter(str(e), param_hint="--login") from e
     with _database().session() as s:
-        user = make_admin(s, email=email, phone=phone, password=password, name=name)
+        try:
+            user = make_admin(s, email=email, phone=phone, password=password, name=name)
+        except AppError as e:  # a weak password: the reason in the operator's words
+            raise typer.BadParameter(message(e.code, "en", **e.params), param_hint="--password") from e
         typer.echo(f"admin ready: {user.login} (id {user.id})")
 
 

@@ -41,9 +41,9 @@ def test_masking(fn, value, masked):
 
 
 def test_access_token_expiry_and_tampering():
-    token, ttl = security.issue_access_token(42)
-    assert ttl > 0 and security.read_access_token(token) == 42
-    expired, _ = security.issue_access_token(42, minutes=-1)
+    token, ttl = security.issue_access_token(42, "login-1")
+    assert ttl > 0 and security.read_access_token(token) == security.AccessClaims(42, "login-1")
+    expired, _ = security.issue_access_token(42, "login-1", minutes=-1)
     with pytest.raises(security.TokenError) as e:
         security.read_access_token(expired)
     assert e.value.code == "TOKEN_EXPIRED"

@@ -32,13 +32,14 @@ def login(data: schemas.LoginIn, session: DbSession, cache: AppCache):
 
 
 @router.post("/auth/refresh", response_model=schemas.TokensOut, tags=["auth"])
-def refresh(data: schemas.RefreshIn, session: DbSession):
-    return service.refresh(session, data.refresh_token)
+def refresh(data: schemas.RefreshIn, session: DbSession, cache: AppCache):
+    return service.refresh(session, cache, data.refresh_token)
 
 
 @router.post("/auth/logout", tags=["auth"], **NO_CONTENT)
-def logout(data: schemas.RefreshIn, session: DbSession):
-    service.logout(session, data.refresh_token)
+def logout(data: schemas.RefreshIn, session: DbSession, cache: AppCache):
+    """End this login: its refresh token and every access token issued to it stop working at once."""
+    service.logout(session, cache, data.refresh_token)
 
 
 # --- the caller's own account ------------------------------------------------------------------
@@ -54,9 +55,10 @@ def patch_me(data: schemas.ProfileIn, user: CurrentUser, session: DbSession):
     return service.me(service.update_profile(session, user, data))
 
 
-@router.post("/me/password", tags=["me"], **NO_CONTENT)
-def change_password(data: schemas.PasswordIn, user: CurrentUser, session: DbSession):
-    service.change_password(session, user, data)
+@router.post("/me/password", response_model=schemas.TokensOut, tags=["me"])
+def change_password(data: schemas.PasswordIn, user: CurrentUser, session: DbSession, cache: AppCache):
+    """Every login of the account ends, this one too; the answer is a new login's tokens."""
+    return service.change_password(session, cache, user, data)
 
 
 @router.get("/me/consents", response_model=list[schemas.ConsentOut], tags=["me"])

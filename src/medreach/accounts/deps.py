@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from medreach.accounts.models import User
-from medreach.accounts.service import permissions_of
+from medreach.accounts.service import login_is_live, permissions_of
 from medreach.core.cache import Cache
 from medreach.core.errors import AppError
 from medreach.core.security import TokenError, read_access_token
@@ -40,16 +40,20 @@ AppCache = Annotated[Cache, Depends(get_cache)]
 
 
 def current_user(
-    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    session: DbSession,
+    cache: AppCache,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
+    """The caller of a valid access token whose login still stands (logging out, changing the password or a
+    suspension ends it at once) and whose account is active."""
     if credentials is None:
         raise AppError(401, "NOT_AUTHENTICATED", headers={"WWW-Authenticate": "Bearer"})
     try:
-        user_id = read_access_token(credentials.credentials)
+        claims = read_access_token(credentials.credentials)
     except TokenError as e:
         raise AppError(401, e.code, headers={"WWW-Authenticate": "Bearer"}) from e
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
+    user = session.get(User, claims.user_id)
+    if user is None or not user.is_active or not login_is_live(session, cache, claims.session):
         raise AppError(401, "INVALID_TOKEN", headers={"WWW-Authenticate": "Bearer"})
     return user
 
@@ -59,10 +63,12 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def optional_user(
-    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    session: DbSession,
+    cache: AppCache,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
     """The caller if they sent a valid token, else None (a guest). A bad token is still an error."""
-    return None if credentials is None else current_user(session, credentials)
+    return None if credentials is None else current_user(session, cache, credentials)
 
 
 optional_user.access = "public"

@@ -46,7 +46,15 @@ def _role_names(v: list[str]) -> list[str]:
 
 Phone = Annotated[str, Field(max_length=20), AfterValidator(_phone)]
 IdNumber = Annotated[str, Field(max_length=18), AfterValidator(_id_number)]
-Password = Annotated[str, Field(min_length=8, max_length=128)]
+# The rule itself (length, common passwords, likeness to the login) is accounts/passwords.py: localized reasons.
+Password = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        description="at least 8 characters; not a common password, not like the phone, email or name",
+    ),
+]
 Gender = Literal["male", "female", "other", "unknown"]
 Text64 = Annotated[str, Field(max_length=64)]
 RoleName = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")]

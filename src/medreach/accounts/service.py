@@ -1,4 +1,4 @@
-"""Accounts logic: registration, login with lockout, token rotation, profiles, addresses, staff and roles.
+"""Accounts logic: registration, throttled login, token rotation and revocation, profiles, addresses, staff and roles.
 
 Plain functions taking a session; each public write commits its own transaction.
 """
@@ -12,10 +12,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from medreach.accounts import schemas
+from medreach.accounts import passwords, schemas
 from medreach.accounts.models import Address, RefreshToken, Role, RolePermission, User, user_roles
 from medreach.accounts.permissions import BUILTIN_ROLES, PERMISSIONS, expand
+from medreach.accounts.throttle import LoginThrottle, Scope
 from medreach.core.cache import Cache
+from medreach.core.context import client_info
 from medreach.core.db import retrying
 from medreach.core.errors import AppError, not_found
 from medreach.core.pagination import PageParams, paginate
@@ -127,6 +129,7 @@ def _new_user(
 
 
 def register(session: Session, data: schemas.RegisterIn) -> User:
+    passwords.check(data.password, field="password", personal=[data.phone, data.email, data.name])
     customer = _roles_by_name(session, ["customer"])
     user = _new_user(
         session,
@@ -141,42 +144,44 @@ def register(session: Session, data: schemas.RegisterIn) -> User:
     return user
 
 
-def _throttle_key(login: str) -> str:
-    return "login:" + sha256_hex(login.strip().lower())
+def _login_scopes(login: str, user: User | None) -> list[Scope]:
+    """What a login try is counted against: the account (a known one by its id, an unknown login by its normalised
+    form) and the client IP."""
+    s = get_settings()
+    if user is not None:
+        account = f"user:{user.id}"
+    else:
+        kind, value = _login_index(login) or ("other", login.strip().lower())
+        account = f"{kind}:{sha256_hex(value)}"
+    return [
+        Scope("account", "login:account:" + account, s.login_free_failures),
+        Scope("ip", "login:ip:" + sha256_hex(client_info.get().ip), s.login_ip_free_failures),
+    ]
 
 
 def authenticate(session: Session, cache: Cache, login: str, password: str) -> User:
-    """Check a login; after too many failures for one login it is locked for a while.
-
-    Counted per login string, not per user row, so unknown logins are throttled the same way and a
-    locked answer says nothing about whether the account exists.
-    """
-    s = get_settings()
-    key = _throttle_key(login)
-    locked_for = cache.ttl(key + ":lock")
-    if locked_for:
-        raise AppError(429, "LOGIN_LOCKED", retry_after=locked_for, headers={"Retry-After": str(locked_for)})
+    """Check a login, throttled per account and per client IP (accounts/throttle.py)."""
     user = find_by_login(session, login)
-    if not verify_password(user.password_hash if user else None, password):
-        failures = cache.incr(key + ":fail", s.login_failure_window_seconds)
-        if failures >= s.login_max_failures:
-            cache.set(key + ":lock", "1", s.login_lock_seconds)
-            cache.delete(key + ":fail")
+    scopes = _login_scopes(login, user)
+    attempt = LoginThrottle(cache, get_settings()).begin(scopes)
+    right = verify_password(user.password_hash if user else None, password)  # the same work for unknown logins
+    if user is None or not right:
+        for scope, failures, delay in attempt.failed():
             audit(
                 session,
                 actor_id=user.id if user else None,
                 actor_login=login[:254],
                 action="auth.lockout",
-                subject_type="user",
-                subject_id=user.id if user else "",
+                subject_type="user" if scope.name == "account" else "client",
+                subject_id=(user.id if user else "") if scope.name == "account" else client_info.get().ip,
                 outcome="denied",
-                detail={"failures": failures},
+                detail={"scope": scope.name, "failures": failures, "delay_seconds": delay},
             )
-            session.commit()
+        session.commit()
         raise AppError(401, "INVALID_CREDENTIALS")
+    attempt.succeeded(scopes[0])
     if not user.is_active:
         raise AppError(403, "ACCOUNT_DISABLED")
-    cache.delete(key + ":fail")
     user.last_login_at = datetime.now(UTC)
     if user.is_staff:
         audit(
@@ -192,13 +197,15 @@ def authenticate(session: Session, cache: Cache, login: str, password: str) -> U
 
 
 def issue_tokens(session: Session, user: User, family: str | None = None) -> schemas.TokensOut:
-    access, expires_in = issue_access_token(user.id)
+    """A refresh token in `family` (a new login unless given) and an access token bound to that login."""
+    family = family or uuid.uuid4().hex
+    access, expires_in = issue_access_token(user.id, family)
     token, token_hash = new_opaque_token()
     session.add(
         RefreshToken(
             user_id=user.id,
             token_hash=token_hash,
-            family=family or uuid.uuid4().hex,
+            family=family,
             expires_at=datetime.now(UTC) + timedelta(days=get_settings().refresh_token_days),
         )
     )
@@ -206,20 +213,52 @@ def issue_tokens(session: Session, user: User, family: str | None = None) -> sch
     return schemas.TokensOut(access_token=access, refresh_token=token, expires_in=expires_in)
 
 
-def _revoke_family(session: Session, family: str) -> None:
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
+# A login's access tokens work while it has a refresh token not yet revoked. The verdict "still live" is kept
+# this long in the cache so most requests need no query; ending a login drops it at once (in every process
+# with Redis; without Redis another process may take this long to notice).
+LIVE_VERDICT_SECONDS = 15
+
+
+def _live_key(family: str) -> str:
+    return "login-live:" + family
+
+
+def login_is_live(session: Session, cache: Cache, family: str) -> bool:
+    """Whether a login (refresh-token family) still stands: not logged out, not ended by a password change, a
+    spent token's reuse or an account's suspension."""
+    if cache.get(_live_key(family)):
+        return True
+    live = session.scalar(
+        select(RefreshToken.id).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None)).limit(1)
     )
+    if live is not None:
+        cache.set(_live_key(family), "1", LIVE_VERDICT_SECONDS)
+    return live is not None
 
 
-def refresh(session: Session, token: str) -> schemas.TokensOut:
-    """Rotate a refresh token. Presenting a spent one revokes its whole family (a stolen token)."""
-    return retrying(session, lambda: _rotate(session, token))
+def _end_logins(session: Session, *conditions) -> list[str]:
+    """Revoke the refresh tokens matching `conditions` (in the caller's transaction); returns their families,
+    whose live verdicts the caller drops with `_forget_live` once the change is committed."""
+    families = list(
+        session.scalars(select(RefreshToken.family).where(RefreshToken.revoked_at.is_(None), *conditions).distinct())
+    )
+    session.execute(
+        update(RefreshToken).where(RefreshToken.revoked_at.is_(None), *conditions).values(revoked_at=datetime.now(UTC))
+    )
+    return families
 
 
-def _rotate(session: Session, token: str) -> schemas.TokensOut:
+def _forget_live(cache: Cache, families: list[str]) -> None:
+    if families:
+        cache.delete(*(_live_key(f) for f in families))
+
+
+def refresh(session: Session, cache: Cache, token: str) -> schemas.TokensOut:
+    """Rotate a refresh token. Presenting a spent one ends its whole login (a stolen token)."""
+    return retrying(session, lambda: _rotate(session, cache, token))
+
+
+def _rotate(session: Session, cache: Cache, token: str) -> schemas.TokensOut:
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(token)))
     if row is None:
         raise AppError(401, "INVALID_TOKEN")
@@ -234,7 +273,7 @@ def _rotate(session: Session, token: str) -> schemas.TokensOut:
     )
     user = session.get(User, row.user_id)
     if spent or user is None or not user.is_active:
-        _revoke_family(session, row.family)
+        _end_logins(session, RefreshToken.family == row.family)
         if spent:
             audit(
                 session,
@@ -245,18 +284,22 @@ def _rotate(session: Session, token: str) -> schemas.TokensOut:
                 outcome="denied",
             )
         session.commit()
+        _forget_live(cache, [row.family])
         raise AppError(401, "INVALID_TOKEN")
     if row.expires_at <= now:
         session.commit()
+        _forget_live(cache, [row.family])
         raise AppError(401, "TOKEN_EXPIRED")
     return issue_tokens(session, user, family=row.family)
 
 
-def logout(session: Session, token: str) -> None:
+def logout(session: Session, cache: Cache, token: str) -> None:
+    """End the login this refresh token belongs to: its refresh and access tokens stop working at once."""
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(token)))
     if row is not None:
-        _revoke_family(session, row.family)
+        _end_logins(session, RefreshToken.family == row.family)
         session.commit()
+        _forget_live(cache, [row.family])
 
 
 # --- the customer's own data ------------------------------------------------------------------------------
@@ -276,17 +319,16 @@ def update_profile(session: Session, user: User, data: schemas.ProfileIn) -> Use
     return user
 
 
-def change_password(session: Session, user: User, data: schemas.PasswordIn) -> None:
+def change_password(session: Session, cache: Cache, user: User, data: schemas.PasswordIn) -> schemas.TokensOut:
     if not verify_password(user.password_hash, data.current_password):
         raise AppError(422, "WRONG_PASSWORD", field="current_password")
+    passwords.check(data.new_password, field="new_password", personal=[user.phone, user.email, user.name])
     user.password_hash = hash_password(data.new_password)
-    # Every other session ends: all refresh tokens of the user are revoked.
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
+    # Every login of the user ends, this one too (its token may be the stolen one); the caller gets a new one.
+    ended = _end_logins(session, RefreshToken.user_id == user.id)
     session.commit()
+    _forget_live(cache, ended)
+    return issue_tokens(session, user)
 
 
 def list_addresses(session: Session, user: User) -> list[Address]:
@@ -436,6 +478,7 @@ def create_staff(session: Session, actor: User, data: schemas.StaffIn) -> User:
         raise AppError(422, "ROLE_NOT_STAFF", field="roles", role="customer")
     roles = _roles_by_name(session, data.roles)
     _check_grantable(actor, {p for r in roles for p in r.permissions})
+    passwords.check(data.password, field="password", personal=[data.phone, data.email, data.name])
     user = _new_user(
         session, email=data.email, phone=data.phone, password=data.password, name=data.name, roles=roles, is_staff=True
     )
@@ -478,11 +521,7 @@ def update_user(session: Session, actor: User, user_id: int, data: schemas.UserP
     if "is_active" in changes:
         user.is_active = changes["is_active"]
         if not user.is_active:
-            session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC))
-            )
+            _end_logins(session, RefreshToken.user_id == user.id)
     for field in ("name", "licence_no"):
         if field in changes:
             setattr(user, field, changes[field])
@@ -593,6 +632,7 @@ def create_admin(
     session: Session, *, email: str | None, phone: str | None, password: str, name: str = "管理员"
 ) -> User:
     """For the CLI: an admin account (or, if the login exists, give it the admin role and a new password)."""
+    passwords.check(password, field="password", personal=[email, phone, name])
     ensure_builtin_roles(session)
     admin = _roles_by_name(session, ["admin"])
     user = find_by_login(session, email or phone or "")

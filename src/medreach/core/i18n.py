@@ -7,6 +7,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "VALIDATION_ERROR": ("请求参数有误", "The request has invalid fields"),
     "MALFORMED_BODY": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
     "BODY_TOO_LARGE": ("请求体过大（上限 {limit} 字节）", "Request body too large (limit {limit} bytes)"),
+    "BODY_TOO_DEEP": ("请求体嵌套层数过多（上限 {limit} 层）", "The request body nests too deeply (limit {limit} levels)"),
     "NOT_FOUND": ("资源不存在", "Not found"),
     "METHOD_NOT_ALLOWED": ("不支持该请求方法", "Method not allowed"),
     "NOT_AUTHENTICATED": ("请先登录", "Authentication required"),
@@ -27,6 +28,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ROLE_NOT_STAFF": ("员工账号不能使用顾客角色", "Staff accounts cannot hold the customer role"),
     "PERMISSION_UNKNOWN": ("权限不存在：{permission}", "Unknown permission: {permission}"),
     "WRONG_PASSWORD": ("当前密码不正确", "The current password is wrong"),
+    "PASSWORD_TOO_SHORT": ("密码至少需要 {min_length} 位", "The password needs at least {min_length} characters"),
+    "PASSWORD_TOO_COMMON": (
+        "这是常用密码或与常用密码相近，很容易被猜到，请换一个",
+        "This is, or is close to, a commonly used password and easy to guess; choose another",
+    ),
+    "PASSWORD_LIKE_PERSONAL": (
+        "密码不能包含或接近您的手机号、邮箱或昵称",
+        "The password must not contain or resemble your phone number, email or name",
+    ),
+    "PASSWORD_TOO_WEAK": (
+        "密码太容易被猜到：避免重复或连续的字符、日期和键盘顺序，可以用几个不相关的词加上数字或符号",
+        "The password is too easy to guess: avoid repeats, sequences, dates and keyboard patterns; "
+        "try a few unrelated words with digits or symbols",
+    ),
     "LAST_ADMIN": ("不能移除最后一个管理员", "The last active admin cannot be removed"),
     # catalog
     "CATEGORY_UNKNOWN": ("分类不存在：{category}", "Unknown category: {category}"),
@@ -104,6 +119,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "INVALID_WRITE_KEY": ("写入密钥无效或已吊销", "The write key is invalid or revoked"),
     "BATCH_TOO_LARGE": ("批量请求过大（上限 {limit} 字节）", "The batch is too large (limit {limit} bytes)"),
     "EVENT_REJECTED": ("事件被拒收：{reason}", "The event was rejected: {reason}"),
+    "TRACKING_RATE_LIMITED": (
+        "上报过于频繁，请 {retry_after} 秒后再试",
+        "Too many collector calls; try again in {retry_after} s",
+    ),
+    "SOURCE_INTERNAL": (
+        "「{name}」是系统内置数据源，没有写入密钥，不能轮换或吊销",
+        "{name} is a built-in source without a write key; it cannot be rotated or revoked",
+    ),
     "BACKUP_CORRUPT": ("备份文件已损坏或被改动：{file}", "The backup file is damaged or was changed: {file}"),
     "BACKUP_KEY_MISMATCH": (
         "备份使用的加密密钥与当前不同，无法恢复",
@@ -157,6 +180,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "EXPERIMENT_SPLIT_MISSING_GROUPS": (
         "计划分流缺少文件中的组：{groups}",
         "The planned split leaves out groups in the file: {groups}",
+    ),
+    "METRICS_TOKEN_REQUIRED": (
+        "读取指标需要指标令牌或内网地址",
+        "Metrics are served with the metrics token or to an internal address",
     ),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }

@@ -1,4 +1,4 @@
-"""Passwords (argon2id), access tokens (JWT), personal data at rest (AES-256-GCM) and masking."""
+"""Passwords (argon2id), access tokens (JWT bound to their login), personal data at rest (AES-256-GCM) and masking."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -46,26 +47,32 @@ class TokenError(Exception):
         self.code = code
 
 
-def issue_access_token(user_id: int, minutes: int | None = None) -> tuple[str, int]:
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    session: str  # the login it belongs to (its refresh-token family): ending the login ends the token at once
+
+
+def issue_access_token(user_id: int, session: str, minutes: int | None = None) -> tuple[str, int]:
     s = get_settings()
     ttl = minutes if minutes is not None else s.access_token_minutes
     now = datetime.now(UTC)
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=ttl), "typ": "access"}
+    claims = {"sub": str(user_id), "sid": session, "iat": now, "exp": now + timedelta(minutes=ttl), "typ": "access"}
     return jwt.encode(claims, s.signing_key, algorithm="HS256"), ttl * 60
 
 
-def read_access_token(token: str) -> int:
+def read_access_token(token: str) -> AccessClaims:
     try:
         claims = jwt.decode(
-            token, get_settings().signing_key, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            token, get_settings().signing_key, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]}
         )
     except jwt.ExpiredSignatureError as e:
         raise TokenError("TOKEN_EXPIRED") from e
     except jwt.PyJWTError as e:
         raise TokenError("INVALID_TOKEN") from e
-    if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
+    if claims.get("typ") != "access" or not str(claims["sub"]).isdigit() or not isinstance(claims["sid"], str):
         raise TokenError("INVALID_TOKEN")
-    return int(claims["sub"])
+    return AccessClaims(int(claims["sub"]), claims["sid"])
 
 
 def new_opaque_token() -> tuple[str, str]:

@@ -33,9 +33,14 @@ class Settings(BaseSettings):
 
     access_token_minutes: int = 30
     refresh_token_days: int = 14
-    login_max_failures: int = 5  # failures in the window before the login is locked
-    login_failure_window_seconds: int = 900
-    login_lock_seconds: int = 900
+    # Login throttling (accounts/throttle.py): after the free failures each failure doubles the wait before the
+    # next try, from the base delay up to the cap; counted per account and per client IP, forgotten after the window.
+    login_free_failures: int = 5  # failures of one account before delays begin
+    login_ip_free_failures: int = 30  # failures from one client IP (any accounts) before delays begin
+    login_delay_base_seconds: int = 30
+    login_delay_max_seconds: int = 900
+    login_failure_window_seconds: int = 86_400
+    password_min_score: int = 3  # zxcvbn's 0-4: 3 is "safely unguessable" (about 10^8 guesses)
 
     # Payments: the built-in sandbox gateway unless another gateway URL is given.
     payment_merchant_id: str = "medreach"
@@ -59,6 +64,12 @@ class Settings(BaseSettings):
     import_max_mb: int = 100  # the largest file an analyst may upload for import
     gc_freeze: bool = False  # `medreach serve` turns it on (a long-lived server process; not for tests)
     dedupe_window_seconds: int = 7 * 86400  # how long a messageId is remembered across processes (with Redis)
+    # Collector throttling: requests per window per write key and client address (docs/api.md "Throttling");
+    # shared through Redis when configured. 0 turns a limit off.
+    collector_rate_window_seconds: int = 60
+    collector_rate_public: int = 1200  # web/app keys: a shopper's browser sends about one batch every 2 s
+    collector_rate_trusted: int = 120_000  # server/import keys: the simulator and bulk senders go flat out
+    collector_rate_bad_keys: int = 120  # calls with an unknown or revoked key
 
     jobs_enabled: bool = True  # in-process periodic jobs (order expiry); off in tests that drive them by hand
     order_expiry_interval_seconds: int = 30
@@ -66,6 +77,10 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 6 * 1_048_576
+    max_json_depth: int = 32  # deeper bodies are refused (400 BODY_TOO_DEEP) before any parser recurses into them
+    # /metrics: with a token, only `Authorization: Bearer <token>`; without one, only clients in these networks.
+    metrics_token: str = ""
+    metrics_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     host: str = "127.0.0.1"
     port: int = 8000
     log_json: bool = True
