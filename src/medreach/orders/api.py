@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from medreach.core.params import IdPath, Moment
 from medreach.orders import cart as carts
 from medreach.orders import payments, prescriptions, reviews, schemas, service, state, storefront
 from medreach.orders.models import Payment
+from medreach.promotions import schemas as promotion_schemas
 
 router = APIRouter(prefix="/api/v1")
 CartToken = Annotated[str | None, Header(alias="X-Cart-Token", max_length=64)]
@@ -269,6 +270,47 @@ async def payment_notification(request: Request):
     return PlainTextResponse("success" if ok else "fail", status_code=200 if ok else 400)
 
 
+# --- flash sales: buying places an order ---------------------------------------------------------------------
+
+
+def not_sold_out(promo_id: IdPath, request: Request) -> None:
+    """Under a rush most requests find the sale sold out: answer them from the sale cache and the stock
+    counter alone, before authentication and before any database work."""
+    sale = request.app.state.flash_sales.get(promo_id)
+    if sale is not None and flash_of(request).known_sold_out(sale):
+        raise AppError(409, "FLASH_SOLD_OUT")
+
+
+@router.post(
+    "/flash-sales/{promo_id}/orders",
+    response_model=schemas.OrderOut,
+    status_code=201,
+    tags=["flash sales"],
+    dependencies=[Depends(not_sold_out)],
+)
+def buy_flash(
+    promo_id: IdPath,
+    data: schemas.FlashBuyIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    user: CurrentUser,
+    idempotency_key: Annotated[
+        str, Header(alias="Idempotency-Key", min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    ],
+):
+    """Buy now at the sale price: refused at once when sold out or over the per-user limit."""
+    order, created = retrying(
+        session,
+        lambda: service.buy_flash(
+            session, user, promo_id, data, idempotency_key, flash_of(request), request.app.state.flash_sales
+        ),
+    )
+    if not created:
+        response.status_code = 200
+    return service.view(session, order)
+
+
 # --- prescriptions -------------------------------------------------------------------------------------------
 
 _items_adapter = TypeAdapter(list[schemas.OrderItemIn])
@@ -434,6 +476,19 @@ def staff_cancel(
         ),
         staff=True,
     )
+
+
+# --- promotions' results: the paid orders they touched -------------------------------------------------------
+
+
+@router.get(
+    "/admin/promotions/{promo_id}/results",
+    response_model=promotion_schemas.PromotionResults,
+    tags=["promotions admin"],
+)
+def promotion_results(promo_id: IdPath, session: DbSession, _: Annotated[User, require("promotions:write")]):
+    """Orders, GMV, discount cost and units of the paid orders this promotion touched."""
+    return service.promotion_results(session, promo_id)
 
 
 # --- reviews ---------------------------------------------------------------------------------------------------

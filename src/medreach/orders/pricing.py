@@ -10,8 +10,8 @@ from medreach.catalog import service as catalog
 from medreach.catalog.models import Product
 from medreach.orders import schemas
 from medreach.orders.prescriptions import approved_product_ids
+from medreach.promotions import schemas as promotion_schemas
 from medreach.promotions import service as promotions
-from medreach.promotions.engine import Breakdown
 from medreach.promotions.flash import FlashStock
 
 
@@ -26,45 +26,6 @@ def check_line(product: Product, quantity: int, rx_ok: bool) -> str | None:
     return None
 
 
-def breakdown_out(b: Breakdown) -> dict:
-    def adj(a):
-        return {
-            "source": a.source,
-            "source_id": a.source_id,
-            "kind": a.kind,
-            "label": a.label,
-            "amount_fen": a.amount_fen,
-            "product_id": a.product_id,
-        }
-
-    return {
-        "lines": [
-            {
-                "product_id": line.product_id,
-                "quantity": line.quantity,
-                "list_price_fen": line.list_price_fen,
-                "list_total_fen": line.list_total_fen,
-                "flash_units": line.flash_units,
-                "discount_fen": line.discount_fen,
-                "final_fen": line.final_fen,
-                "adjustments": [adj(a) for a in line.adjustments],
-            }
-            for line in b.lines
-        ],
-        "applied": [adj(a) for a in b.applied],
-        "subtotal_fen": b.subtotal_fen,
-        "discount_fen": b.discount_fen,
-        "goods_fen": b.goods_fen,
-        "points_redeemed": b.points_redeemed,
-        "points_fen": b.points_fen,
-        "shipping_fen": b.shipping_fen,
-        "total_fen": b.total_fen,
-        "points_earned": b.points_earned,
-        "gifts": [{"product_id": g[0], "name": g[1], "quantity": g[2]} for g in b.gifts],
-        "coupon_problem": b.coupon_problem,
-    }
-
-
 def priced(
     session: Session,
     user: User | None,
@@ -73,7 +34,7 @@ def priced(
     coupon_grant_id: int | None = None,
     points: int = 0,
     flash: FlashStock | None = None,
-) -> tuple[list[schemas.CartLineOut], dict]:
+) -> tuple[list[schemas.CartLineOut], promotion_schemas.BreakdownOut]:
     """Priced lines with the display rules applied, and the engine's breakdown; banned or withdrawn
     products are dropped."""
     products = {p.id: p for p in catalog.visible_by_ids(session, [pid for pid, _ in items])}
@@ -96,4 +57,4 @@ def priced(
                 problem=check_line(p, line.quantity, rx_ok),
             )
         )
-    return lines, breakdown_out(b)
+    return lines, promotions.breakdown_out(b)

@@ -65,6 +65,11 @@ class CheckoutIn(InputModel):
     note: Annotated[str, Field(max_length=200)] = ""
 
 
+class FlashBuyIn(InputModel):
+    address_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    quantity: Annotated[int, Field(ge=1, le=99)] = 1
+
+
 class PreviewIn(InputModel):
     items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=50)] | None = None
     coupon_grant_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None

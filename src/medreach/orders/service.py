@@ -8,7 +8,7 @@ import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,10 @@ from medreach.ops.service import audit
 from medreach.orders import cart as carts
 from medreach.orders import payments, prescriptions, pricing, schemas, state
 from medreach.orders.models import Order, OrderLine, OrderStatusChange, Payment, Prescription
+from medreach.promotions import membership
+from medreach.promotions import schemas as promotion_schemas
 from medreach.promotions import service as promotions
-from medreach.promotions.flash import FlashStock
+from medreach.promotions.flash import FlashStock, SaleCache
 
 PAY_WITHIN = timedelta(minutes=30)
 REVIEW_WITHIN = timedelta(hours=48)
@@ -60,17 +62,17 @@ def preview(
         session,
         "Checkout Started",
         user_id=user.id,
-        value=b["total_fen"] / 100,
+        value=b.total_fen / 100,
         currency="CNY",
         products=[{"product_id": line.product.id, "quantity": line.quantity} for line in lines],
     )
     session.commit()
     return schemas.PreviewOut(
         lines=lines,
-        subtotal_fen=b["subtotal_fen"],
-        discount_fen=b["discount_fen"] + b["points_fen"],
-        shipping_fen=b["shipping_fen"],
-        total_fen=b["total_fen"],
+        subtotal_fen=b.subtotal_fen,
+        discount_fen=b.discount_fen + b.points_fen,
+        shipping_fen=b.shipping_fen,
+        total_fen=b.total_fen,
         requires_rx=requires_rx,
         rx_notice=RX_NOTICE if requires_rx else None,
         breakdown=b,
@@ -239,6 +241,24 @@ def _line(p: Product, quantity: int, line_total_fen: int, gift: bool = False) ->
         quantity=quantity,
         line_total_fen=line_total_fen,
     )
+
+
+def buy_flash(
+    session: Session,
+    user: User,
+    promo_id: int,
+    data: schemas.FlashBuyIn,
+    idempotency_key: str,
+    flash: FlashStock,
+    sales: SaleCache,
+) -> tuple[Order, bool]:
+    """Buy now at a flash sale's price: refused at once when it is not running, sold out or over the
+    buyer's limit. Returns (order, created) like place_order."""
+    product_id = promotions.open_flash_sale(session, promo_id, flash, sales)
+    checkout = schemas.CheckoutIn(
+        address_id=data.address_id, items=[schemas.OrderItemIn(product_id=product_id, quantity=data.quantity)]
+    )
+    return place_order(session, user, checkout, idempotency_key, flash, flash_promotion=promo_id)
 
 
 # --- lifecycle -------------------------------------------------------------------------------------------
@@ -535,3 +555,49 @@ def search(
     )
     session.commit()
     return rows, total
+
+
+# --- what promotions learn of paid orders ------------------------------------------------------------------
+
+
+def paid_spend(session: Session, user_id: int, since: datetime) -> int:
+    """What the user paid since `since` for orders that count (paid, not cancelled or refunded), in fen."""
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(Order.total_fen), 0)).where(
+                Order.user_id == user_id, Order.status.in_(state.COUNTED), Order.paid_at >= since
+            )
+        )
+        or 0
+    )
+
+
+membership.read_paid_spend_with(paid_spend)  # member levels (promotions, below) count paid spend
+
+
+def promotion_results(session: Session, promo_id: int) -> promotion_schemas.PromotionResults:
+    """Orders, GMV, discount cost and units of the paid orders that a promotion touched."""
+    adjustments = promotions.adjustments_by(session, promo_id).subquery()
+    touched = (
+        select(adjustments)
+        .join(Order, Order.id == adjustments.c.order_id)
+        .where(Order.status.in_(state.COUNTED))
+        .subquery()
+    )
+    orders, discount = session.execute(
+        select(func.count(func.distinct(touched.c.order_id)), func.coalesce(func.sum(touched.c.amount_fen), 0))
+    ).one()
+    order_ids = select(touched.c.order_id).distinct()
+    gmv = session.scalar(select(func.coalesce(func.sum(Order.total_fen), 0)).where(Order.id.in_(order_ids))) or 0
+    units = (
+        session.scalar(
+            select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(
+                OrderLine.order_id.in_(order_ids),
+                OrderLine.product_id.in_(select(touched.c.product_id).where(touched.c.product_id.is_not(None))),
+            )
+        )
+        or 0
+    )
+    return promotion_schemas.PromotionResults(
+        promotion_id=promo_id, orders=orders, gmv_fen=gmv, discount_fen=discount, units=units
+    )

@@ -40,6 +40,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OPEN_FOR_PAYMENT = frozenset({AWAITING_PAYMENT})
 HOLDS_STOCK = frozenset({AWAITING_RX, AWAITING_PAYMENT})  # released if the order is cancelled from here
+COUNTED = frozenset({PAID, SHIPPED, COMPLETED, REFUND_REQUESTED})  # paid and not given back: spend, GMV
 
 
 def transition(session: Session, order: Order, to: str, *, actor_id: int | None, reason: str = "") -> None:

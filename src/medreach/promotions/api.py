@@ -1,22 +1,18 @@
-"""Routes for promotions: the console's editing, review and results; the storefront's coupons, flash
-sales, membership and points."""
+"""Routes for promotions: the console's editing, review and pricing preview; the storefront's coupons, flash
+sales, membership and points. A promotion's results (paid orders) and buying at a flash sale (placing an
+order) meet the orders domain, above this one: their routes live in orders/api.py."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from medreach.accounts.deps import CurrentUser, DbSession, require
 from medreach.accounts.models import User
 from medreach.core.db import retrying
-from medreach.core.errors import AppError
 from medreach.core.params import IdPath
-from medreach.orders import schemas as order_schemas
-from medreach.orders import service as orders
-from medreach.orders.pricing import breakdown_out
 from medreach.promotions import membership, schemas, service
-from medreach.promotions.models import FlashSale
 
 router = APIRouter(prefix="/api/v1")
 
@@ -93,11 +89,6 @@ def review_promotion(
     return service.promotion_view(session, promo, flash_of(request))
 
 
-@router.get("/admin/promotions/{promo_id}/results", response_model=schemas.PromotionResults, tags=["promotions admin"])
-def promotion_results(promo_id: IdPath, session: DbSession, _: Annotated[User, require("promotions:write")]):
-    return service.results(session, promo_id)
-
-
 @router.post("/admin/pricing/preview", response_model=schemas.BreakdownOut, tags=["promotions admin"])
 def pricing_preview(data: schemas.PreviewIn, session: DbSession, _: Annotated[User, require("promotions:write")]):
     """What a sample cart would cost: running promotions plus any drafts named in include_promotion_ids."""
@@ -110,7 +101,7 @@ def pricing_preview(data: schemas.PreviewIn, session: DbSession, _: Annotated[Us
         at=data.at,
         extra=extra,
     )
-    return breakdown_out(b)
+    return service.breakdown_out(b)
 
 
 # --- console: coupons ------------------------------------------------------------------------------------------
@@ -214,55 +205,6 @@ def flash_sales(request: Request, session: DbSession):
         for p in service.list_promotions(session, "flash_sale", "published")
         if service.state_of(p) in ("running", "scheduled")
     ]
-
-
-def not_sold_out(promo_id: IdPath, request: Request) -> None:
-    """Under a rush most requests find the sale sold out: answer them from the sale cache and the stock
-    counter alone, before authentication and before any database work."""
-    sale = request.app.state.flash_sales.get(promo_id)
-    if sale is not None and flash_of(request).known_sold_out(sale):
-        raise AppError(409, "FLASH_SOLD_OUT")
-
-
-@router.post(
-    "/flash-sales/{promo_id}/orders",
-    response_model=order_schemas.OrderOut,
-    status_code=201,
-    tags=["flash sales"],
-    dependencies=[Depends(not_sold_out)],
-)
-def buy_flash(
-    promo_id: IdPath,
-    data: schemas.FlashBuyIn,
-    request: Request,
-    response: Response,
-    session: DbSession,
-    user: CurrentUser,
-    idempotency_key: Annotated[
-        str, Header(alias="Idempotency-Key", min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    ],
-):
-    """Buy now at the sale price: refused at once when sold out or over the per-user limit."""
-    promo = service.get_promotion(session, promo_id)
-    if promo.kind != "flash_sale" or service.state_of(promo) != "running":
-        raise AppError(409, "FLASH_NOT_RUNNING")
-    sale = session.get(FlashSale, promo.id)
-    request.app.state.flash_sales.put(sale)
-    if flash_of(request).remaining(session, sale) <= 0:
-        raise AppError(409, "FLASH_SOLD_OUT")
-    checkout = order_schemas.CheckoutIn(
-        address_id=data.address_id,
-        items=[order_schemas.OrderItemIn(product_id=promo.rules["product_id"], quantity=data.quantity)],
-    )
-    order, created = retrying(
-        session,
-        lambda: orders.place_order(
-            session, user, checkout, idempotency_key, flash_of(request), flash_promotion=promo.id
-        ),
-    )
-    if not created:
-        response.status_code = 200
-    return orders.view(session, order)
 
 
 @router.get("/me/membership", response_model=schemas.MembershipOut, tags=["membership"])

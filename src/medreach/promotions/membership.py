@@ -1,7 +1,14 @@
-"""Member levels by trailing 12-month paid spend, and the points ledger."""
+"""Member levels by trailing 12-month paid spend, and the points ledger.
+
+Paid spend is a fact of orders, and orders sit above promotions (their checkout is priced here). Coupon
+claims and the membership page start in promotions' own routes, so no caller above can pass the spend in:
+the orders domain hands its reader over once, when `medreach.orders.service` is imported
+(`read_paid_spend_with`), and this module never imports orders.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -10,10 +17,18 @@ from sqlalchemy.orm import Session
 from medreach.accounts.models import User
 from medreach.core.errors import AppError
 from medreach.core.settings import get_settings
-from medreach.orders.models import Order
 from medreach.promotions.models import PointsEntry
 
-COUNTED = ("paid", "shipped", "completed", "refund_requested")
+PaidSpend = Callable[[Session, int, datetime], int]  # (session, user id, since) -> fen paid for orders that count
+
+
+_paid_spend: PaidSpend | None = None
+
+
+def read_paid_spend_with(reader: PaidSpend) -> None:
+    """Called by the orders domain: how much a user paid, for orders that count, since a moment."""
+    global _paid_spend
+    _paid_spend = reader
 
 
 def levels() -> list[tuple[str, int]]:
@@ -22,15 +37,9 @@ def levels() -> list[tuple[str, int]]:
 
 
 def spend_12m(session: Session, user_id: int, now: datetime | None = None) -> int:
-    since = (now or datetime.now(UTC)) - timedelta(days=365)
-    return (
-        session.scalar(
-            select(func.coalesce(func.sum(Order.total_fen), 0)).where(
-                Order.user_id == user_id, Order.status.in_(COUNTED), Order.paid_at >= since
-            )
-        )
-        or 0
-    )
+    if _paid_spend is None:
+        raise RuntimeError("member levels need the orders domain's paid spend: import medreach.orders.service")
+    return _paid_spend(session, user_id, (now or datetime.now(UTC)) - timedelta(days=365))
 
 
 def level_of(spend_fen: int) -> int:

@@ -284,8 +284,3 @@ class PointsEntryOut(BaseModel):
     reason: str
     order_id: int | None
     at: datetime
-
-
-class FlashBuyIn(InputModel):
-    address_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
-    quantity: Annotated[int, Field(ge=1, le=99)] = 1

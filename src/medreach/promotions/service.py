@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from medreach.accounts.models import User
 from medreach.catalog import service as catalog
 from medreach.catalog.models import Product
+from medreach.core.db import get_or_404
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
 from medreach.core.settings import get_settings
 from medreach.ops.service import audit
-from medreach.orders.models import Order, OrderLine
 from medreach.promotions import engine, membership, schemas
-from medreach.promotions.flash import FlashStock, RedisFlashStock
+from medreach.promotions.flash import FlashStock, RedisFlashStock, SaleCache
 from medreach.promotions.models import (
     Coupon,
     CouponGrant,
@@ -31,7 +32,18 @@ from medreach.promotions.models import (
 )
 
 GIFT_ALLOWED_CLASSES = ("device", "health_food", "other")  # gifts are never drugs (买药赠药 ban)
-COUNTED_ORDER_STATUSES = ("paid", "shipped", "completed", "refund_requested")
+
+
+class PlacedOrder(Protocol):
+    """What promotions reads of an order. Orders sit above promotions: they own the order and hand it to
+    the hooks below (record, on_paid, on_cancelled, on_refunded) at each step of its life."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def user_id(self) -> int: ...
 
 
 def now() -> datetime:
@@ -285,34 +297,12 @@ def running(session: Session, at: datetime | None = None, kind: str | None = Non
     return list(session.scalars(q.order_by(Promotion.priority.desc(), Promotion.id)))
 
 
-def results(session: Session, promo_id: int) -> schemas.PromotionResults:
-    """Orders, GMV, discount cost and units of paid orders that this promotion touched."""
+def adjustments_by(session: Session, promo_id: int) -> Select:
+    """The promotion's share of every order it priced, as (order_id, product_id, amount_fen) rows to query
+    further: its results count only paid orders, which the orders domain (above) knows."""
     get_promotion(session, promo_id)
-    touched = (
-        select(OrderAdjustment.order_id, OrderAdjustment.product_id, OrderAdjustment.amount_fen)
-        .join(Order, Order.id == OrderAdjustment.order_id)
-        .where(
-            OrderAdjustment.source == "promotion",
-            OrderAdjustment.source_id == promo_id,
-            Order.status.in_(COUNTED_ORDER_STATUSES),
-        )
-    ).subquery()
-    orders, discount = session.execute(
-        select(func.count(func.distinct(touched.c.order_id)), func.coalesce(func.sum(touched.c.amount_fen), 0))
-    ).one()
-    order_ids = select(touched.c.order_id).distinct()
-    gmv = session.scalar(select(func.coalesce(func.sum(Order.total_fen), 0)).where(Order.id.in_(order_ids))) or 0
-    units = (
-        session.scalar(
-            select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(
-                OrderLine.order_id.in_(order_ids),
-                OrderLine.product_id.in_(select(touched.c.product_id).where(touched.c.product_id.is_not(None))),
-            )
-        )
-        or 0
-    )
-    return schemas.PromotionResults(
-        promotion_id=promo_id, orders=orders, gmv_fen=gmv, discount_fen=discount, units=units
+    return select(OrderAdjustment.order_id, OrderAdjustment.product_id, OrderAdjustment.amount_fen).where(
+        OrderAdjustment.source == "promotion", OrderAdjustment.source_id == promo_id
     )
 
 
@@ -687,7 +677,61 @@ def unit_prices(session: Session, products: list[Product], at: datetime | None =
     return out
 
 
+def breakdown_out(b: engine.Breakdown) -> schemas.BreakdownOut:
+    """The engine's breakdown as the API shows it (cart, checkout, orders, the console's preview)."""
+
+    def adj(a: engine.Adjustment) -> schemas.AdjustmentOut:
+        return schemas.AdjustmentOut(
+            source=a.source,
+            source_id=a.source_id,
+            kind=a.kind,
+            label=a.label,
+            amount_fen=a.amount_fen,
+            product_id=a.product_id,
+        )
+
+    return schemas.BreakdownOut(
+        lines=[
+            schemas.PricedLineOut(
+                product_id=line.product_id,
+                quantity=line.quantity,
+                list_price_fen=line.list_price_fen,
+                list_total_fen=line.list_total_fen,
+                flash_units=line.flash_units,
+                discount_fen=line.discount_fen,
+                final_fen=line.final_fen,
+                adjustments=[adj(a) for a in line.adjustments],
+            )
+            for line in b.lines
+        ],
+        applied=[adj(a) for a in b.applied],
+        subtotal_fen=b.subtotal_fen,
+        discount_fen=b.discount_fen,
+        goods_fen=b.goods_fen,
+        points_redeemed=b.points_redeemed,
+        points_fen=b.points_fen,
+        shipping_fen=b.shipping_fen,
+        total_fen=b.total_fen,
+        points_earned=b.points_earned,
+        gifts=[{"product_id": g[0], "name": g[1], "quantity": g[2]} for g in b.gifts],
+        coupon_problem=b.coupon_problem,
+    )
+
+
 # --- an order's price life -------------------------------------------------------------------------------------
+
+
+def open_flash_sale(session: Session, promo_id: int, flash: FlashStock, sales: SaleCache) -> int:
+    """The product of a running flash sale that still has units, for the buy-now path (refreshing the rush
+    cache on the way); FLASH_NOT_RUNNING or FLASH_SOLD_OUT otherwise."""
+    promo = get_promotion(session, promo_id)
+    if promo.kind != "flash_sale" or state_of(promo) != "running":
+        raise AppError(409, "FLASH_NOT_RUNNING")
+    sale = get_or_404(session, FlashSale, promo.id, "flash sale")
+    sales.put(sale)
+    if flash.remaining(session, sale) <= 0:
+        raise AppError(409, "FLASH_SOLD_OUT")
+    return sale.product_id
 
 
 def reserve_flash(
@@ -727,7 +771,7 @@ def undo_flash(session: Session, flash: FlashStock, held: list[tuple[FlashSale, 
 
 def record(
     session: Session,
-    order: Order,
+    order: PlacedOrder,
     user: User,
     breakdown: engine.Breakdown,
     held: list[tuple[FlashSale, int]],
@@ -777,7 +821,7 @@ def record(
         membership.add_points(session, user.id, -breakdown.points_redeemed, "redeemed", order.id)
 
 
-def on_paid(session: Session, order: Order, points_earned: int) -> None:
+def on_paid(session: Session, order: PlacedOrder, points_earned: int) -> None:
     session.execute(
         update(CouponGrant)
         .where(CouponGrant.order_id == order.id, CouponGrant.status == "locked")
@@ -792,7 +836,7 @@ def on_paid(session: Session, order: Order, points_earned: int) -> None:
         membership.add_points(session, order.user_id, points_earned, "earned", order.id)
 
 
-def on_cancelled(session: Session, flash: FlashStock, order: Order) -> None:
+def on_cancelled(session: Session, flash: FlashStock, order: PlacedOrder) -> None:
     """Everything the order held goes back: coupon, flash units, redeemed points."""
     session.execute(
         update(CouponGrant)
@@ -807,7 +851,7 @@ def on_cancelled(session: Session, flash: FlashStock, order: Order) -> None:
     _return_redeemed(session, order)
 
 
-def on_refunded(session: Session, order: Order) -> None:
+def on_refunded(session: Session, order: PlacedOrder) -> None:
     """Points earned by the order are taken back (as far as the balance allows); redeemed ones return."""
     got = (
         session.scalar(
@@ -823,7 +867,7 @@ def on_refunded(session: Session, order: Order) -> None:
     _return_redeemed(session, order)
 
 
-def _return_redeemed(session: Session, order: Order) -> None:
+def _return_redeemed(session: Session, order: PlacedOrder) -> None:
     spent = -(
         session.scalar(
             select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
