@@ -376,6 +376,10 @@ def test_control_choice():
         ex.evaluate(frame, control="z")
     with pytest.raises(AppError, match="EXPERIMENT_TOO_FEW_GROUPS"):
         ex.evaluate(frame[frame.group == "x"])
+    with pytest.raises(AppError, match="EXPERIMENT_BAD_CONVERTED"):
+        ex.evaluate(frame.assign(converted=2))  # counts are not conversions
+    with pytest.raises(AppError, match="EXPERIMENT_MISSING_COLUMNS"):
+        ex.evaluate(frame.drop(columns="revenue"))
 
 
 # --- degenerate inputs ----------------------------------------------------------------------------------------

@@ -345,6 +345,7 @@ def evaluate(
     the group named "control" (any case), else the first group in the frame's order.
     """
     _require_columns(frame.columns)
+    _reject_first(~frame["converted"].isin([0, 1]), "EXPERIMENT_BAD_CONVERTED", frame["converted"], "converted")
     codes, groups = pd.factorize(frame["group"].astype(str), sort=False)
     names = [str(g) for g in groups]
     control, choice = _pick_control(names, control)
@@ -487,9 +488,12 @@ def _pick_control(names: Sequence[str], control: str | None) -> tuple[str, Contr
 
 
 def _reject_first(bad: pd.Series, code: str, values: pd.Series, column: str) -> None:
+    """Raise `code` for the first row where `bad` holds, named by its index label (the file's row number)."""
     if bad.any():
-        row = int(bad.idxmax())
-        raise AppError(422, code, field=column, row=row, value=str(values.loc[row])[:40])
+        first = int(np.argmax(bad.to_numpy()))
+        label = values.index[first]
+        row = label.item() if isinstance(label, np.generic) else label
+        raise AppError(422, code, field=column, row=row, value=str(values.iloc[first])[:40])
 
 
 def _scaled(estimate: Estimate, n: int) -> tuple[float, float, float]:
