@@ -17,8 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('tracking_sources', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('internal', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # The built-in sources MedReach writes itself were told apart only by their key hint.
+    op.execute("UPDATE tracking_sources SET internal = true WHERE key_hint = 'internal'")
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('tracking_sources', schema=None) as batch_op:
+        batch_op.drop_column('internal')

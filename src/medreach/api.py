@@ -29,7 +29,7 @@ from medreach.pipeline import jobs
 from medreach.pipeline.api import router as pipeline_router
 from medreach.promotions.api import router as promotions_router
 from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
-from medreach.tracking.api import compact_sealed
+from medreach.tracking.tasks import compact_sealed
 from medreach.tracking.api import router as tracking_router
 from medreach.tracking.log import EventLog
 from medreach.tracking.relay import relay

@@ -13,9 +13,10 @@ from tests.conftest import problem_code
 
 @pytest.fixture
 def source(client, admin, app):
+    """A server source: a secret key whose userIds are believed (client-side keys: tests/security)."""
     app.state.keyring = KeyRing(ttl_seconds=0)  # revocation visible at once in tests
     _, headers = admin
-    r = client.post("/api/v1/admin/sources", headers=headers, json={"name": "web", "kind": "web"})
+    r = client.post("/api/v1/admin/sources", headers=headers, json={"name": "backend", "kind": "server"})
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -152,7 +153,8 @@ def test_gzip_bodies(client, app, source):
 def test_sources_need_permissions(client, staff, source):
     _, marketer = staff("marketer")
     assert client.get("/api/v1/admin/sources", headers=marketer).status_code == 200  # analytics:read
-    assert client.post("/api/v1/admin/sources", headers=marketer, json={"name": "x", "kind": "web"}).status_code == 403
+    r = client.post("/api/v1/admin/sources", headers=marketer, json={"name": "x", "kind": "web"})
+    assert r.status_code == 403 and r.json()["permission"] == "sources:manage"
     _, customer = staff()
     assert client.get("/api/v1/admin/sources", headers=customer).status_code == 403
 
@@ -165,6 +167,7 @@ def test_storefront_config_hands_out_the_web_sources_key(client, app, admin):
     r = client.post("/v1/page", headers=basic(config["write_key"]), json={"anonymousId": "a", "name": "Home"})
     assert r.status_code == 200
     _, headers = admin
-    [web] = [s for s in client.get("/api/v1/admin/sources", headers=headers).json() if s["kind"] == "web"]
+    [web] = [s for s in client.get("/api/v1/admin/sources", headers=headers).json()["items"] if s["kind"] == "web"]
+    assert (web["trusted"], web["internal"]) == (False, False)
     rotated = client.post(f"/api/v1/admin/sources/{web['id']}/rotate", headers=headers).json()
     assert client.get("/api/v1/tracking/config").json()["write_key"] == rotated["write_key"]

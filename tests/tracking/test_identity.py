@@ -1,4 +1,5 @@
-"""Identity stitching, trait mapping, the user timeline, reversible merges, and the live view."""
+"""Identity stitching, the user timeline, reversible merges, finding a person, and the live view (a trusted server
+source here; client-side keys and their identity tokens: tests/security/test_tracking_identity.py)."""
 
 from tests.conftest import problem_code
 from tests.tracking.test_collector import basic, source  # noqa: F401 (fixture)
@@ -21,7 +22,8 @@ def test_anonymous_browsing_joins_the_account_after_identify(client, app, source
     send(client, key, {"type": "track", "userId": uid, "event": "Order Completed", "timestamp": "2026-11-01T01:05:00Z"},
          {"type": "alias", "previousId": "old-device", "userId": uid, "timestamp": "2026-11-01T01:06:00Z"},
          {"type": "track", "anonymousId": "old-device", "event": "Products Searched", "timestamp": "2026-10-01T00:00:00Z"})
-    # Traits from an identify made now (after the account last changed) map onto the profile.
+    # Traits are event data: they change no account field.
+    before = client.get(f"/api/v1/admin/users/{uid}", headers=staff("admin")[1]).json()
     send(client, key, {"type": "identify", "anonymousId": "anon-1", "userId": uid,
                        "traits": {"name": "王五", "gender": "男", "birthday": "1980-02-03", "address": {"city": "成都"},
                                   "phone": "13712345678"}})
@@ -30,9 +32,7 @@ def test_anonymous_browsing_joins_the_account_after_identify(client, app, source
     assert set(tl["ids"]) == {uid, "anon-1", "old-device"}
     names = [e["event"] or e["type"] for e in tl["events"]]
     assert names == ["identify", "alias", "Order Completed", "identify", "Product Viewed", "page", "Products Searched"]
-    me = client.get(f"/api/v1/admin/users/{uid}", headers=staff("admin")[1]).json()
-    assert (me["name"], me["gender"], me["birth_date"], me["city"]) == ("王五", "male", "1980-02-03", "成都")
-    assert me["phone"] == user["phone"]  # contact data never comes from traits
+    assert client.get(f"/api/v1/admin/users/{uid}", headers=staff("admin")[1]).json() == before
 
     _, admin = staff("admin")
     link = next(x for x in tl["links"] if x["anonymous_id"] == "old-device")
@@ -44,21 +44,33 @@ def test_anonymous_browsing_joins_the_account_after_identify(client, app, source
     assert client.post(f"/api/v1/admin/identity-links/{link['id']}/undo", headers=analyst).status_code == 403
 
 
-def test_a_late_identify_does_not_undo_a_later_profile_edit(client, source, register, staff):
-    """The storefront batches its identify; one that arrives after the person edited their profile is older
-    than the edit and leaves it alone."""
-    user, headers, _ = register(name="旧名字")
-    uid, key = str(user["id"]), source["write_key"]
-    from datetime import UTC, datetime
+def test_staff_find_a_persons_timeline_by_phone_email_or_name(client, register, staff, db):
+    from medreach.accounts.models import User
 
-    sent_before_the_edit = datetime.now(UTC).isoformat()
-    assert client.patch("/api/v1/me", headers=headers, json={"name": "新名字"}).status_code == 200
-    send(client, key, {"type": "identify", "anonymousId": "anon-late", "userId": uid,
-                       "timestamp": sent_before_the_edit, "traits": {"name": "旧名字", "address": {"city": "拉萨"}}})
-    me = client.get(f"/api/v1/admin/users/{uid}", headers=staff("admin")[1]).json()
-    assert me["name"] == "新名字" and me["city"] != "拉萨"
-    send(client, key, {"type": "identify", "anonymousId": "anon-late", "userId": uid, "traits": {"name": "第三个名字"}})
-    assert client.get(f"/api/v1/admin/users/{uid}", headers=staff("admin")[1]).json()["name"] == "第三个名字"
+    user, _, _ = register(name="赵时间线")
+    other, _, _ = register(name="钱某")
+    with db.session() as s:
+        s.get(User, user["id"]).email = "zhao.timeline@example.com"
+        s.commit()
+    _, analyst = staff("analyst")  # profiles:read, no users:read
+    uid = str(user["id"])
+    for q in (user["phone"], "+86 " + user["phone"], "zhao.timeline@", "赵时间", uid):
+        r = client.get("/api/v1/admin/events/people", headers=analyst, params={"q": q})
+        assert r.status_code == 200, r.text
+        assert [p["user_id"] for p in r.json()["items"]] == [uid], q
+    [person] = r.json()["items"]
+    assert person["name"] == "赵时间线" and "****" in person["phone"] and person["email"].startswith("z***@")
+    assert client.get("/api/v1/admin/events/people", headers=analyst, params={"q": "没有这个人"}).json()["total"] == 0
+    _, service_agent = staff("service")  # users:read but not profiles:read
+    assert client.get("/api/v1/admin/events/people", headers=service_agent, params={"q": "赵"}).status_code == 403
+    from sqlalchemy import select
+
+    from medreach.ops.models import AuditEntry
+
+    with db.session() as s:
+        searches = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "users.list")))
+    assert len(searches) == 6 and all(a.detail["is_staff"] is False for a in searches)  # every search audited
+    assert str(other["id"]) not in {p["user_id"] for p in r.json()["items"]}
 
 
 def test_live_view_filters(client, app, source, staff):

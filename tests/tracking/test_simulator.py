@@ -192,7 +192,7 @@ def test_bulk_world_into_the_lake_with_links_and_a_manifest(db, tmp_path, shop):
         buyers = [u for u, _ in people if identity.links(s, u)]
         user = buyers[0]
         ids = identity.ids_of(s, user)
-    events = identity.timeline(EventLog(tmp_path / "log"), lake_dir, ids, limit=1000)
+    events = identity.timeline(EventLog(tmp_path / "log"), lake_dir, user, ids, limit=1000)
     assert {e["user_id"] for e in events} >= {None, user}
     # Replacing removes the world's files and links.
     with db.session() as s:

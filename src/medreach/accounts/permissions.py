@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, str] = {
     "campaign:approve": "审批营销活动",
     "analytics:read": "查看数据分析与报表",
     "pipeline:run": "运行数据管道与模型",
+    "sources:manage": "管理埋点数据源（新建、轮换与吊销写入密钥）",
     "audit:read": "查看审计日志",
     "system:admin": "系统管理（全部权限）",
 }

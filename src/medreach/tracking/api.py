@@ -1,24 +1,25 @@
-"""The collector (Segment-compatible /v1/* endpoints) and the console's source management."""
+"""The collector (Segment-compatible /v1/* endpoints), the storefront's identity token, and the console's
+sources, live view and timelines. Thin: parse, call one service function, shape the answer."""
 
 from __future__ import annotations
 
 import base64
 import gzip
 import zlib
-from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from medreach.accounts.deps import DbSession, require
+from medreach.accounts.deps import CurrentUser, DbSession, require
 from medreach.accounts.models import User
+from medreach.core.context import client_info
 from medreach.core.errors import AppError, problem
+from medreach.core.http import check_json_depth
+from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
-from medreach.ops.service import audit
-from medreach.tracking import collector, identity, lake, schemas, service
+from medreach.tracking import collector, identity, schemas, service, tasks
 
 router = APIRouter()
 OK = {"success": True}
@@ -44,6 +45,7 @@ async def _body(request: Request) -> bytes:
             raw = d.decompress(raw, collector.MAX_BATCH_BYTES + 1)
         except (zlib.error, gzip.BadGzipFile) as e:
             raise AppError(400, "MALFORMED_BODY") from e
+        check_json_depth(raw, request.app.state.settings.max_json_depth)  # the middleware saw it packed
     return raw
 
 
@@ -55,46 +57,10 @@ async def collect(request: Request, kind: str | None) -> JSONResponse:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         raise AppError(400, "MALFORMED_BODY") from e
-    state = request.app.state
     key = _write_key(request, body)
-    source_id = state.keyring.cached(key) if key else None
-    if source_id is None and key:  # a database look-up only on a cache miss
-        source_id = await run_in_threadpool(state.keyring.source_for, state.db.sessions, key)
-    if source_id is None:
-        raise AppError(401, "INVALID_WRITE_KEY", headers={"WWW-Authenticate": 'Basic realm="write key"'})
-    if kind is None:  # batch
-        events = body.get("batch") if isinstance(body, dict) else None
-        if not isinstance(events, list):
-            raise AppError(400, "EVENT_REJECTED", field="batch", reason="missing_batch")
-        sent_at = body.get("sentAt")
-    else:
-        events, sent_at = [body], None
-    received_iso = collector.iso(datetime.now(UTC))
-    batch_sent = sent_at if collector.parse_time(sent_at) else None
-    accepted, lines, rejected = [], [], []
-    for i, event in enumerate(events):
-        outcome = collector.accept(event, kind, i if kind is None else None, source_id, received_iso, batch_sent)
-        if isinstance(outcome, collector.Rejected):
-            rejected.append(outcome)
-        else:
-            accepted.append(outcome[0])
-            lines.append(outcome[1])
-    fresh = state.dedupe.fresh([e["messageId"] for e in accepted])
-    to_write = [e for e, new in zip(accepted, fresh, strict=False) if new]
-    if to_write:
-        try:
-            await state.event_log.append_async([line for line, new in zip(lines, fresh, strict=False) if new])
-        except OSError:
-            state.dedupe.forget([e["messageId"] for e in to_write])
-            raise
-    service.count(state.cache, source_id, len(to_write), len(rejected))
-    state.live.add(to_write)
-    if any(e["type"] in ("identify", "alias") for e in to_write):
-        await run_in_threadpool(_stitch, state, to_write)
-    if rejected:
-        await run_in_threadpool(_record, state, source_id, rejected, raw)
-    if rejected and not accepted:
-        r = rejected[0]
+    result = await service.collect(request.app.state, key, body, kind, client_info.get().ip, raw)
+    if result.all_rejected:
+        r = result.rejected[0]
         field = r.field if r.index is None else f"batch[{r.index}].{r.field}"
         status = 413 if r.reason == "event_too_large" else 400
         return problem(
@@ -108,23 +74,13 @@ async def collect(request: Request, kind: str | None) -> JSONResponse:
                     "code": x.reason,
                     "message": x.reason,
                 }
-                for x in rejected[:20]
+                for x in result.rejected[:20]
             ],
         )
-    body_out = dict(OK)
-    if rejected:
-        body_out["rejected"] = [{"index": r.index, "field": r.field, "reason": r.reason} for r in rejected[:100]]
+    body_out: dict[str, object] = dict(OK)
+    if result.rejected:
+        body_out["rejected"] = [{"index": r.index, "field": r.field, "reason": r.reason} for r in result.rejected[:100]]
     return JSONResponse(body_out)
-
-
-def _stitch(state, records) -> None:
-    with state.db.sessions() as s:
-        identity.apply(s, records)
-
-
-def _record(state, source_id, rejected, raw) -> None:
-    with state.db.sessions() as s:
-        service.record_rejections(s, source_id, rejected, raw)
 
 
 def _route(kind: str | None):
@@ -153,28 +109,40 @@ def tracking_config(session: DbSession):
     return {"write_key": key, "enabled": bool(key)}
 
 
+@router.get("/api/v1/tracking/identity", response_model=schemas.IdentityTokenOut, tags=["collector"])
+def tracking_identity(request: Request, user: CurrentUser):
+    """A short-lived token proving to the collector that this browser is signed in as this user: the tracker
+    sends it as `context.identityToken`, without which a public key's userId is not believed."""
+    return service.identity_token(request.app.state, user)
+
+
 # --- console: sources ----------------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/admin/sources", response_model=list[schemas.SourceOut], tags=["tracking admin"])
-def list_sources(session: DbSession, _: Annotated[User, require("analytics:read")]):
-    return service.list_sources(session)
+def _with_key(source_and_key) -> schemas.SourceWithKey:
+    source, key = source_and_key
+    return schemas.SourceWithKey(**schemas.SourceOut.model_validate(source).model_dump(), write_key=key)
+
+
+@router.get("/api/v1/admin/sources", response_model=Page[schemas.SourceOut], tags=["tracking admin"])
+def list_sources(session: DbSession, paging: Paging, _: Annotated[User, require("analytics:read")]):
+    items, total = service.list_sources(session, paging)
+    return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
 @router.post("/api/v1/admin/sources", response_model=schemas.SourceWithKey, status_code=201, tags=["tracking admin"])
-def create_source(data: schemas.SourceIn, session: DbSession, actor: Annotated[User, require("pipeline:run")]):
-    source, key = service.create_source(session, actor, data.name, data.kind)
-    return schemas.SourceWithKey(**schemas.SourceOut.model_validate(source).model_dump(), write_key=key)
+def create_source(data: schemas.SourceIn, session: DbSession, actor: Annotated[User, require("sources:manage")]):
+    return _with_key(service.create_source(session, actor, data.name, data.kind))
 
 
 @router.post("/api/v1/admin/sources/{source_id}/rotate", response_model=schemas.SourceWithKey, tags=["tracking admin"])
-def rotate_source(source_id: IdPath, session: DbSession, actor: Annotated[User, require("pipeline:run")]):
-    source, key = service.rotate_key(session, actor, source_id)
-    return schemas.SourceWithKey(**schemas.SourceOut.model_validate(source).model_dump(), write_key=key)
+def rotate_source(source_id: IdPath, session: DbSession, actor: Annotated[User, require("sources:manage")]):
+    """A new write key (the old one stops at once). Internal sources have none: 409 SOURCE_INTERNAL."""
+    return _with_key(service.rotate_key(session, actor, source_id))
 
 
 @router.post("/api/v1/admin/sources/{source_id}/revoke", response_model=schemas.SourceOut, tags=["tracking admin"])
-def revoke_source(source_id: IdPath, session: DbSession, actor: Annotated[User, require("pipeline:run")]):
+def revoke_source(source_id: IdPath, session: DbSession, actor: Annotated[User, require("sources:manage")]):
     return service.revoke(session, actor, source_id)
 
 
@@ -182,7 +150,6 @@ def revoke_source(source_id: IdPath, session: DbSession, actor: Annotated[User, 
 def source_stats(
     source_id: IdPath, request: Request, session: DbSession, _: Annotated[User, require("analytics:read")]
 ):
-    service.get_source(session, source_id)
     return service.stats(session, request.app.state.cache, source_id)
 
 
@@ -200,16 +167,19 @@ def live_events(
 ):
     """The newest events received (live view; filters by source, event name and user or anonymous id).
     With Redis configured it is every API process's stream; otherwise this process's."""
-    out = []
-    for e in request.app.state.live.newest():
-        if (source_id and e.get("sourceId") != source_id) or (event and e.get("event") != event):
-            continue
-        if user and user not in (e.get("userId"), e.get("anonymousId")):
-            continue
-        out.append({**e, "timestamp": collector.event_time(e)})
-        if len(out) >= limit:
-            break
-    return out
+    return service.live_events(request.app.state, source_id, event, user, limit)
+
+
+@router.get("/api/v1/admin/events/people", response_model=Page[schemas.PersonOut], tags=["tracking admin"])
+def find_people(
+    session: DbSession,
+    paging: Paging,
+    viewer: Annotated[User, require("profiles:read")],
+    q: Annotated[str, Query(min_length=1, max_length=64)],
+):
+    """Customers by phone (exact), e-mail, name or id, to open their timeline (masked; every search is audited)."""
+    items, total = service.find_people(session, viewer, q, paging)
+    return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
 @router.get("/api/v1/admin/users/{user_id}/timeline", tags=["tracking admin"])
@@ -221,46 +191,14 @@ def user_timeline(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ):
     """One person's events across every id stitched to them, newest first (the read is audited)."""
-    ids = identity.ids_of(session, user_id)
-    audit(
-        session,
-        actor_id=viewer.id,
-        actor_login=viewer.login,
-        action="tracking.timeline",
-        subject_type="user",
-        subject_id=user_id,
-        detail={"ids": len(ids)},
-    )
-    session.commit()
-    links = [
-        {
-            "id": link.id,
-            "anonymous_id": link.anonymous_id,
-            "via": link.via,
-            "created_at": link.created_at,
-            "undone_at": link.undone_at,
-        }
-        for link in identity.links(session, user_id)
-    ]
-    return {
-        "user_id": user_id,
-        "ids": sorted(ids),
-        "links": links,
-        "events": identity.timeline(request.app.state.event_log, request.app.state.settings.lake_path, ids, limit),
-    }
+    return service.user_timeline(session, request.app.state, viewer, user_id, limit)
 
 
 @router.post("/api/v1/admin/events/compact", tags=["tracking admin"])
 def compact_now(request: Request, _: Annotated[User, require("pipeline:run")]):
     """Compact what this process has logged, and other processes' sealed segments, into the lake now
     (it also happens every minute)."""
-    request.app.state.event_log.seal()
-    return {"events": compact_sealed(request.app.state, quiet_seconds=0)}
-
-
-def compact_sealed(state, quiet_seconds: float | None = None) -> int:
-    log = state.event_log
-    return lake.compact(log.sealed_segments(quiet_seconds), state.settings.lake_path, log.compacted_dir)
+    return {"events": tasks.compact_now(request.app.state)}
 
 
 @router.post("/api/v1/admin/identity-links/{link_id}/undo", tags=["tracking admin"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -39,6 +40,8 @@ _FIELDS = (
 _FIELD_SET = frozenset(_FIELDS)
 _OBJECTS = ("properties", "traits", "context", "integrations")
 _STRINGS = ("event", "name", "messageId", "previousId", "groupId", "category")
+IDENTITY_TOKEN = "identityToken"  # context.identityToken: the server's proof of the userId (never logged)
+CLAIMED_USER_ID = "claimedUserId"  # context.claimedUserId: a userId a client-side source could not prove
 
 
 @dataclass
@@ -142,15 +145,47 @@ def normalize(
     return out
 
 
+Verifier = Callable[[object], str | None]  # an identity token -> the user it proves, or None
+
+
+def settle_identity(record: dict, verified_user: Verifier | None, index: int | None) -> Rejected | None:
+    """Take the identity token out of the record (it is never logged) and, for a client-side source
+    (`verified_user` given), keep the userId only if the token proves that very user. An unproven claim moves
+    to context.claimedUserId and the event stays anonymous; with no anonymousId to keep, it is refused."""
+    context = record.get("context")
+    token = None
+    if context is not None and IDENTITY_TOKEN in context:
+        token = context[IDENTITY_TOKEN]
+        context = record["context"] = {k: v for k, v in context.items() if k != IDENTITY_TOKEN}
+    if verified_user is None or "userId" not in record:
+        return None
+    if token is not None and verified_user(token) == record["userId"]:
+        return None
+    if "anonymousId" not in record:
+        return Rejected(index, "userId", "unverified_user_id", record.get("messageId"))
+    record["context"] = {**(context or {}), CLAIMED_USER_ID: record.pop("userId")}
+    return None
+
+
 def accept(
-    event, kind: str | None, index: int | None, source_id: int, received_iso: str, batch_sent_at: str | None = None
+    event,
+    kind: str | None,
+    index: int | None,
+    source_id: int,
+    received_iso: str,
+    batch_sent_at: str | None = None,
+    verified_user: Verifier | None = None,
 ) -> tuple[dict, bytes] | Rejected:
     """Check, normalize and serialize one call: (record, log line), or why it is refused. The size limit
-    is applied to the line, which has room for what the server adds."""
+    is applied to the line, which has room for what the server adds. `verified_user` is given for a client-side
+    source: its userIds need an identity token (`settle_identity`)."""
     problem = check(event, kind, index)
     if problem is not None:
         return problem
     record = normalize(event, kind, source_id, received_iso, batch_sent_at)
+    problem = settle_identity(record, verified_user, index)
+    if problem is not None:
+        return problem
     line = orjson.dumps(record)
     if len(line) > MAX_EVENT_BYTES + SERVER_FIELDS_BYTES:
         return Rejected(index, "body", "event_too_large", _id(event))
@@ -163,6 +198,7 @@ def event_time(record: dict) -> str:
     the lake's `timestamp` column (lake.EVENT_SCHEMA), for records read straight from the log."""
     received = parse_time(record.get("receivedAt"))
     given, original, sent = (parse_time(record.get(k)) for k in ("timestamp", "originalTimestamp", "sentAt"))
+    t: datetime | None
     if given is not None:
         t = given
     elif original is not None and sent is not None and received is not None:

@@ -96,7 +96,7 @@ def compact(segments: list[Path], lake_dir: Path, done_dir: Path, prefix: str = 
             f'CREATE TEMP TABLE batch AS SELECT *, CAST("timestamp" AS DATE) AS day '
             f"FROM ({select_events([str(p) for p in segments])})"
         )
-        n = con.execute("SELECT count(*) FROM batch").fetchone()[0]
+        (n,) = con.execute("SELECT count(*) FROM batch").fetchone() or (0,)
         if n:  # one pass writes every day's file (day=YYYY-MM-DD/<prefix>-<uuid>.parquet), next to earlier ones
             con.execute(
                 f"COPY (SELECT * FROM batch ORDER BY \"timestamp\") TO '{target}' (FORMAT PARQUET, "

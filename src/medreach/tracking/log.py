@@ -9,15 +9,17 @@ its own segment; that line was never acknowledged, and readers skip it.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
 
-_SEAL = object()  # a marker in the write queue, not data
+_SEAL = bytes(bytearray(b"<seal>"))  # a marker in the write queue (a unique object, compared by identity)
+Waiter = Callable[[BaseException | None], None]
 
 
 class EventLog:
@@ -33,19 +35,19 @@ class EventLog:
         self.segment_max_bytes, self.fsync = segment_max_bytes, fsync
         self.segment_max_seconds = segment_max_seconds  # a segment this old is sealed: compaction may take it
         self._cond = threading.Condition()
-        self._pending: list[tuple[bytes, object]] = []
+        self._pending: list[tuple[bytes, Waiter]] = []
         self._closed = False
-        self._file = None
+        self._file: io.FileIO | None = None
         self._seq = 0
         self._thread = threading.Thread(target=self._run, name="event-log-writer", daemon=True)
         self._thread.start()
 
     # --- writing ---------------------------------------------------------------------------------------
-    def _open_segment(self):
+    def _open_segment(self) -> io.FileIO:
         self._seq += 1
         name = f"{time.time_ns():020d}-{os.getpid()}-{self._seq:04d}.jsonl"
-        self._file = open(self.directory / name, "ab", buffering=0)  # noqa: SIM115  closed when sealed
         self._size, self._opened = 0, time.monotonic()
+        return open(self.directory / name, "ab", buffering=0)  # closed when sealed
 
     def _run(self) -> None:
         while True:
@@ -66,7 +68,7 @@ class EventLog:
                     ):
                         if self._file is not None:
                             self._file.close()
-                        self._open_segment()
+                        self._file = self._open_segment()
                     self._file.write(data)
                     if self.fsync:
                         os.fsync(self._file.fileno())
@@ -79,7 +81,7 @@ class EventLog:
             for _, waiter in batch:
                 waiter(error)
 
-    def _submit(self, lines: list[bytes], waiter) -> None:
+    def _submit(self, lines: list[bytes], waiter: Waiter) -> None:
         chunk = b"".join(line + b"\n" for line in lines)
         with self._cond:
             if self._closed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medreach.core.db import Base, utcnow
@@ -12,7 +12,10 @@ from medreach.core.security import EncryptedString
 
 
 class Source(Base):
-    """Where events come from (web, server, app, import). Only a hash of the write key is stored."""
+    """Where events come from (web, server, app, import). Only a hash of the write key is stored.
+
+    web and app keys ship to browsers and apps: they are public, so their userIds must be proven (an identity
+    token). server and import keys are secrets an admin hands to a backend: their userIds are believed."""
 
     __tablename__ = "tracking_sources"
 
@@ -25,8 +28,15 @@ class Source(Base):
     # The storefront's own source: its key is public by nature (it ships to every browser), so it is kept
     # (encrypted) to hand to the web app; every other key exists only as its hash.
     embedded_key: Mapped[str | None] = mapped_column("embedded_key_enc", EncryptedString())
+    # Written by MedReach itself (domain events, the simulator): it has no key, and none can be made for it.
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def trusted(self) -> bool:
+        """A secret key (server/import, never embedded): its userIds are believed, as with Segment's server sources."""
+        return self.kind in ("server", "import") and self.embedded_key is None
 
 
 class Rejection(Base):

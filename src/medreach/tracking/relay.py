@@ -53,7 +53,7 @@ def relay(
 ) -> int:
     """Publish up to `limit` waiting domain events; returns how many were written."""
     q = select(DomainEvent).where(DomainEvent.published_at.is_(None)).order_by(DomainEvent.id).limit(limit)
-    if session.bind.dialect.name != "sqlite":
+    if session.get_bind().dialect.name != "sqlite":
         q = q.with_for_update(skip_locked=True)  # several processes relay without taking the same rows
     events = list(session.scalars(q))
     if not events:

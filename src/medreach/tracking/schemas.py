@@ -23,9 +23,26 @@ class SourceOut(BaseModel):
     kind: str
     key_hint: str
     status: str
+    internal: bool  # written by MedReach itself: no key, cannot be rotated or revoked
+    trusted: bool  # a secret server/import key, whose userIds are believed
     created_at: datetime
     rotated_at: datetime | None
 
 
 class SourceWithKey(SourceOut):
     write_key: str  # shown once, at creation or rotation
+
+
+class IdentityTokenOut(BaseModel):
+    user_id: str
+    token: str  # send as context.identityToken with the user's events
+    expires_at: datetime
+
+
+class PersonOut(BaseModel):
+    """A customer found for their timeline, masked as the viewer may see them."""
+
+    user_id: str
+    name: str | None
+    phone: str | None
+    email: str | None

@@ -39,6 +39,7 @@ import holidays
 import httpx
 import orjson
 
+from medreach.core.sql import sql_literal
 from medreach.tracking.collector import DAY_MS, EPOCH, iso, stamp
 
 SERVER, BROWSER = "medreach-server", "medreach-web"  # the storefront tracker's library name
@@ -648,6 +649,8 @@ class Recorder:
         for _ in range(rng.randint(30, 150)):
             category = rng.choice(list(self.world.by_category))
             p = self.world.pick(rng, category)
+            if p is None:  # never: by_category holds only categories with items
+                continue
             t += rng.randint(200, 1500)
             self.emit(t, "page", BROWSER, device, name="product", page={"path": f"/products/{p.id}"})
 
@@ -729,7 +732,8 @@ def _write_chunk(args) -> tuple[int, list[tuple[str, str, str]], dict[str, int]]
     """Worker: one chunk of people into two JSON-lines files (records, ground truth)."""
     items, plan, source_id, first, count, events_file, people_file = args
     world = World(items, plan.start, plan.days, plan.seed, source_id)
-    n, links, kinds = 0, [], {}
+    n, links = 0, []
+    kinds: dict[str, int] = {}
     with open(events_file, "wb") as ev, open(people_file, "wb") as pe:
         for person, records in generate(world, first, count):
             kinds[person.kind] = kinds.get(person.kind, 0) + 1
@@ -815,7 +819,8 @@ def write_lake(
     World(items, plan.start, plan.days, plan.seed, source_id)  # fail early on an empty catalog
     staging.mkdir(parents=True, exist_ok=True)
     workers = workers or min(os.cpu_count() or 1, max(1, plan.users // CHUNK))
-    total, kinds, people_files = 0, {}, []
+    total, people_files = 0, []
+    kinds: dict[str, int] = {}
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
     try:
         for args, (n, links, chunk_kinds) in _in_order(pool, workers, chunks(plan, items, source_id, staging)):
@@ -844,11 +849,11 @@ def write_lake(
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
-        files = ", ".join(f"'{f}'" for f in people_files)
+        files = ", ".join(sql_literal(f) for f in people_files)
         con.execute(
             f"COPY (SELECT * REPLACE (CAST(anonymous_ids AS VARCHAR[]) AS anonymous_ids) "
             f"FROM read_json([{files}], format='newline_delimited') ORDER BY user_id) "
-            f"TO '{folder / 'people.parquet'}' (FORMAT PARQUET, COMPRESSION ZSTD)"
+            f"TO {sql_literal(folder / 'people.parquet')} (FORMAT PARQUET, COMPRESSION ZSTD)"
         )
     finally:
         con.close()
@@ -878,7 +883,8 @@ def send(
     with session_factory() as s:
         items = catalog_items(s)
     world = World(items, plan.start, plan.days, plan.seed, 0)
-    sent, kinds = 0, {}
+    sent = 0
+    kinds: dict[str, int] = {}
     batch: list[bytes] = []
     size = 0
     with httpx.Client(base_url=url.rstrip("/"), auth=(write_key, ""), timeout=60) as client:
