@@ -18,6 +18,7 @@ catalog_app = typer.Typer(help="Products and search", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders", no_args_is_help=True)
 pipeline_app = typer.Typer(help="The data pipeline: lake tables and jobs", no_args_is_help=True)
 backup_app = typer.Typer(help="Backups of the database and the lake", no_args_is_help=True)
+profiles_app = typer.Typer(help="Customer profiles: lifetime value", no_args_is_help=True)
 insights_app = typer.Typer(help="Insights: experiments and what campaigns caused", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
@@ -25,6 +26,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(orders_app, name="orders")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(backup_app, name="backup")
+app.add_typer(profiles_app, name="profiles")
 app.add_typer(insights_app, name="insights")
 
 
@@ -558,6 +560,53 @@ def insights_experiment(
         )
     for row in result.summaries():
         typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+@profiles_app.command("clv")
+def profiles_clv(
+    transactions: Annotated[
+        Path,
+        typer.Argument(
+            metavar="TRANSACTIONS.csv", exists=True, dir_okay=False, help="customer_id,date,amount: a row a purchase"
+        ),
+    ],
+    calibration_end: Annotated[
+        str, typer.Option(help="fit on the purchases up to this day, YYYY-MM-DD; the later ones are the holdout")
+    ] = "",
+    time_unit: Annotated[str, typer.Option(help="D (days) or W (weeks): the period purchases are counted in")] = "D",
+    predictions: Annotated[
+        Path | None, typer.Option(dir_okay=False, help="write the per-customer predictions to this CSV")
+    ] = None,
+):
+    """Fit lifetime-value models (BG/NBD and Gamma-Gamma, as the lifetimes package) on a purchase log and print
+    {"bgnbd": {r, alpha, a, b}, "gamma_gamma": {p, q, v}, "customers": N} as one JSON object."""
+    import json
+    from datetime import date
+
+    from medreach.profiles import clv
+
+    unit = time_unit.upper()
+    if unit not in clv.TIME_UNITS:
+        raise typer.BadParameter("D (days) or W (weeks)", param_hint="--time-unit")
+    try:
+        end = date.fromisoformat(calibration_end) if calibration_end else None
+    except ValueError:
+        raise typer.BadParameter("YYYY-MM-DD", param_hint="--calibration-end") from None
+    try:
+        result = clv.fit(clv.read_transactions(transactions), unit, end)
+    except clv.ClvDataError as e:
+        typer.echo(f"error: {transactions.name}: {e}", err=True)
+        raise typer.Exit(2) from e
+    except clv.ClvFitError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
+    if predictions:
+        try:
+            clv.write_predictions(result.predictions, predictions)
+        except OSError as e:
+            typer.echo(f"error: cannot write the predictions: {e}", err=True)
+            raise typer.Exit(1) from e
+    typer.echo(json.dumps(result.parameters()))
 
 
 if __name__ == "__main__":
