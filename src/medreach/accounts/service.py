@@ -94,6 +94,23 @@ def find_by_login(session: Session, login: str) -> User | None:
     return session.scalar(select(User).where(column == key[1]))
 
 
+def names_of(session: Session, user_ids: list[int]) -> dict[int, str]:
+    """Display names by user id (a review's author, say), for the domains that show them."""
+    if not user_ids:
+        return {}
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(set(user_ids)))).tuples().all())
+
+
+def customers_by_ids(session: Session, user_ids: list[int]) -> list[User]:
+    """The customers (not staff) among these user ids."""
+    return list(session.scalars(select(User).where(User.id.in_(user_ids), User.is_staff.is_(False))))
+
+
+def lock_user(session: Session, user_id: int) -> None:
+    """Hold the user's row until the transaction ends: serialises a customer's limits (coupons, points)."""
+    session.scalar(select(User.id).where(User.id == user_id).with_for_update())
+
+
 def _new_user(
     session: Session,
     *,

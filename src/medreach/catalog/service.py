@@ -183,6 +183,12 @@ def get_product(session: Session, product_id: int) -> Product:
     return product
 
 
+def products_by_id(session: Session, ids: Iterable[int]) -> dict[int, Product]:
+    """These products by id, whatever their state (the caller checks what it needs: a gift, an order line)."""
+    wanted = set(ids)
+    return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(wanted)))} if wanted else {}
+
+
 def visible_by_ids(session: Session, ids: list[int]) -> list[Product]:
     return list(session.scalars(select(Product).where(Product.id.in_(ids), *visible()))) if ids else []
 

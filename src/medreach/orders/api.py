@@ -523,5 +523,4 @@ def moderate_review(
     session: DbSession,
     moderator: Annotated[User, require("reviews:moderate")],
 ):
-    review = reviews.moderate(session, moderator, review_id, data)
-    return reviews.view(review, session.get(User, review.user_id).name)
+    return reviews.view(*reviews.moderate(session, moderator, review_id, data))

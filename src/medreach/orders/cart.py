@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from medreach.accounts.models import User
 from medreach.catalog import service as catalog
-from medreach.catalog.models import Product
 from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.orders import pricing, schemas
 from medreach.orders.models import Cart, CartItem
 from medreach.orders.prescriptions import approved_product_ids
 from medreach.orders.pricing import check_line
+
+if TYPE_CHECKING:  # types only: users and products are read through their domains' services
+    from medreach.accounts.models import User
+    from medreach.catalog.models import Product
 
 
 def find_cart(session: Session, user: User | None, guest_token: str | None) -> Cart | None:
@@ -134,8 +137,9 @@ def merge(session: Session, user: User, guest_token: str) -> Cart:
     guest = find_cart(session, None, guest_token)
     cart = _cart_for_write(session, user, None)
     if guest is not None:
+        products = catalog.products_by_id(session, [g.product_id for g in guest.items])
         for g in guest.items:
-            product = session.get(Product, g.product_id)
+            product = products[g.product_id]
             mine = next((i for i in cart.items if i.product_id == g.product_id), None)
             quantity = min((mine.quantity if mine else 0) + g.quantity, product.max_per_order, max(product.stock, 1))
             if mine:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from medreach.accounts.models import User
 from medreach.catalog import service as catalog
-from medreach.catalog.models import Product
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
@@ -24,6 +23,9 @@ from medreach.core.security import mask_name
 from medreach.ops.service import audit
 from medreach.orders import schemas
 from medreach.orders.models import Order, Prescription, PrescriptionItem
+
+if TYPE_CHECKING:  # types only: users are read through their domain's service
+    from medreach.accounts.models import User
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # Recognised by their first bytes, whatever the client claims the type is.
@@ -290,10 +292,8 @@ def consume(session: Session, rx_id: int | None) -> None:
 
 
 def view(session: Session, rx: Prescription, masked: bool) -> schemas.PrescriptionOut:
-    names = {
-        p.id: catalog.display_name(p)
-        for p in session.scalars(select(Product).where(Product.id.in_([i.product_id for i in rx.items])))
-    }
+    products = catalog.products_by_id(session, [i.product_id for i in rx.items])
+    names = {pid: catalog.display_name(p) for pid, p in products.items()}
     return schemas.PrescriptionOut(
         id=rx.id,
         user_id=rx.user_id,

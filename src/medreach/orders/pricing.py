@@ -3,16 +3,20 @@ with the storefront's display rules applied to each line."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
-from medreach.accounts.models import User
 from medreach.catalog import service as catalog
-from medreach.catalog.models import Product
 from medreach.orders import schemas
 from medreach.orders.prescriptions import approved_product_ids
 from medreach.promotions import schemas as promotion_schemas
 from medreach.promotions import service as promotions
 from medreach.promotions.flash import FlashStock
+
+if TYPE_CHECKING:  # types only: users and products are read through their domains' services
+    from medreach.accounts.models import User
+    from medreach.catalog.models import Product
 
 
 def check_line(product: Product, quantity: int, rx_ok: bool) -> str | None:

@@ -6,12 +6,13 @@ Text is stored as written and escaped where it is rendered (the UI renders it as
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from medreach.accounts.models import User
+from medreach.accounts import service as accounts
 from medreach.catalog import service as catalog
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
@@ -20,6 +21,9 @@ from medreach.core.security import mask_name
 from medreach.ops.service import audit
 from medreach.orders import schemas, state
 from medreach.orders.models import Order, OrderLine, Review
+
+if TYPE_CHECKING:  # types only: users are read through their domain's service
+    from medreach.accounts.models import User
 
 REVIEWABLE = (state.COMPLETED, state.SHIPPED)
 
@@ -63,15 +67,19 @@ def view(review: Review, author: str) -> schemas.ReviewOut:
     )
 
 
+def _with_authors(session: Session, reviews: list[Review]) -> list[tuple[Review, str]]:
+    names = accounts.names_of(session, [r.user_id for r in reviews])
+    return [(r, names.get(r.user_id, "")) for r in reviews]
+
+
 def approved_for(session: Session, product_id: int, params: PageParams) -> tuple[list[tuple[Review, str]], int]:
-    q = (
-        select(Review, User.name)
-        .join(User, User.id == Review.user_id)
-        .where(Review.product_id == product_id, Review.status == "approved")
-        .order_by(Review.id.desc())
+    """A product's approved reviews, newest first, each with its author's name."""
+    rows, total = paginate(
+        session,
+        select(Review).where(Review.product_id == product_id, Review.status == "approved").order_by(Review.id.desc()),
+        params,
     )
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    return list(session.execute(q.limit(params.limit).offset(params.offset)).all()), total
+    return _with_authors(session, rows), total
 
 
 def ratings(session: Session, product_ids: list[int]) -> dict[int, tuple[float, int]]:
@@ -86,18 +94,14 @@ def ratings(session: Session, product_ids: list[int]) -> dict[int, tuple[float, 
     return {pid: (round(float(avg), 1), n) for pid, avg, n in rows}
 
 
-def queue(session: Session, params: PageParams, status: str = "pending"):
-    q = (
-        select(Review, User.name)
-        .join(User, User.id == Review.user_id)
-        .where(Review.status == status)
-        .order_by(Review.id)
-    )
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    return list(session.execute(q.limit(params.limit).offset(params.offset)).all()), total
+def queue(session: Session, params: PageParams, status: str = "pending") -> tuple[list[tuple[Review, str]], int]:
+    """The moderation queue, oldest first, each review with its author's name."""
+    rows, total = paginate(session, select(Review).where(Review.status == status).order_by(Review.id), params)
+    return _with_authors(session, rows), total
 
 
-def moderate(session: Session, moderator: User, review_id: int, data: schemas.ModerateIn) -> Review:
+def moderate(session: Session, moderator: User, review_id: int, data: schemas.ModerateIn) -> tuple[Review, str]:
+    """Approve or reject a pending review (a reason is required to reject); the review and its author's name."""
     review = session.get(Review, review_id)
     if review is None:
         raise not_found("review")
@@ -118,7 +122,7 @@ def moderate(session: Session, moderator: User, review_id: int, data: schemas.Mo
         detail={"reason": data.reason},
     )
     session.commit()
-    return review
+    return review, accounts.names_of(session, [review.user_id]).get(review.user_id, "")
 
 
 def mine(session: Session, user: User, params: PageParams):

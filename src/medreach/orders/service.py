@@ -7,15 +7,14 @@ import hashlib
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from medreach.accounts import service as accounts
-from medreach.accounts.models import User
 from medreach.catalog import service as catalog
-from medreach.catalog.models import Product
 from medreach.catalog.schemas import RX_NOTICE
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
@@ -28,6 +27,10 @@ from medreach.promotions import membership
 from medreach.promotions import schemas as promotion_schemas
 from medreach.promotions import service as promotions
 from medreach.promotions.flash import FlashStock, SaleCache
+
+if TYPE_CHECKING:  # types only: users and products are read through their domains' services
+    from medreach.accounts.models import User
+    from medreach.catalog.models import Product
 
 PAY_WITHIN = timedelta(minutes=30)
 REVIEW_WITHIN = timedelta(hours=48)
@@ -138,7 +141,7 @@ def place_order(
 
 def _place(session, user, data, idempotency_key, request_hash, items, flash, flash_promotion, held):
     address = accounts.get_address(session, user, data.address_id)
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_([i for i, _ in items])))}
+    products = catalog.products_by_id(session, [i for i, _ in items])
     wanted: list[tuple[Product, int]] = []
     for product_id, quantity in items:
         p = products.get(product_id)
@@ -181,8 +184,8 @@ def _place(session, user, data, idempotency_key, request_hash, items, flash, fla
         note=data.note,
         expires_at=now + (REVIEW_WITHIN if status == state.AWAITING_RX else PAY_WITHIN),
     )
-    gifts = [(session.get(Product, pid), qty) for pid, _, qty in b.gifts]
-    gift_lines = [_line(g, q, 0, gift=True) for g, q in gifts if g is not None]
+    gifts = catalog.products_by_id(session, [pid for pid, _, _ in b.gifts])
+    gift_lines = [_line(gifts[pid], qty, 0, gift=True) for pid, _, qty in b.gifts if pid in gifts]
     order.lines = [_line(p, q, finals[p.id]) for p, q in wanted] + gift_lines
     order.history = [OrderStatusChange(from_status="", to_status=status, actor_id=user.id, reason="placed", at=now)]
     # Stock first, in a fixed product order: each UPDATE takes its row lock before anything else touches

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from medreach.accounts.models import User
+from medreach.accounts import service as accounts
 from medreach.core.errors import AppError
 from medreach.core.settings import get_settings
 from medreach.promotions.models import PointsEntry
@@ -62,7 +62,7 @@ def balance(session: Session, user_id: int) -> int:
 
 def add_points(session: Session, user_id: int, delta: int, reason: str, order_id: int | None = None) -> PointsEntry:
     """Write one ledger entry. The user row is locked first, so concurrent redemptions cannot overdraw."""
-    session.scalar(select(User.id).where(User.id == user_id).with_for_update())
+    accounts.lock_user(session, user_id)
     current = balance(session, user_id)
     if current + delta < 0:
         raise AppError(422, "POINTS_INSUFFICIENT", field="points", balance=current)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from medreach.accounts.models import User
+from medreach.accounts import service as accounts
 from medreach.catalog import service as catalog
-from medreach.catalog.models import Product
 from medreach.core.db import get_or_404
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
@@ -30,6 +29,10 @@ from medreach.promotions.models import (
     PointsEntry,
     Promotion,
 )
+
+if TYPE_CHECKING:  # types only: users and products are read through their domains' services
+    from medreach.accounts.models import User
+    from medreach.catalog.models import Product
 
 GIFT_ALLOWED_CLASSES = ("device", "health_food", "other")  # gifts are never drugs (买药赠药 ban)
 
@@ -112,14 +115,10 @@ def review(session: Session, reviewer: User, obj, decision: str, note: str) -> N
 # --- compliance -----------------------------------------------------------------------------------------
 
 
-def _products(session: Session, ids) -> dict[int, Product]:
-    return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(list(ids))))} if ids else {}
-
-
 def check_scope(session: Session, scope: schemas.ScopeIn) -> None:
     """Promotions never reach prescription drugs (广告法 Art 15): naming one in a scope is refused.
     (Category and brand scopes may contain Rx products; the engine leaves those lines alone.)"""
-    found = _products(session, scope.product_ids)
+    found = catalog.products_by_id(session, scope.product_ids)
     missing = set(scope.product_ids) - set(found)
     if missing:
         raise AppError(422, "PRODUCT_UNAVAILABLE", field="scope.product_ids", product=str(min(missing)))
@@ -139,7 +138,7 @@ def _validated_rules(session: Session, kind: str, raw: dict) -> dict:
         raise AppError(422, "VALIDATION_ERROR", field=field, reason=err["msg"]) from e
     data = rules.model_dump(exclude_none=True)
     if kind == "gift":
-        gift = session.get(Product, rules.gift_product_id)
+        gift = catalog.products_by_id(session, [rules.gift_product_id]).get(rules.gift_product_id)
         if gift is None:
             raise AppError(
                 422, "PRODUCT_UNAVAILABLE", field="rules.gift_product_id", product=str(rules.gift_product_id)
@@ -148,7 +147,7 @@ def _validated_rules(session: Session, kind: str, raw: dict) -> dict:
             raise AppError(422, "GIFT_DRUG_FORBIDDEN", field="rules.gift_product_id", product=gift.sku)
         data.update(gift_name=catalog.display_name(gift), gift_drug_class=gift.drug_class)
     if kind == "flash_sale":
-        product = session.get(Product, rules.product_id)
+        product = catalog.products_by_id(session, [rules.product_id]).get(rules.product_id)
         if product is None or product.online_banned or not product.is_active:
             raise AppError(422, "PRODUCT_UNAVAILABLE", field="rules.product_id", product=str(rules.product_id))
         if product.is_rx:
@@ -250,7 +249,7 @@ def promotion_view(session: Session, promo: Promotion, flash: FlashStock | None 
     info = None
     if promo.kind == "flash_sale":
         sale = session.get(FlashSale, promo.id)
-        product = session.get(Product, sale.product_id)
+        product = catalog.get_product(session, sale.product_id)
         info = {
             "product_id": sale.product_id,
             "product_name": catalog.display_name(product),
@@ -350,17 +349,13 @@ def _usable(coupon: Coupon, at: datetime | None = None) -> bool:
     return state_of(coupon, at) == "running"
 
 
-def _lock_user(session: Session, user_id: int) -> None:
-    session.scalar(select(User.id).where(User.id == user_id).with_for_update())
-
-
 def _grant(session: Session, user: User, coupon: Coupon) -> CouponGrant:
     """Give one coupon to the user, within the per-user and total limits (safe under concurrency)."""
     if not _usable(coupon):
         raise AppError(409, "COUPON_NOT_AVAILABLE", current=state_of(coupon))
     if coupon.min_member_level > membership.member_level(session, user.id):
         raise AppError(403, "COUPON_MEMBERS_ONLY", level=coupon.min_member_level)
-    _lock_user(session, user.id)
+    accounts.lock_user(session, user.id)
     held = (
         session.scalar(select(func.count()).where(CouponGrant.coupon_id == coupon.id, CouponGrant.user_id == user.id))
         or 0
@@ -438,9 +433,8 @@ def bulk_codes(session: Session, actor: User, coupon_id: int, count: int) -> lis
 
 def issue(session: Session, actor: User, coupon_id: int, user_ids: list[int]) -> int:
     coupon = get_coupon(session, coupon_id)
-    users = list(session.scalars(select(User).where(User.id.in_(user_ids), User.is_staff.is_(False))))
     done = 0
-    for user in users:
+    for user in accounts.customers_by_ids(session, user_ids):
         try:
             with session.begin_nested():
                 _grant(session, user, coupon)
@@ -500,7 +494,7 @@ def _rule(p: Promotion) -> engine.Rule:
 
 
 def items_for(session: Session, wanted: list[tuple[int, int]]) -> list[tuple[Product, engine.Item]]:
-    products = _products(session, [pid for pid, _ in wanted])
+    products = catalog.products_by_id(session, [pid for pid, _ in wanted])
     out = []
     for pid, qty in wanted:
         p = products.get(pid)
