@@ -105,10 +105,7 @@ def import_products(
     content = file.file.read(request.app.state.settings.max_upload_bytes + 1)
     if len(content) > request.app.state.settings.max_upload_bytes:
         raise AppError(413, "BODY_TOO_LARGE", field="file", limit=request.app.state.settings.max_upload_bytes)
-    rows = service.read_table(content, file.filename or "")
-    if len(rows) > 20_000:
-        raise AppError(422, "IMPORT_TOO_MANY_ROWS", field="file", limit=20_000)
-    return service.import_products(session, actor, rows, dry_run=dry_run, index=index_of(request))
+    return service.import_file(session, actor, content, file.filename or "", dry_run=dry_run, index=index_of(request))
 
 
 @router.post("/admin/products/bulk", response_model=schemas.BulkUpdateOut, tags=["catalog admin"])

@@ -27,6 +27,7 @@ from medreach.core.pagination import PageParams, paginate
 from medreach.ops.service import audit
 
 LOW_STOCK = 10
+MAX_IMPORT_ROWS = 20_000
 EXPORT_COLUMNS = list(schemas.ProductIn.model_fields)
 
 
@@ -418,6 +419,16 @@ def import_products(
         dry_run=dry_run,
         errors=errors,
     )
+
+
+def import_file(
+    session: Session, actor: User, content: bytes, filename: str, *, dry_run: bool, index: SearchIndex | None
+) -> schemas.ImportReport:
+    """An uploaded CSV or XLSX file through import_products, at most MAX_IMPORT_ROWS rows."""
+    rows = read_table(content, filename)
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise AppError(422, "IMPORT_TOO_MANY_ROWS", field="file", limit=MAX_IMPORT_ROWS)
+    return import_products(session, actor, rows, dry_run=dry_run, index=index)
 
 
 def export_products(session: Session, fmt: str) -> bytes:

@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from medreach.accounts.deps import CurrentUser, DbSession, MaybeUser, anonymous_id, require
@@ -19,7 +18,6 @@ from medreach.catalog import schemas as catalog_schemas
 from medreach.catalog.search import SearchIndex, SearchQuery
 from medreach.core.db import retrying
 from medreach.core.errors import AppError
-from medreach.core.events import emit
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath, Moment
 from medreach.orders import cart as carts
@@ -93,18 +91,7 @@ def product_page(product_id: IdPath, request: Request, session: DbSession, user:
 
 @router.get("/cart", response_model=schemas.CartOut, tags=["cart"])
 def get_cart(request: Request, session: DbSession, user: MaybeUser, token: CartToken = None):
-    cart = carts.find_cart(session, user, token)
-    if cart is not None and cart.items:
-        emit(
-            session,
-            "Cart Viewed",
-            user_id=user and user.id,
-            anonymous_id=anonymous_id(request) or cart.guest_token,
-            cart_id=cart.id,
-            products=[{"product_id": i.product_id, "quantity": i.quantity} for i in cart.items],
-        )
-        session.commit()
-    return carts.view(session, user, cart, flash_of(request))
+    return carts.show(session, user, token, anonymous_id(request), flash_of(request))
 
 
 @router.post("/cart/items", response_model=schemas.CartOut, tags=["cart"])
@@ -244,12 +231,7 @@ def pay_order(order_id: IdPath, request: Request, session: DbSession, user: Curr
 @router.get("/orders/{order_id}/payment", response_model=schemas.PaymentOut, tags=["payments"])
 def order_payment(order_id: IdPath, request: Request, session: DbSession, user: CurrentUser):
     """The latest payment; if the gateway says it is paid but no notification came, it is applied now."""
-    order = service.get_own(session, user, order_id)
-    payment = session.scalar(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1))
-    if payment is None:
-        raise AppError(404, "NOT_FOUND", resource="payment")
-    p = provider(request)
-    return _payment_out(payments.sync_with_gateway(session, p, payment, service.on_paid(p)))
+    return _payment_out(service.current_payment(session, provider(request), user, order_id))
 
 
 @router.post("/payments/sandbox/notify", tags=["payments"], response_class=PlainTextResponse)

@@ -16,6 +16,7 @@ from medreach.orders import pricing, schemas
 from medreach.orders.models import Cart, CartItem
 from medreach.orders.prescriptions import approved_product_ids
 from medreach.orders.pricing import check_line
+from medreach.promotions.flash import FlashStock
 
 if TYPE_CHECKING:  # types only: users and products are read through their domains' services
     from medreach.accounts.models import User
@@ -151,7 +152,25 @@ def merge(session: Session, user: User, guest_token: str) -> Cart:
     return cart
 
 
-def view(session: Session, user: User | None, cart: Cart | None, flash=None) -> schemas.CartOut:
+def show(
+    session: Session, user: User | None, guest_token: str | None, anonymous_id: str | None, flash: FlashStock
+) -> schemas.CartOut:
+    """The caller's cart, priced; records Cart Viewed when it holds anything."""
+    cart = find_cart(session, user, guest_token)
+    if cart is not None and cart.items:
+        emit(
+            session,
+            "Cart Viewed",
+            user_id=user.id if user else None,
+            anonymous_id=anonymous_id or cart.guest_token,
+            cart_id=cart.id,
+            products=[{"product_id": i.product_id, "quantity": i.quantity} for i in cart.items],
+        )
+        session.commit()
+    return view(session, user, cart, flash)
+
+
+def view(session: Session, user: User | None, cart: Cart | None, flash: FlashStock | None = None) -> schemas.CartOut:
     items = [(i.product_id, i.quantity) for i in cart.items] if cart else []
     lines, b = pricing.priced(session, user, items, flash=flash)
     return schemas.CartOut(

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from medreach.core.errors import AppError
+from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
 from medreach.ops.service import audit
 from medreach.orders import state
@@ -161,6 +161,14 @@ def open_payment(
     payment.gateway_trade_no, payment.pay_url = created.gateway_trade_no, created.pay_url
     session.commit()
     return payment, created
+
+
+def latest(session: Session, order_id: int) -> Payment:
+    """The order's most recent payment (404 before the buyer opened one)."""
+    payment = session.scalar(select(Payment).where(Payment.order_id == order_id).order_by(Payment.id.desc()).limit(1))
+    if payment is None:
+        raise not_found("payment")
+    return payment
 
 
 def _record(session: Session, provider: str, notify_id: str, out_trade_no: str, outcome: str, payload: dict) -> None:

@@ -386,6 +386,13 @@ def on_paid(provider: payments.PaymentProvider):
     return apply
 
 
+def current_payment(session: Session, provider: payments.PaymentProvider, user: User, order_id: int) -> Payment:
+    """The caller's order's latest payment; if the gateway says it is paid but no notification came, the
+    payment is applied now."""
+    payment = payments.latest(session, get_own(session, user, order_id).id)
+    return payments.sync_with_gateway(session, provider, payment, on_paid(provider))
+
+
 def ship(session: Session, agent: User, order: Order, tracking_no: str) -> Order:
     state.transition(session, order, state.SHIPPED, actor_id=agent.id, reason=f"tracking {tracking_no}")
     order.tracking_no = tracking_no
