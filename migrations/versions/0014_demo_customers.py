@@ -1,0 +1,24 @@
+"""accounts: demo customers
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-04 05:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import medreach.core.db
+import medreach.core.security
+
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

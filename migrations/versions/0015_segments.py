@@ -1,0 +1,24 @@
+"""profiles: segments and their history
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-04 05:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import medreach.core.db
+import medreach.core.security
+
+
+revision = '0015'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""profiles: model versions
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-04 05:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import medreach.core.db
+import medreach.core.security
+
+
+revision = '0016'
+down_revision = '0015'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
