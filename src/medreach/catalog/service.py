@@ -21,6 +21,7 @@ from medreach.catalog import schemas
 from medreach.catalog.models import DRUG_CLASS_NAMES, Category, Product, StockMovement
 from medreach.catalog.search import SearchDoc, SearchIndex, SearchQuery
 from medreach.compliance import negative_list
+from medreach.core.db import get_or_404
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
@@ -178,10 +179,7 @@ def admin_view(p: Product) -> schemas.ProductAdminOut:
 
 
 def get_product(session: Session, product_id: int) -> Product:
-    product = session.get(Product, product_id)
-    if product is None:
-        raise not_found("product")
-    return product
+    return get_or_404(session, Product, product_id, "product")
 
 
 def products_by_id(session: Session, ids: Iterable[int]) -> dict[int, Product]:
@@ -196,8 +194,8 @@ def visible_by_ids(session: Session, ids: list[int]) -> list[Product]:
 
 def get_visible_product(session: Session, product_id: int) -> Product:
     """A product a customer may see; banned and inactive ones do not exist for customers."""
-    product = session.get(Product, product_id)
-    if product is None or not product.is_active or product.online_banned:
+    product = get_or_404(session, Product, product_id, "product")
+    if not product.is_active or product.online_banned:
         raise not_found("product")
     return product
 

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from medreach.catalog import service as catalog
-from medreach.core.errors import AppError, not_found
+from medreach.core.db import get_or_404
+from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
 from medreach.core.security import mask_name
@@ -140,10 +141,7 @@ def file_path(rx: Prescription, storage: Path) -> Path | None:
 
 
 def get_own(session: Session, user: User, rx_id: int) -> Prescription:
-    rx = session.get(Prescription, rx_id)
-    if rx is None or rx.user_id != user.id:
-        raise not_found("prescription")
-    return rx
+    return get_or_404(session, Prescription, rx_id, "prescription", owner_id=user.id)
 
 
 def list_own(session: Session, user: User) -> list[Prescription]:
@@ -170,9 +168,7 @@ def queue(session: Session, viewer: User, params: PageParams, status: str | None
 
 
 def read_for_review(session: Session, viewer: User, rx_id: int) -> Prescription:
-    rx = session.get(Prescription, rx_id)
-    if rx is None:
-        raise not_found("prescription")
+    rx = get_or_404(session, Prescription, rx_id, "prescription")
     audit(
         session,
         actor_id=viewer.id,
@@ -199,9 +195,7 @@ def review(session: Session, pharmacist: User, rx_id: int, approve: bool, reason
         raise AppError(422, "PHARMACIST_LICENCE_REQUIRED")
     if not approve and not reason.strip():
         raise AppError(422, "VALIDATION_ERROR", field="reason")
-    rx = session.get(Prescription, rx_id)
-    if rx is None:
-        raise not_found("prescription")
+    rx = get_or_404(session, Prescription, rx_id, "prescription")
     to = "approved" if approve else "rejected"
     now = datetime.now(UTC)
     moved = session.execute(

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from medreach.accounts import service as accounts
 from medreach.catalog import service as catalog
-from medreach.core.errors import AppError, not_found
+from medreach.core.db import get_or_404
+from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
 from medreach.core.security import mask_name
@@ -102,9 +103,7 @@ def queue(session: Session, params: PageParams, status: str = "pending") -> tupl
 
 def moderate(session: Session, moderator: User, review_id: int, data: schemas.ModerateIn) -> tuple[Review, str]:
     """Approve or reject a pending review (a reason is required to reject); the review and its author's name."""
-    review = session.get(Review, review_id)
-    if review is None:
-        raise not_found("review")
+    review = get_or_404(session, Review, review_id, "review")
     if review.status != "pending":
         raise AppError(409, "REVIEW_ALREADY_MODERATED", current=review.status)
     if data.decision == "reject" and not data.reason.strip():

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from medreach.accounts import service as accounts
 from medreach.catalog import service as catalog
 from medreach.catalog.schemas import RX_NOTICE
-from medreach.core.errors import AppError, not_found
+from medreach.core.db import get_or_404
+from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
 from medreach.ops.service import audit
@@ -345,7 +346,7 @@ def on_prescription_decided(flash: FlashStock):
 
 def on_paid(provider: payments.PaymentProvider):
     def apply(session: Session, payment: Payment) -> None:
-        order = session.get(Order, payment.order_id)
+        order = get_any(session, payment.order_id)
         if order.status != state.AWAITING_PAYMENT:
             # Paid after the order lapsed: the money goes straight back.
             payments.refund_payment(session, provider, order)
@@ -502,17 +503,11 @@ def view(session: Session, order: Order, staff: bool = False) -> schemas.OrderOu
 
 
 def get_own(session: Session, user: User, order_id: int) -> Order:
-    order = session.get(Order, order_id)
-    if order is None or order.user_id != user.id:
-        raise not_found("order")
-    return order
+    return get_or_404(session, Order, order_id, "order", owner_id=user.id)
 
 
 def get_any(session: Session, order_id: int) -> Order:
-    order = session.get(Order, order_id)
-    if order is None:
-        raise not_found("order")
-    return order
+    return get_or_404(session, Order, order_id, "order")
 
 
 def list_own(session: Session, user: User, params: PageParams, status: str | None = None):

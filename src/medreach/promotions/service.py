@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from medreach.accounts import service as accounts
 from medreach.catalog import service as catalog
 from medreach.core.db import get_or_404
-from medreach.core.errors import AppError, not_found
+from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.core.settings import get_settings
 from medreach.ops.service import audit
@@ -213,7 +213,7 @@ def update_promotion(session: Session, actor: User, promo_id: int, data: schemas
     if "rules" in changes:
         changes["rules"] = _validated_rules(session, promo.kind, data.rules)
         if promo.kind == "flash_sale":
-            sale = session.get(FlashSale, promo.id)
+            sale = get_or_404(session, FlashSale, promo.id, "flash sale")
             r = changes["rules"]
             sale.product_id, sale.sale_price_fen, sale.per_user_limit = (
                 r["product_id"],
@@ -239,16 +239,13 @@ def update_promotion(session: Session, actor: User, promo_id: int, data: schemas
 
 
 def get_promotion(session: Session, promo_id: int) -> Promotion:
-    promo = session.get(Promotion, promo_id)
-    if promo is None:
-        raise not_found("promotion")
-    return promo
+    return get_or_404(session, Promotion, promo_id, "promotion")
 
 
 def promotion_view(session: Session, promo: Promotion, flash: FlashStock | None = None) -> schemas.PromotionOut:
     info = None
     if promo.kind == "flash_sale":
-        sale = session.get(FlashSale, promo.id)
+        sale = get_or_404(session, FlashSale, promo.id, "flash sale")
         product = catalog.get_product(session, sale.product_id)
         info = {
             "product_id": sale.product_id,
@@ -329,10 +326,7 @@ def create_coupon(session: Session, actor: User, data: schemas.CouponIn) -> Coup
 
 
 def get_coupon(session: Session, coupon_id: int) -> Coupon:
-    coupon = session.get(Coupon, coupon_id)
-    if coupon is None:
-        raise not_found("coupon")
-    return coupon
+    return get_or_404(session, Coupon, coupon_id, "coupon")
 
 
 def coupon_view(c: Coupon) -> schemas.CouponOut:
@@ -397,7 +391,7 @@ def redeem(session: Session, user: User, code: str) -> CouponGrant:
     grant = session.scalar(select(CouponGrant).where(CouponGrant.code == code))
     if grant is None:
         raise AppError(404, "COUPON_CODE_UNKNOWN", field="code")
-    if not _usable(session.get(Coupon, grant.coupon_id)):
+    if not _usable(get_coupon(session, grant.coupon_id)):
         raise AppError(409, "COUPON_NOT_AVAILABLE", current="expired")
     taken = session.execute(
         update(CouponGrant)
@@ -522,7 +516,7 @@ def coupon_offer(session: Session, user: User | None, grant_id: int | None) -> e
     grant = session.get(CouponGrant, grant_id)
     if grant is None or user is None or grant.user_id != user.id:
         raise AppError(422, "COUPON_NOT_FOUND", field="coupon_grant_id")
-    coupon = session.get(Coupon, grant.coupon_id)
+    coupon = get_coupon(session, grant.coupon_id)
     if grant.status != "available" or not _usable(coupon):
         raise AppError(409, "COUPON_NOT_AVAILABLE", field="coupon_grant_id", current=grant.status)
     return engine.CouponOffer(
@@ -841,7 +835,7 @@ def on_cancelled(session: Session, flash: FlashStock, order: PlacedOrder) -> Non
         select(FlashReservation).where(FlashReservation.order_id == order.id, FlashReservation.status == "held")
     ):
         r.status = "released"
-        flash.release(session, session.get(FlashSale, r.promotion_id), r.user_id, r.quantity)
+        flash.release(session, get_or_404(session, FlashSale, r.promotion_id, "flash sale"), r.user_id, r.quantity)
     _return_redeemed(session, order)
 
 
