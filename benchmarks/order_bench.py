@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from medreach.accounts.legal import current_versions
 from medreach.devserver import base_env, percentile, prepare, scratch_database, serving
 
 
@@ -58,7 +59,8 @@ def run(args, base: str, db_url: str) -> None:
         client.patch(f"/api/v1/admin/products/{p['id']}", headers=ah, json={"max_per_order": 999})
     buyers = []
     for i in range(args.buyers):
-        r = client.post("/api/v1/auth/register", json={"phone": f"1370{i:07d}", "password": "bench-pass-1"})
+        r = client.post("/api/v1/auth/register", json={"phone": f"1370{i:07d}", "password": "bench-pass-1",
+                                                       "agreements": current_versions()})
         h = {"Authorization": "Bearer " + r.json()["tokens"]["access_token"]}
         a = client.post("/api/v1/addresses", headers=h, json={"recipient": "买家", "phone": "13800138000",
                                                               "province": "北京市", "city": "北京市", "detail": "1号"})

@@ -25,6 +25,7 @@ import sqlalchemy as sa  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from medreach.accounts import schemas, service  # noqa: E402
+from medreach.accounts.legal import current_versions  # noqa: E402
 from medreach.api import create_app  # noqa: E402
 from medreach.catalog.search import SearchIndex  # noqa: E402
 from medreach.catalog.synonyms import load_synonyms  # noqa: E402
@@ -42,6 +43,7 @@ SERVER_URLS = {
 REDIS_URL = os.environ.get("MEDREACH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE = os.environ.get("MEDREACH_REQUIRE_BACKENDS") == "1"
 PASSWORD = "correct-horse-9"
+AGREEMENTS = current_versions()  # the legal documents' versions registration accepts
 _skipped: dict[str, str] = {}
 
 
@@ -175,7 +177,7 @@ def register(client):
     """Register a customer; returns (user json, auth headers, tokens)."""
 
     def make(phone: str | None = None, **extra):
-        body = {"phone": phone or str(next(_phones)), "password": PASSWORD, **extra}
+        body = {"phone": phone or str(next(_phones)), "password": PASSWORD, "agreements": AGREEMENTS, **extra}
         r = client.post("/api/v1/auth/register", json=body)
         assert r.status_code == 201, r.text
         data = r.json()

@@ -5,12 +5,13 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 
 from medreach.accounts.models import RefreshToken, User
-from tests.conftest import PASSWORD
+from tests.conftest import AGREEMENTS, PASSWORD
 
 
 def test_concurrent_registration_of_one_phone(client, db):
     def attempt(_):
-        return client.post("/api/v1/auth/register", json={"phone": "13700000001", "password": PASSWORD}).status_code
+        body = {"phone": "13700000001", "password": PASSWORD, "agreements": AGREEMENTS}
+        return client.post("/api/v1/auth/register", json=body).status_code
 
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(attempt, range(16)))

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from medreach.accounts import schemas, service
+from medreach.accounts import legal, schemas, service
 from medreach.accounts.permissions import STAFF_ROLES
 from medreach.catalog import service as catalog
 from medreach.catalog.models import Product
@@ -84,7 +84,10 @@ def load_demo(session: Session) -> list[dict[str, str]]:
         logins.append({"role": role, "login": email, "password": DEMO_PASSWORD})
     phone, name = DEMO_CUSTOMER
     if service.find_by_login(session, phone) is None:
-        service.register(session, schemas.RegisterIn(phone=phone, password=DEMO_PASSWORD, name=name))
+        agreements = legal.current_versions()
+        service.register(
+            session, schemas.RegisterIn(phone=phone, password=DEMO_PASSWORD, name=name, agreements=agreements)
+        )
     logins.append({"role": "customer", "login": phone, "password": DEMO_PASSWORD})
     load_catalog(session)
     load_promotions(session)

@@ -2,14 +2,16 @@ import sqlalchemy as sa
 
 from medreach.accounts.models import RefreshToken
 from medreach.api import create_app
-from tests.conftest import PASSWORD, bearer, problem_code
+from tests.conftest import AGREEMENTS, PASSWORD, bearer, problem_code
 
 
 def test_register_with_phone_or_email_then_login(client):
-    r = client.post("/api/v1/auth/register", json={"phone": "138 0013 8001", "password": PASSWORD, "name": "张三"})
+    r = client.post("/api/v1/auth/register",
+                    json={"phone": "138 0013 8001", "password": PASSWORD, "name": "张三", "agreements": AGREEMENTS})
     assert r.status_code == 201, r.text
     assert r.json()["user"]["phone"] == "13800138001" and r.json()["user"]["roles"] == ["customer"]
-    r = client.post("/api/v1/auth/register", json={"email": "Li@Example.com", "password": PASSWORD})
+    r = client.post("/api/v1/auth/register", json={"email": "Li@Example.com", "password": PASSWORD,
+                                                   "agreements": AGREEMENTS})
     assert r.status_code == 201 and r.json()["user"]["email"] == "li@example.com"
     for login in ("13800138001", "+8613800138001", "li@example.com", "LI@example.com"):
         r = client.post("/api/v1/auth/login", json={"login": login, "password": PASSWORD})
@@ -34,7 +36,8 @@ def test_register_rejects_bad_input_with_named_fields(client):
 
 def test_duplicate_login_is_a_conflict(client, register):
     register("13800138003")
-    r = client.post("/api/v1/auth/register", json={"phone": "13800138003", "password": PASSWORD})
+    r = client.post("/api/v1/auth/register",
+                    json={"phone": "13800138003", "password": PASSWORD, "agreements": AGREEMENTS})
     assert r.status_code == 409 and problem_code(r) == "LOGIN_TAKEN"
     assert r.json()["errors"][0]["field"] == "phone"
 

@@ -9,7 +9,8 @@ from tests.conftest import PASSWORD, problem_code
 # Everything a guest may call. Anything else must declare a permission or need a logged-in caller.
 PUBLIC = {
     ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"),
-    ("POST", "/api/v1/auth/logout"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
+    ("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/legal/documents"), ("GET", "/api/v1/legal/documents/{name}"),
+    ("GET", "/api/v1/legal/purposes"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
     ("GET", "/{path:path}"), ("GET", "/api/v1/categories"), ("GET", "/api/v1/products"),
     ("GET", "/api/v1/products/suggest"), ("GET", "/api/v1/products/{product_id}"),
     ("GET", "/api/v1/products/{product_id}/image.svg"), ("GET", "/api/v1/products/{product_id}/reviews"),

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from medreach.accounts import schemas as account_schemas
+from medreach.accounts.legal import current_versions
 from medreach.accounts import service as accounts
 from medreach.catalog.models import Product
 from medreach.core.db import Database
@@ -42,7 +43,8 @@ def test_snapshot_merges_are_identical_on_duckdb_and_spark(demo_db, tmp_path):
         ids = list(s.scalars(sa.select(Product.id).order_by(Product.id).limit(3)))
         s.execute(sa.update(Product).where(Product.id.in_(ids[:2])).values(price_fen=Product.price_fen + 100))
         s.execute(sa.delete(Product).where(Product.id == ids[2]))
-        accounts.register(s, account_schemas.RegisterIn(phone="13911112222", password="a-good-password", name="新客"))
+        accounts.register(s, account_schemas.RegisterIn(phone="13911112222", password="a-good-password", name="新客",
+                                                         agreements=current_versions()))
     sync_both(date(2026, 5, 2))
 
     compared = 0

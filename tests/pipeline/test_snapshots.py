@@ -12,7 +12,7 @@ from medreach.orders.models import Order, OrderLine
 from medreach.ops.models import AuditEntry
 from medreach.pipeline import snapshots
 from medreach.pipeline.tables import TABLES
-from tests.conftest import problem_code
+from tests.conftest import AGREEMENTS, problem_code
 from tests.orders.test_orders import place
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
@@ -48,7 +48,8 @@ def test_snapshots_follow_changes_and_deletes_day_by_day(client, db, shop, custo
     with db.session() as s:
         s.get(Product, shop["otc"]).price_fen = 1234
         s.execute(sa.delete(Product).where(Product.id == unsold))
-    client.post("/api/v1/auth/register", json={"phone": "13700001111", "password": "a-good-password"})
+    client.post("/api/v1/auth/register",
+                json={"phone": "13700001111", "password": "a-good-password", "agreements": AGREEMENTS})
     with db.session() as s:
         second = {r.table: r for r in snapshots.sync_all(s, lake_dir, today=D2)}
     assert second["products"].upserts == 1 and second["products"].deletes == 1

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from medreach.accounts import consents, schemas, service
+from medreach.accounts import consents, legal, schemas, service
 from medreach.accounts.deps import AppCache, CurrentUser, DbSession, require
+from medreach.accounts.legal import DocumentName
 from medreach.accounts.models import User
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
 
 router = APIRouter(prefix="/api/v1")
-NO_CONTENT = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
+NO_CONTENT: dict[str, Any] = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
 
 
 # --- auth (public) ---------------------------------------------------------------------------
@@ -22,13 +23,13 @@ NO_CONTENT = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Respo
 @router.post("/auth/register", response_model=schemas.AuthOut, status_code=201, tags=["auth"])
 def register(data: schemas.RegisterIn, session: DbSession):
     user = service.register(session, data)
-    return schemas.AuthOut(user=service.me(user), tokens=service.issue_tokens(session, user))
+    return schemas.AuthOut(user=service.me(session, user), tokens=service.issue_tokens(session, user))
 
 
 @router.post("/auth/login", response_model=schemas.AuthOut, tags=["auth"])
 def login(data: schemas.LoginIn, session: DbSession, cache: AppCache):
     user = service.authenticate(session, cache, data.login, data.password)
-    return schemas.AuthOut(user=service.me(user), tokens=service.issue_tokens(session, user))
+    return schemas.AuthOut(user=service.me(session, user), tokens=service.issue_tokens(session, user))
 
 
 @router.post("/auth/refresh", response_model=schemas.TokensOut, tags=["auth"])
@@ -42,17 +43,37 @@ def logout(data: schemas.RefreshIn, session: DbSession, cache: AppCache):
     service.logout(session, cache, data.refresh_token)
 
 
+# --- legal documents and purposes of processing (public: registration shows them) --------------
+
+
+@router.get("/legal/documents", response_model=list[schemas.LegalDocumentSummary], tags=["legal"])
+def legal_documents():
+    """The user agreement and the privacy policy in force: the versions registration accepts."""
+    return [schemas.LegalDocumentSummary.of(name) for name in legal.CURRENT]
+
+
+@router.get("/legal/documents/{name}", response_model=schemas.LegalDocumentOut, tags=["legal"])
+def legal_document(name: DocumentName):
+    return schemas.LegalDocumentOut.of(name)
+
+
+@router.get("/legal/purposes", response_model=list[schemas.PurposeOut], tags=["legal"])
+def purposes():
+    """The optional purposes of processing, each explained, with its default."""
+    return [schemas.PurposeOut.of(p) for p in consents.PURPOSES]
+
+
 # --- the caller's own account ------------------------------------------------------------------
 
 
 @router.get("/me", response_model=schemas.MeOut, tags=["me"])
-def get_me(user: CurrentUser):
-    return service.me(user)
+def get_me(user: CurrentUser, session: DbSession):
+    return service.me(session, user)
 
 
 @router.patch("/me", response_model=schemas.MeOut, tags=["me"])
 def patch_me(data: schemas.ProfileIn, user: CurrentUser, session: DbSession):
-    return service.me(service.update_profile(session, user, data))
+    return service.me(session, service.update_profile(session, user, data))
 
 
 @router.post("/me/password", response_model=schemas.TokensOut, tags=["me"])
@@ -64,13 +85,25 @@ def change_password(data: schemas.PasswordIn, user: CurrentUser, session: DbSess
 @router.get("/me/consents", response_model=list[schemas.ConsentOut], tags=["me"])
 def my_consents(user: CurrentUser, session: DbSession):
     """What the caller allows, purpose by purpose (the newest decision, or the default)."""
-    return [schemas.ConsentOut.of(s) for s in consents.states(session, user.id)]
+    return [schemas.ConsentOut.of_state(s) for s in consents.states(session, user.id)]
 
 
 @router.put("/me/consents/{purpose}", response_model=schemas.ConsentOut, tags=["me"])
 def decide_consent(purpose: schemas.ConsentPurpose, data: schemas.ConsentIn, user: CurrentUser, session: DbSession):
     """Grant or withdraw one purpose; it takes effect at once and the decision is kept as evidence."""
-    return schemas.ConsentOut.of(consents.decide(session, user, purpose, data.granted))
+    return schemas.ConsentOut.of_state(consents.decide(session, user, purpose, data.granted))
+
+
+@router.get("/me/agreements", response_model=list[schemas.AgreementOut], tags=["me"])
+def my_agreements(user: CurrentUser, session: DbSession):
+    """Which version of each legal document the caller accepted, and when."""
+    return legal.standings(session, user.id)
+
+
+@router.post("/me/agreements", response_model=schemas.AgreementOut, tags=["me"])
+def accept_agreement(data: schemas.AgreementIn, user: CurrentUser, session: DbSession):
+    """Accept the version in force of a document that changed since the caller last accepted it."""
+    return legal.accept(session, user.id, data.document, data.version)
 
 
 @router.get("/addresses", response_model=list[schemas.AddressOut], tags=["me"])

@@ -1,15 +1,18 @@
 """The consent ledger: what each user allows MedReach to do with their data, purpose by purpose (PIPL
 Art 14-16, 28-31). Refusing never blocks buying; a change takes effect at once.
 
-Purposes are added here as the capabilities that need them arrive; each says its default. Behaviour
-analytics is on unless the user (or the browser's Do Not Track / Global Privacy Control) says no; the
-sensitive purposes still to come (health profiles, marketing channels, sharing) will be off by default.
+Each purpose is explained on its own and switched on its own. Behaviour analytics (the store's own usage
+statistics) is on unless the user (or the browser's Do Not Track / Global Privacy Control) says no; every other
+purpose, health profiles above all (sensitive personal information), is off until the user turns it on. The
+choices made at registration are recorded as such (channel "registration").
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,22 +24,74 @@ from medreach.core.context import client_info
 @dataclass(frozen=True)
 class Purpose:
     default: bool
-    zh: str
+    sensitive: bool  # health data: separate, explicit consent (PIPL Art 29)
+    label_zh: str
+    label_en: str
+    zh: str  # what is used, what for, what saying no means
     en: str
 
 
-PURPOSES = {
+PurposeName = Literal["behaviour_analytics", "personalization", "marketing_sms", "marketing_email", "health_profile"]
+
+PURPOSES: dict[PurposeName, Purpose] = {
     "behaviour_analytics": Purpose(
         True,
-        "个性化与行为分析：记录浏览、搜索和购物车行为，用于改进商品和服务",
-        "Behaviour analytics: browsing, searches and cart activity, to improve the store",
+        False,
+        "行为分析",
+        "Behaviour analytics",
+        "记录您在本店的浏览、搜索、加入购物车和点击（不含手机号、身份证号），用于统计商品和页面的使用情况、改进服务和"
+        "评估活动效果。默认开启，可随时关闭；浏览器的“请勿追踪”或“全局隐私控制”信号视为关闭。",
+        "Records what you browse, search, add to the cart and click in the store (never your phone or ID number) to "
+        "measure how products and pages are used, improve the store and evaluate campaigns. On by default; switch it "
+        "off at any time. A browser's Do Not Track or Global Privacy Control signal counts as off.",
+    ),
+    "personalization": Purpose(
+        False,
+        False,
+        "个性化推荐",
+        "Personalized recommendations",
+        "根据您的浏览和购买记录为您推荐商品、排序搜索结果和展示优惠。关闭时您看到的内容不基于您的个人特征。",
+        "Suggests products, orders search results and picks offers from what you browsed and bought. Off, what you "
+        "see is not based on your personal characteristics.",
+    ),
+    "marketing_sms": Purpose(
+        False,
+        False,
+        "短信营销",
+        "Marketing by SMS",
+        "通过短信向您发送优惠券和活动信息，每条短信注明发送方并可退订。订单、物流和退款通知不受此影响。",
+        "Offers and campaigns by text message, each naming its sender with a way to unsubscribe. Order, delivery and "
+        "refund notices are not affected.",
+    ),
+    "marketing_email": Purpose(
+        False,
+        False,
+        "邮件营销",
+        "Marketing by email",
+        "通过邮件向您发送优惠券和活动信息，每封邮件注明发送方并可退订。订单、物流和退款通知不受此影响。",
+        "Offers and campaigns by email, each naming its sender with a way to unsubscribe. Order, delivery and refund "
+        "notices are not affected.",
+    ),
+    "health_profile": Purpose(
+        False,
+        True,
+        "健康档案（敏感个人信息）",
+        "Health profile (sensitive personal information)",
+        "根据您的处方、用药和药品购买记录建立健康档案，用于用药提醒和相关健康建议。这是敏感个人信息，需要您单独同意；"
+        "不同意不影响购买任何商品（包括处方药），可随时撤回。",
+        "Builds a health profile from your prescriptions, medication and drug purchases for refill reminders and "
+        "relevant health suggestions. This is sensitive personal information and needs your separate consent; saying "
+        "no never affects buying anything, prescription drugs included, and you can withdraw at any time.",
     ),
 }
 
 
+assert set(get_args(PurposeName)) == set(PURPOSES), "every purpose named once, and explained"
+
+
 @dataclass(frozen=True)
 class State:
-    purpose: str
+    purpose: PurposeName
     granted: bool
     default: bool
     decided_at: datetime | None
@@ -58,18 +113,31 @@ def states(session: Session, user_id: int) -> list[State]:
     ]
 
 
-def decide(session: Session, user: User, purpose: str, granted: bool, channel: str = "account") -> State:
+def decide(session: Session, user: User, purpose: PurposeName, granted: bool, channel: str = "account") -> State:
     """Record a decision (only a change adds a row) and return the state in force."""
     current = next(s for s in states(session, user.id) if s.purpose == purpose)
     if current.granted != granted or current.decided_at is None:
-        session.add(
-            Consent(user_id=user.id, purpose=purpose, granted=granted, channel=channel, ip=client_info.get().ip[:45])
-        )
+        _add(session, user.id, purpose, granted, channel)
         session.commit()
     return next(s for s in states(session, user.id) if s.purpose == purpose)
 
 
-def refused(session: Session, user_ids: set[int], purpose: str) -> set[int]:
+def record_registration(session: Session, user: User, choices: Mapping[PurposeName, bool]) -> None:
+    """The choices made on the registration form, in the caller's transaction. Without a choice for behaviour
+    analytics, a browser's Do Not Track / Global Privacy Control is recorded as a no."""
+    if "behaviour_analytics" not in choices and client_info.get().tracking_opt_out:
+        choices = {**choices, "behaviour_analytics": False}
+    for purpose, granted in choices.items():
+        _add(session, user.id, purpose, granted, "registration")
+
+
+def _add(session: Session, user_id: int, purpose: str, granted: bool, channel: str) -> None:
+    session.add(
+        Consent(user_id=user_id, purpose=purpose, granted=granted, channel=channel, ip=client_info.get().ip[:45])
+    )
+
+
+def refused(session: Session, user_ids: set[int], purpose: PurposeName) -> set[int]:
     """Which of these users do not allow `purpose` right now."""
     if not user_ids:
         return set()

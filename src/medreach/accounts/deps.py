@@ -6,8 +6,8 @@ Each route declares exactly one kind of access, and tests read it back from the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,6 +19,12 @@ from medreach.core.cache import Cache
 from medreach.core.errors import AppError
 from medreach.core.security import TokenError, read_access_token
 from medreach.ops.service import audit
+
+
+def declare_access(dependency: Callable[..., Any], access: str) -> None:
+    """Mark a dependency with the access it stands for; tests read it back from every route."""
+    dependency.__dict__["access"] = access
+
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/login")
 
@@ -58,7 +64,7 @@ def current_user(
     return user
 
 
-current_user.access = "authenticated"
+declare_access(current_user, "authenticated")
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
@@ -71,7 +77,7 @@ def optional_user(
     return None if credentials is None else current_user(session, cache, credentials)
 
 
-optional_user.access = "public"
+declare_access(optional_user, "public")
 MaybeUser = Annotated[User | None, Depends(optional_user)]
 
 
@@ -94,7 +100,7 @@ def require(permission: str):
             raise AppError(403, "PERMISSION_DENIED", permission=permission)
         return user
 
-    check.access = permission
+    declare_access(check, permission)
     return Depends(check)
 
 

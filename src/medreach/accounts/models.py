@@ -1,4 +1,4 @@
-"""Users, roles, refresh tokens and shipping addresses."""
+"""Users, roles, refresh tokens, shipping addresses, consents and accepted legal documents."""
 
 from __future__ import annotations
 
@@ -114,3 +114,18 @@ class Consent(Base):
     channel: Mapped[str] = mapped_column(String(16), default="account")  # where the decision was made
     ip: Mapped[str] = mapped_column(String(45), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgreementAcceptance(Base):
+    """A user accepting one version of a legal document (the user agreement or the privacy policy), with when and
+    from where. A ledger like the consents: rows are only added; the newest per document is the one that counts."""
+
+    __tablename__ = "agreement_acceptances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    document: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16), default="registration")  # or "account": a later version
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    accepted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from medreach.accounts import legal
 from medreach.accounts.consents import PURPOSES as PURPOSES_OF_CONSENT
+from medreach.accounts.consents import PurposeName, State
+from medreach.accounts.legal import DocumentName
 from medreach.accounts.permissions import PERMISSIONS
 from medreach.core.schemas import InputModel
 
@@ -61,6 +64,10 @@ RoleName = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z][a-
 PermissionCode = Annotated[str, Field(max_length=64)]
 
 
+ConsentPurpose = PurposeName
+VersionText = Annotated[str, Field(max_length=32)]
+
+
 def _permissions(v: list[str]) -> list[str]:
     unknown = sorted(set(v) - set(PERMISSIONS))
     if unknown:
@@ -73,6 +80,15 @@ class RegisterIn(InputModel):
     email: EmailStr | None = Field(default=None, max_length=254)
     password: Password
     name: Text64 = ""
+    agreements: dict[DocumentName, VersionText] = Field(
+        default_factory=dict,
+        description="the version of each legal document (GET /legal/documents) the customer read and accepted; "
+        "both are required",
+    )
+    consents: dict[ConsentPurpose, bool] = Field(
+        default_factory=dict,
+        description="the optional purposes (GET /legal/purposes) chosen on the form; any left out take their default",
+    )
 
     @model_validator(mode="after")
     def _one_login(self) -> RegisterIn:
@@ -113,6 +129,7 @@ class MeOut(BaseModel):
     roles: list[str]
     permissions: list[str]
     created_at: datetime
+    pending_agreements: list[str] = Field(description="documents with a new version the user has not accepted yet")
 
 
 class AuthOut(BaseModel):
@@ -245,30 +262,98 @@ class PermissionOut(BaseModel):
     description: str
 
 
-ConsentPurpose = Literal[tuple(PURPOSES_OF_CONSENT)]  # type: ignore[valid-type]
-
-
 class ConsentIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     granted: bool
 
 
-class ConsentOut(BaseModel):
+class PurposeOut(BaseModel):
+    """An optional purpose of processing, as the registration form and the privacy settings explain it."""
+
     purpose: str
-    granted: bool
     default: bool
-    decided_at: datetime | None
+    sensitive: bool
+    label_zh: str
+    label_en: str
     description_zh: str
     description_en: str
 
     @classmethod
-    def of(cls, state) -> ConsentOut:
-        spec = PURPOSES_OF_CONSENT[state.purpose]
+    def of(cls, purpose: PurposeName) -> PurposeOut:
+        spec = PURPOSES_OF_CONSENT[purpose]
         return cls(
-            purpose=state.purpose,
-            granted=state.granted,
-            default=state.default,
-            decided_at=state.decided_at,
+            purpose=purpose,
+            default=spec.default,
+            sensitive=spec.sensitive,
+            label_zh=spec.label_zh,
+            label_en=spec.label_en,
             description_zh=spec.zh,
             description_en=spec.en,
         )
+
+
+class ConsentOut(PurposeOut):
+    granted: bool
+    decided_at: datetime | None
+
+    @classmethod
+    def of_state(cls, state: State) -> ConsentOut:
+        return cls(**PurposeOut.of(state.purpose).model_dump(), granted=state.granted, decided_at=state.decided_at)
+
+
+class LegalBlockOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: Literal["heading", "paragraph", "list"]
+    text: str
+    items: list[str]
+
+
+class LegalTextOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    title: str
+    blocks: list[LegalBlockOut]
+
+
+class LegalDocumentSummary(BaseModel):
+    name: DocumentName
+    version: str
+    effective_date: date
+    title_zh: str
+    title_en: str
+
+    @classmethod
+    def of(cls, name: DocumentName) -> LegalDocumentSummary:
+        current = legal.CURRENT[name]
+        return cls(
+            name=name,
+            version=current.version,
+            effective_date=current.effective,
+            title_zh=legal.text(name, "zh-CN").title,
+            title_en=legal.text(name, "en").title,
+        )
+
+
+class LegalDocumentOut(LegalDocumentSummary):
+    texts: dict[str, LegalTextOut] = Field(description="the document in each language (zh-CN, en)")
+
+    @classmethod
+    def of(cls, name: DocumentName) -> LegalDocumentOut:
+        texts = {lang: LegalTextOut.model_validate(legal.text(name, lang)) for lang in legal.LANGUAGES}
+        return cls(**LegalDocumentSummary.of(name).model_dump(), texts=texts)
+
+
+class AgreementOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    document: DocumentName
+    current_version: str
+    accepted_version: str | None
+    accepted_at: datetime | None
+    up_to_date: bool
+
+
+class AgreementIn(InputModel):
+    document: DocumentName
+    version: VersionText

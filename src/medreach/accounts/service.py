@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from medreach.accounts import passwords, schemas
+from medreach.accounts import consents, legal, passwords, schemas
 from medreach.accounts.models import Address, RefreshToken, Role, RolePermission, User, user_roles
 from medreach.accounts.permissions import BUILTIN_ROLES, PERMISSIONS, expand
 from medreach.accounts.throttle import LoginThrottle, Scope
 from medreach.core.cache import Cache
 from medreach.core.context import client_info
-from medreach.core.db import retrying
+from medreach.core.db import get_or_404, retrying
 from medreach.core.errors import AppError, not_found
 from medreach.core.pagination import PageParams, paginate
 from medreach.core.security import (
@@ -146,6 +147,9 @@ def _new_user(
 
 
 def register(session: Session, data: schemas.RegisterIn) -> User:
+    """A customer account, with the legal documents it accepted and the purposes chosen on the form, in one
+    transaction."""
+    legal.check_accepted(data.agreements)
     passwords.check(data.password, field="password", personal=[data.phone, data.email, data.name])
     customer = _roles_by_name(session, ["customer"])
     user = _new_user(
@@ -157,6 +161,8 @@ def register(session: Session, data: schemas.RegisterIn) -> User:
         roles=customer,
         is_staff=False,
     )
+    legal.record(session, user.id, data.agreements, "registration")
+    consents.record_registration(session, user, data.consents)
     session.commit()
     return user
 
@@ -280,14 +286,10 @@ def _rotate(session: Session, cache: Cache, token: str) -> schemas.TokensOut:
     if row is None:
         raise AppError(401, "INVALID_TOKEN")
     now = datetime.now(UTC)
-    spent = (
-        session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.id == row.id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
-        == 0
+    claimed = session.execute(
+        update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.revoked_at.is_(None)).values(revoked_at=now)
     )
+    spent = cast(CursorResult, claimed).rowcount == 0
     user = session.get(User, row.user_id)
     if spent or user is None or not user.is_active:
         _end_logins(session, RefreshToken.family == row.family)
@@ -322,9 +324,15 @@ def logout(session: Session, cache: Cache, token: str) -> None:
 # --- the customer's own data ------------------------------------------------------------------------------
 
 
-def me(user: User) -> schemas.MeOut:
-    fields = {f: getattr(user, f) for f in schemas.MeOut.model_fields if f not in ("roles", "permissions")}
-    return schemas.MeOut(**fields, roles=user.role_names, permissions=sorted(permissions_of(user)))
+def me(session: Session, user: User) -> schemas.MeOut:
+    computed = ("roles", "permissions", "pending_agreements")
+    fields = {f: getattr(user, f) for f in schemas.MeOut.model_fields if f not in computed}
+    return schemas.MeOut(
+        **fields,
+        roles=user.role_names,
+        permissions=sorted(permissions_of(user)),
+        pending_agreements=[] if user.is_staff else legal.pending(session, user.id),
+    )
 
 
 def update_profile(session: Session, user: User, data: schemas.ProfileIn) -> User:
@@ -358,10 +366,7 @@ def list_addresses(session: Session, user: User) -> list[Address]:
 
 def get_address(session: Session, user: User, address_id: int) -> Address:
     """The address if it belongs to the user; another user's address is 'not found', never shown."""
-    address = session.get(Address, address_id)
-    if address is None or address.user_id != user.id:
-        raise not_found("address")
-    return address
+    return get_or_404(session, Address, address_id, "address", owner_id=user.id)
 
 
 def _make_default(session: Session, user: User, address: Address) -> None:
@@ -405,10 +410,10 @@ def delete_address(session: Session, user: User, address_id: int) -> None:
 # --- staff views of users -------------------------------------------------------------------------------------
 
 
-def user_view(user: User, viewer_permissions: set[str], detail: bool = False) -> schemas.UserOut:
-    """A user as a staff member sees them: personal data masked unless profiles:read_sensitive."""
+def _staff_fields(user: User, viewer_permissions: set[str]) -> dict[str, Any]:
+    """A user's fields as a staff member sees them: personal data masked unless profiles:read_sensitive."""
     full = "profiles:read_sensitive" in viewer_permissions
-    base = {
+    return {
         "id": user.id,
         "email": user.email if full else mask_email(user.email),
         "phone": user.phone if full else mask_phone(user.phone),
@@ -419,20 +424,25 @@ def user_view(user: User, viewer_permissions: set[str], detail: bool = False) ->
         "roles": user.role_names,
         "created_at": user.created_at,
         "last_login_at": user.last_login_at,
+        "gender": user.gender,
+        "birth_date": user.birth_date,
+        "region": user.region,
+        "city": user.city,
+        "occupation": user.occupation,
+        "real_name": user.real_name if full else mask_name(user.real_name),
+        "id_number": user.id_number if full else mask_id_number(user.id_number),
+        "masked": not full,
     }
-    if not detail:
-        return schemas.UserOut(**base)
-    return schemas.UserDetailOut(
-        **base,
-        gender=user.gender,
-        birth_date=user.birth_date,
-        region=user.region,
-        city=user.city,
-        occupation=user.occupation,
-        real_name=user.real_name if full else mask_name(user.real_name),
-        id_number=user.id_number if full else mask_id_number(user.id_number),
-        masked=not full,
-    )
+
+
+def user_view(user: User, viewer_permissions: set[str]) -> schemas.UserOut:
+    """A user in a staff list (personal data masked unless profiles:read_sensitive)."""
+    return schemas.UserOut.model_validate(_staff_fields(user, viewer_permissions))
+
+
+def user_detail_view(user: User, viewer_permissions: set[str]) -> schemas.UserDetailOut:
+    """A user's page for staff (personal data masked unless profiles:read_sensitive)."""
+    return schemas.UserDetailOut.model_validate(_staff_fields(user, viewer_permissions))
 
 
 def search_users(
@@ -472,11 +482,9 @@ def search_users(
 
 
 def read_user(session: Session, viewer: User, user_id: int) -> schemas.UserDetailOut:
-    user = session.get(User, user_id)
-    if user is None:
-        raise not_found("user")
+    user = get_or_404(session, User, user_id, "user")
     perms = permissions_of(viewer)
-    view = user_view(user, perms, detail=True)
+    view = user_detail_view(user, perms)
     audit(
         session,
         actor_id=viewer.id,
@@ -522,9 +530,7 @@ def _active_admins(session: Session) -> set[int]:
 
 
 def update_user(session: Session, actor: User, user_id: int, data: schemas.UserPatch) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise not_found("user")
+    user = get_or_404(session, User, user_id, "user")
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     before = {"name": user.name, "is_active": user.is_active, "roles": user.role_names, "licence_no": user.licence_no}
     admins = _active_admins(session)

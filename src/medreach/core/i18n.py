@@ -7,7 +7,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "VALIDATION_ERROR": ("请求参数有误", "The request has invalid fields"),
     "MALFORMED_BODY": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
     "BODY_TOO_LARGE": ("请求体过大（上限 {limit} 字节）", "Request body too large (limit {limit} bytes)"),
-    "BODY_TOO_DEEP": ("请求体嵌套层数过多（上限 {limit} 层）", "The request body nests too deeply (limit {limit} levels)"),
+    "BODY_TOO_DEEP": (
+        "请求体嵌套层数过多（上限 {limit} 层）",
+        "The request body nests too deeply (limit {limit} levels)",
+    ),
     "NOT_FOUND": ("资源不存在", "Not found"),
     "METHOD_NOT_ALLOWED": ("不支持该请求方法", "Method not allowed"),
     "NOT_AUTHENTICATED": ("请先登录", "Authentication required"),
@@ -28,6 +31,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ROLE_NOT_STAFF": ("员工账号不能使用顾客角色", "Staff accounts cannot hold the customer role"),
     "PERMISSION_UNKNOWN": ("权限不存在：{permission}", "Unknown permission: {permission}"),
     "WRONG_PASSWORD": ("当前密码不正确", "The current password is wrong"),
+    "AGREEMENT_REQUIRED": (
+        "请阅读并同意最新版本的《用户协议》和《隐私政策》（{document}：{version}）",
+        "Please read and accept the current User Agreement and Privacy Policy ({document}: {version})",
+    ),
     "PASSWORD_TOO_SHORT": ("密码至少需要 {min_length} 位", "The password needs at least {min_length} characters"),
     "PASSWORD_TOO_COMMON": (
         "这是常用密码或与常用密码相近，很容易被猜到，请换一个",
