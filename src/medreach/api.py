@@ -17,6 +17,7 @@ from medreach.catalog.synonyms import load_synonyms
 from medreach.core import errors
 from medreach.core.cache import Cache, make_cache
 from medreach.core.db import Database
+from medreach.core.http import SecurityHeaders
 from medreach.core.jobs import Ticker
 from medreach.core.observability import Metrics, RequestContextMiddleware, configure_logging
 from medreach.core.settings import Settings, get_settings
@@ -29,11 +30,11 @@ from medreach.pipeline import jobs
 from medreach.pipeline.api import router as pipeline_router
 from medreach.promotions.api import router as promotions_router
 from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
-from medreach.tracking.tasks import compact_sealed
 from medreach.tracking.api import router as tracking_router
 from medreach.tracking.log import EventLog
 from medreach.tracking.relay import relay
 from medreach.tracking.service import KeyRing, make_deduper, make_live_window
+from medreach.tracking.tasks import compact_sealed
 
 UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
 
@@ -116,6 +117,8 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
+        max_json_depth=settings.max_json_depth,
+        security_headers=SecurityHeaders(public_https=settings.base_url.startswith("https://")),
     )
     errors.install(app)
     # The collector first: its /v1/* routes take the most requests, and routes are matched in order.

@@ -67,10 +67,11 @@ def test_readiness_fails_when_redis_is_down(settings, db):
     assert r.status_code == 503 and r.json()["checks"]["cache"].startswith("error")
 
 
-def test_metrics_count_requests_by_route(client):
+def test_metrics_count_requests_by_route(client, app):
     client.get("/api/v1/addresses/1")
     client.get("/api/v1/addresses/2")
-    text = client.get("/metrics").text
+    with TestClient(app, client=("127.0.0.1", 40000)) as scraper:  # an internal address (tests/security has the rule)
+        text = scraper.get("/metrics").text
     assert 'medreach_http_requests_total{method="GET",route="/api/v1/addresses/{address_id}",status="401"} 2.0' in text
     assert "medreach_http_request_duration_seconds_bucket" in text
 

@@ -26,6 +26,15 @@ class AppError(Exception):
         self.status, self.code, self.field, self.headers, self.params = status, code, field, headers, params
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A streamed body passed its limit while a route read it. An HTTPException, because FastAPI turns any other
+    exception raised while it reads a body into a generic 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413)
+        self.limit = limit
+
+
 def not_found(what: str = "resource") -> AppError:
     return AppError(404, "NOT_FOUND", resource=what)
 
@@ -84,12 +93,14 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if isinstance(exc, BodyTooLarge):
+        return problem(request, 413, "BODY_TOO_LARGE", limit=exc.limit)
     code = {
+        400: "MALFORMED_BODY",  # FastAPI could not read the body (e.g. it is not UTF-8)
         404: "NOT_FOUND",
         405: "METHOD_NOT_ALLOWED",
         401: "NOT_AUTHENTICATED",
         403: "PERMISSION_DENIED",
-        413: "BODY_TOO_LARGE",
     }.get(exc.status_code, "HTTP_ERROR")
     return problem(request, exc.status_code, code, headers=getattr(exc, "headers", None))
 

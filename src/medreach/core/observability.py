@@ -1,4 +1,5 @@
-"""JSON logs with a request id, Prometheus metrics per route, and the request body limit.
+"""JSON logs with a request id, Prometheus metrics per route, the request body limits (size and nesting) and
+the security headers of every response.
 
 Written as plain ASGI middleware: it sees every request, including the ones no route matches.
 """
@@ -13,12 +14,12 @@ import uuid
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medreach.core.context import ClientInfo, client_info
-from medreach.core.errors import problem
+from medreach.core.errors import BodyTooLarge, problem
+from medreach.core.http import SecurityHeaders, json_too_deep
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -59,7 +60,11 @@ class Metrics:
 
 
 class RequestContextMiddleware:
-    """Request id, access log, metrics and body limit for every HTTP request."""
+    """Request id, access log, metrics, body limits and security headers for every HTTP request.
+
+    A body is read whole before the route runs (it is small: the limit holds) and checked for nesting, unless it
+    is multipart (uploads: streamed to the form parser under the larger upload limit) or content-encoded (the
+    route that accepts gzip checks what it unpacks, `core.http.check_json_depth`)."""
 
     def __init__(
         self,
@@ -68,9 +73,13 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         max_upload_bytes: int = 0,
         upload_paths: tuple[str, ...] = (),
+        max_json_depth: int = 32,
+        security_headers: SecurityHeaders | None = None,
     ) -> None:
         self.app, self.metrics, self.max_body = app, metrics, max_body_bytes
         self.max_upload, self.upload_paths = max(max_upload_bytes, max_body_bytes), upload_paths
+        self.max_depth = max_json_depth
+        self.security = security_headers or SecurityHeaders()
         self.log = structlog.get_logger("medreach.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,34 +97,36 @@ class RequestContextMiddleware:
         client_info.set(ClientInfo(ip=client[0] if client else "", request_id=request_id, tracking_opt_out=opt_out))
         status = 500
         start = time.perf_counter()
+        added = [
+            *self.security.for_request(scope["path"], scope.get("scheme", "http")),
+            (b"x-request-id", request_id.encode()),
+        ]
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         limit = self.max_upload if scope["path"].startswith(self.upload_paths) and self.upload_paths else self.max_body
         declared = headers.get("content-length", "")
-        too_big = declared.isdigit() and int(declared) > limit
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise HTTPException(413)
-            return message
-
+        streamed = headers.get("content-type", "").startswith("multipart/")
         try:
-            if too_big:
-                await problem(Request(scope), 413, "BODY_TOO_LARGE", limit=limit)(scope, receive, send_with_id)
+            if declared.isdigit() and int(declared) > limit:
+                await self._refuse(scope, receive, send_with_id, 413, "BODY_TOO_LARGE", limit)
+            elif streamed:
+                await self.app(scope, _limited(receive, limit), send_with_id)
             else:
-                await self.app(scope, limited_receive, send_with_id)
+                body = await _read_body(receive, limit)
+                if body is _GONE:
+                    return  # the client left before its body arrived: nothing to answer
+                if body is None:
+                    await self._refuse(scope, receive, send_with_id, 413, "BODY_TOO_LARGE", limit)
+                elif headers.get("content-encoding", "identity") == "identity" and json_too_deep(body, self.max_depth):
+                    await self._refuse(scope, receive, send_with_id, 400, "BODY_TOO_DEEP", self.max_depth)
+                else:
+                    await self.app(scope, _replay(body, receive), send_with_id)
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -130,3 +141,58 @@ class RequestContextMiddleware:
                 status=status,
                 ms=round(elapsed * 1000, 2),
             )
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str, limit: int) -> None:
+        await problem(Request(scope), status, code, limit=limit)(scope, receive, send)
+
+
+_GONE = b"<disconnected>"  # a sentinel: compared by identity
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body; None once it passes `limit` bytes (the rest is not read); `_GONE` if the client
+    disconnected first."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return _GONE
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body once, as one message; after it, whatever the server says next (a disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """The body as it streams, refused once it passes `limit` bytes (no Content-Length, or a wrong one)."""
+    received = 0
+
+    async def limited() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return limited

@@ -6,14 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from medreach.accounts.deps import DbSession, require
 from medreach.accounts.models import User
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import Moment
 from medreach.ops.schemas import AuditOut
-from medreach.ops.service import search_audit
+from medreach.ops.service import metrics_text, search_audit
 
 router = APIRouter()
 
@@ -73,4 +73,7 @@ def readyz(request: Request):
 
 @router.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
 def metrics(request: Request):
-    return PlainTextResponse(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus metrics: with the metrics token (`Authorization: Bearer …`) or from an internal address."""
+    state = request.app.state
+    text = metrics_text(state.metrics.registry, state.settings, request.headers.get("authorization"))
+    return PlainTextResponse(text, media_type=CONTENT_TYPE_LATEST)
