@@ -30,6 +30,7 @@ from alembic.migration import MigrationContext
 from medreach.core.db import Database
 from medreach.core.errors import AppError
 from medreach.core.security import EncryptedString
+from medreach.core.sql import sql_identifier, sql_literal
 from medreach.models import metadata
 
 MANIFEST = "manifest.json"
@@ -234,8 +235,8 @@ def restore(
                 )
             if conn.dialect.name == "postgresql" and "id" in table.columns and table.columns["id"].autoincrement:
                 conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"(SELECT coalesce(max(id), 1) FROM {table.name}))"
+                    f"SELECT setval(pg_get_serial_sequence({sql_literal(table.name)}, 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {sql_identifier(table.name)}))"
                 )
             advance(table.name)
     staging = lake_dir.with_name(lake_dir.name + ".restoring")

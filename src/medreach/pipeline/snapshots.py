@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, raiseload
 
+from medreach.core.sql import sql_identifier, sql_literal
 from medreach.pipeline import engine
 from medreach.pipeline.tables import TABLES, LakeTable
 from medreach.pipeline.transforms import merge_snapshot
@@ -100,7 +101,8 @@ def sync(
     previous = earlier[-1] if earlier else None
     before: dict = {}  # key -> watermark value in the previous snapshot
     if previous is not None:
-        before = dict(duckdb.sql(f"SELECT {table.key}, {table.watermark} FROM read_parquet('{previous}')").fetchall())
+        columns = f"{sql_identifier(table.key)}, {sql_identifier(table.watermark)}"
+        before = dict(duckdb.sql(f"SELECT {columns} FROM read_parquet({sql_literal(previous)})").fetchall())
     deleted = sorted(set(before) - keys_now)
     rows = [r for r in rows if before.get(r[table.key], _MISSING) != r[table.watermark]]  # re-read, unchanged
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import duckdb
 
 from medreach.core.events import EVENTS
+from medreach.core.sql import sql_literal
 
 # The server records these itself (domain events); a browser's copy of one is kept but not canonical, so
 # analyses that count `canonical` rows count each happening once, from the side that cannot be blocked.
-_SERVER_NAMES = ", ".join("'" + n + "'" for n in sorted(EVENTS))
+_SERVER_NAMES = ", ".join(sql_literal(n) for n in sorted(EVENTS))
 # The declared schema of lake/events: column -> (type, expression over the raw JSON record).
 EVENT_SCHEMA: dict[str, tuple[str, str]] = {
     "message_id": ("VARCHAR", "messageId"),
@@ -70,8 +71,8 @@ RAW_COLUMNS = {
 
 
 def raw_source(files: list[str]) -> str:
-    columns = ", ".join(f"'{k}': '{v}'" for k, v in RAW_COLUMNS.items())
-    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    columns = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in RAW_COLUMNS.items())
+    quoted = ", ".join(sql_literal(f) for f in files)
     return f"read_json([{quoted}], format='newline_delimited', columns={{{columns}}}, ignore_errors=true)"
 
 
@@ -99,8 +100,8 @@ def compact(segments: list[Path], lake_dir: Path, done_dir: Path, prefix: str = 
         (n,) = con.execute("SELECT count(*) FROM batch").fetchone() or (0,)
         if n:  # one pass writes every day's file (day=YYYY-MM-DD/<prefix>-<uuid>.parquet), next to earlier ones
             con.execute(
-                f"COPY (SELECT * FROM batch ORDER BY \"timestamp\") TO '{target}' (FORMAT PARQUET, "
-                f"COMPRESSION ZSTD, PARTITION_BY (day), APPEND, FILENAME_PATTERN '{prefix}-{{uuid}}')"
+                f'COPY (SELECT * FROM batch ORDER BY "timestamp") TO {sql_literal(target)} (FORMAT PARQUET, '
+                f"COMPRESSION ZSTD, PARTITION_BY (day), APPEND, FILENAME_PATTERN {sql_literal(prefix + '-{uuid}')})"
             )
     finally:
         con.close()
@@ -115,4 +116,4 @@ def lake_glob(lake_dir: Path) -> str:
 
 def read_lake(lake_dir: Path) -> str:
     """The lake's events as a DuckDB table expression (files written before a column was added read it as NULL)."""
-    return f"read_parquet('{lake_glob(lake_dir)}', hive_partitioning=false, union_by_name=true)"
+    return f"read_parquet({sql_literal(lake_glob(lake_dir))}, hive_partitioning=false, union_by_name=true)"
