@@ -2,9 +2,12 @@ import { ref } from 'vue'
 import { catalogApi } from '@/api/services'
 import type { Category } from '@/api/types'
 import { categoryName } from '@/utils/labels'
+import { describeError } from './useApiError'
 
-// The category tree, fetched once for the whole app, for showing category codes by name.
+// The category tree, fetched once for the whole app (filters, pickers, category codes shown by name).
 const tree = ref<Category[]>([])
+/** Why the tree could not be loaded ('' when it was). */
+const error = ref('')
 let loading: Promise<void> | null = null
 
 function find(code: string, list: Category[]): Category | null {
@@ -16,21 +19,31 @@ function find(code: string, list: Category[]): Category | null {
   return null
 }
 
+/** Load the tree (again after a failure); pages that already have it share it. */
+function reload(): Promise<void> {
+  loading = catalogApi
+    .categories()
+    .then((c) => {
+      tree.value = c
+      error.value = ''
+    })
+    .catch((err) => {
+      error.value = describeError(err)
+      loading = null
+    })
+  return loading
+}
+
 export function useCategoryNames() {
-  if (!loading) {
-    loading = catalogApi
-      .categories()
-      .then((c) => {
-        tree.value = c
-      })
-      .catch(() => {
-        loading = null
-      })
-  }
+  if (!loading) void reload()
   /** A category's name in the current language; the code itself while loading or if unknown. */
   function nameOf(code: string): string {
     const c = find(code, tree.value)
     return c ? categoryName(c) : code
   }
-  return { categories: tree, nameOf }
+  /** The category with this code anywhere in the tree. */
+  function findCategory(code: string): Category | null {
+    return find(code, tree.value)
+  }
+  return { categories: tree, error, reload, nameOf, findCategory }
 }

@@ -88,3 +88,8 @@ export function formatDuration(seconds: number | null | undefined): string {
   const whole = Math.round(seconds)
   return t('common.minutes', { m: Math.floor(whole / 60), s: whole % 60 })
 }
+
+/** An address on one line: province, city, district and street, as written on a parcel. */
+export function addressLine(a: { province: string; city: string; district?: string | null; detail: string }): string {
+  return [a.province, a.city, a.district, a.detail].filter(Boolean).join(' ')
+}
