@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal, get_args
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medreach.core.db import Base, Timestamped, utcnow
 
-DRUG_CLASSES = ("rx", "otc_a", "otc_b", "device", "health_food", "other")
+DrugClass = Literal["rx", "otc_a", "otc_b", "device", "health_food", "other"]
+DRUG_CLASSES: tuple[DrugClass, ...] = get_args(DrugClass)
 DRUG_CLASS_NAMES = {
     "rx": "处方药",
     "otc_a": "甲类非处方药",
@@ -44,7 +46,7 @@ class Product(Timestamped, Base):
     dosage_form: Mapped[str] = mapped_column(String(32), default="")
     manufacturer: Mapped[str] = mapped_column(String(128), default="", index=True)
     approval_number: Mapped[str] = mapped_column(String(64), default="")  # 国药准字…
-    drug_class: Mapped[str] = mapped_column(String(16), index=True)
+    drug_class: Mapped[DrugClass] = mapped_column(String(16), index=True)
     special_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     atc_code: Mapped[str] = mapped_column(String(16), default="")
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"), index=True)

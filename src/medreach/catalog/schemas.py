@@ -8,11 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from medreach.catalog.models import DRUG_CLASSES
+from medreach.catalog.models import DrugClass
 from medreach.core.schemas import InputModel, MultiLine
 
-DrugClass = Literal["rx", "otc_a", "otc_b", "device", "health_food", "other"]
-assert set(DRUG_CLASSES) == set(DrugClass.__args__)
 SpecialFlag = Literal[
     "narcotic",
     "psychotropic_1",
@@ -34,8 +32,14 @@ SpecialFlag = Literal[
 SearchSort = Literal["relevance", "price_asc", "price_desc", "sales", "newest"]
 RX_NOTICE = "处方药须凭处方在药师指导下购买和使用"
 OTC_NOTICE = "请按药品说明书或者在药师指导下购买和使用"
-Str = lambda n: Annotated[str, Field(max_length=n)]  # noqa: E731
-Text = lambda n: Annotated[MultiLine, Field(max_length=n)]  # noqa: E731  descriptions keep their line breaks
+StockStatus = Literal["in_stock", "low", "out"]
+PurchaseMode = Literal["cart", "prescription", "unavailable"]
+Str8 = Annotated[str, Field(max_length=8)]
+Str32 = Annotated[str, Field(max_length=32)]
+Str64 = Annotated[str, Field(max_length=64)]
+Str128 = Annotated[str, Field(max_length=128)]
+Str255 = Annotated[str, Field(max_length=255)]
+Text2000 = Annotated[MultiLine, Field(max_length=2000)]  # descriptions keep their line breaks
 
 
 class CategoryOut(BaseModel):
@@ -52,7 +56,7 @@ class CategoryIn(InputModel):
     code: Annotated[str, Field(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
     parent_code: Annotated[str, Field(max_length=32)] | None = None
     name_zh: Annotated[str, Field(min_length=1, max_length=64)]
-    name_en: Str(64) = ""
+    name_en: Str64 = ""
     sort: Annotated[int, Field(ge=0, le=10_000)] = 0
 
 
@@ -61,31 +65,31 @@ class ProductIn(InputModel):
 
     sku: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
     generic_name: Annotated[str, Field(min_length=1, max_length=128)]
-    brand_name: Str(64) = ""
-    specification: Str(128) = ""
-    dosage_form: Str(32) = ""
-    manufacturer: Str(128) = ""
-    approval_number: Str(64) = ""
+    brand_name: Str64 = ""
+    specification: Str128 = ""
+    dosage_form: Str32 = ""
+    manufacturer: Str128 = ""
+    approval_number: Str64 = ""
     drug_class: DrugClass
     special_flags: list[SpecialFlag] = []
     atc_code: Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = ""
     category_code: Annotated[str, Field(min_length=1, max_length=32)]
-    indications: Text(2000) = ""
-    contraindications: Text(2000) = ""
-    pregnancy: Str(64) = ""
-    children: Str(64) = ""
-    elderly: Str(64) = ""
-    usage_dosage: Text(2000) = ""
+    indications: Text2000 = ""
+    contraindications: Text2000 = ""
+    pregnancy: Str64 = ""
+    children: Str64 = ""
+    elderly: Str64 = ""
+    usage_dosage: Text2000 = ""
     pack_size: Annotated[int, Field(ge=1, le=100_000)] = 1
-    pack_unit: Str(8) = ""
+    pack_unit: Str8 = ""
     daily_dose: Annotated[Decimal, Field(gt=0, le=1000, max_digits=10, decimal_places=4)] | None = None
     price_fen: Annotated[int, Field(ge=1, le=100_000_000)]
     stock: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     max_per_order: Annotated[int, Field(ge=1, le=999)] = 10
-    batch_no: Str(32) = ""
+    batch_no: Str32 = ""
     expiry_date: date | None = None
     tags: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=30)] = []
-    image_url: Str(255) = ""
+    image_url: Str255 = ""
     is_active: bool = True
 
     @field_validator("special_flags", "tags", mode="before")
@@ -99,31 +103,31 @@ class ProductIn(InputModel):
 
 class ProductPatch(InputModel):
     generic_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    brand_name: Str(64) | None = None
-    specification: Str(128) | None = None
-    dosage_form: Str(32) | None = None
-    manufacturer: Str(128) | None = None
-    approval_number: Str(64) | None = None
+    brand_name: Str64 | None = None
+    specification: Str128 | None = None
+    dosage_form: Str32 | None = None
+    manufacturer: Str128 | None = None
+    approval_number: Str64 | None = None
     drug_class: DrugClass | None = None
     special_flags: list[SpecialFlag] | None = None
     atc_code: Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9]*$")] | None = None
     category_code: Annotated[str, Field(min_length=1, max_length=32)] | None = None
-    indications: Text(2000) | None = None
-    contraindications: Text(2000) | None = None
-    pregnancy: Str(64) | None = None
-    children: Str(64) | None = None
-    elderly: Str(64) | None = None
-    usage_dosage: Text(2000) | None = None
+    indications: Text2000 | None = None
+    contraindications: Text2000 | None = None
+    pregnancy: Str64 | None = None
+    children: Str64 | None = None
+    elderly: Str64 | None = None
+    usage_dosage: Text2000 | None = None
     pack_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    pack_unit: Str(8) | None = None
+    pack_unit: Str8 | None = None
     daily_dose: Annotated[Decimal, Field(gt=0, le=1000, max_digits=10, decimal_places=4)] | None = None
     price_fen: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
     stock: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     max_per_order: Annotated[int, Field(ge=1, le=999)] | None = None
-    batch_no: Str(32) | None = None
+    batch_no: Str32 | None = None
     expiry_date: date | None = None
     tags: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=30)] | None = None
-    image_url: Str(255) | None = None
+    image_url: Str255 | None = None
     is_active: bool | None = None
 
 
@@ -152,8 +156,8 @@ class ProductCard(BaseModel):
     class_label: str
     price_fen: int
     image_url: str | None  # None: an Rx package image is not shown before the viewer's prescription is approved
-    stock_status: Literal["in_stock", "low", "out"]
-    purchase_mode: Literal["cart", "prescription", "unavailable"]
+    stock_status: StockStatus
+    purchase_mode: PurchaseMode
     notice: str  # the mandatory risk notice for Rx / OTC; '' otherwise
     rating: float | None = None
     review_count: int = 0

@@ -115,7 +115,7 @@ class SearchDoc:
 class SearchQuery:
     text: str = ""
     category: str | None = None
-    drug_classes: list[str] | None = None
+    drug_classes: Sequence[str] | None = None
     price_min: int | None = None
     price_max: int | None = None
     brand: str | None = None
@@ -733,7 +733,7 @@ class SearchIndex:
             res = self._run(searcher, query, q.sort, limit, offset)
             if res.count == 0:
                 query, res, corrected = self._fallbacks(searcher, text, filters, q.sort, limit, offset, query, res)
-        ids = [int(v) for v in searcher.fast_field_values("id", [a for _, a in res.hits])]
+        ids = [int(v) for v in searcher.fast_field_values("id", [a for _, a in res.hits]) if v is not None]
         facets = self._facets(searcher, query) if res.count else {k: {} for k in FACET_FIELDS}
         return SearchResult(ids=ids, total=res.count, facets=facets, corrected=corrected)
 
@@ -753,9 +753,8 @@ class SearchIndex:
         if offset >= MAX_WINDOW:
             kw["offset"] = 0
         res = searcher.search(query, **kw)
-        if limit == 0:
-            return _Res(res.count, [])
-        return _Res(res.count, res.hits)
+        count: int = res.count  # type: ignore[attr-defined]  # tantivy's stub omits SearchResult.count
+        return _Res(count, [] if limit == 0 else res.hits)
 
     def _fallbacks(self, searcher, text, filters, sort, limit, offset, query, res):
         """Zero hits: (1) latin query -> fuzzy pinyin (distance 1, prefix); (2) a Chinese query

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from html import escape
+from typing import cast
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from medreach.accounts.models import User
@@ -344,7 +345,7 @@ def import_products(
     errors: list[schemas.ImportRowError] = []
     created = updated = banned = 0
     seen: set[str] = set()
-    touched: list[Product] = []
+    touched: list[tuple[Product, int]] = []  # with the stock it gained
     for i, raw in enumerate(rows, start=2):  # row 1 is the header
         sku = str(raw.get("sku", "")).strip()
         try:
@@ -368,16 +369,15 @@ def import_products(
             errors.append(schemas.ImportRowError(row=i, sku=sku, field="sku", message="duplicate SKU in the file"))
             continue
         seen.add(data.sku)
-        product = existing.get(data.sku)
         values = data.model_dump()
-        product_is_new = product is None
-        if product_is_new:
-            product = Product()
+        product = existing.get(data.sku)
+        if product is None:
+            product, old_stock = Product(), 0
             session.add(product)
             created += 1
         else:
+            old_stock = product.stock
             updated += 1
-        old_stock = 0 if product_is_new else product.stock
         product.category = categories[values.pop("category_code")]
         for field, value in values.items():
             setattr(product, field, value)
@@ -446,14 +446,14 @@ def export_products(session: Session, fmt: str) -> bytes:
         ws.append(EXPORT_COLUMNS)
         for r in rows:
             ws.append([str(v) if not isinstance(v, (int, float, str)) else v for v in r.values()])
-        buf = io.BytesIO()
-        wb.save(buf)
-        return buf.getvalue()
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS)
+        workbook = io.BytesIO()
+        wb.save(workbook)
+        return workbook.getvalue()
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
-    return buf.getvalue().encode("utf-8-sig")  # with BOM, so Excel opens it as UTF-8
+    return text.getvalue().encode("utf-8-sig")  # with BOM, so Excel opens it as UTF-8
 
 
 def bulk_update(
@@ -522,11 +522,14 @@ def _movement(
 
 def reserve_stock(session: Session, product_id: int, quantity: int, ref: str) -> bool:
     """Take `quantity` units if that many are left, in one conditional UPDATE (no oversell under races)."""
-    taken = session.execute(
-        update(Product)
-        .where(Product.id == product_id, Product.stock >= quantity)
-        .values(stock=Product.stock - quantity, sales=Product.sales + quantity)
-        .execution_options(synchronize_session=False)
+    taken = cast(
+        CursorResult,
+        session.execute(
+            update(Product)
+            .where(Product.id == product_id, Product.stock >= quantity)
+            .values(stock=Product.stock - quantity, sales=Product.sales + quantity)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if taken:
         _movement(session, product_id, -quantity, "order_reserve", ref)
@@ -559,7 +562,7 @@ def display_name(p: Product) -> str:
     return f"{brand}{p.generic_name} {p.specification}".strip()
 
 
-def stock_status(p: Product) -> str:
+def stock_status(p: Product) -> schemas.StockStatus:
     return "out" if p.stock <= 0 else "low" if p.stock <= LOW_STOCK else "in_stock"
 
 
@@ -591,7 +594,7 @@ def card(p: Product, facts: CardFacts = NO_FACTS) -> schemas.ProductCard:
     add-to-cart until the viewer's prescription for it is approved; a promotional price shows beside the list
     price (the promotions never price Rx products)."""
     locked = p.is_rx and p.id not in facts.rx_unlocked
-    mode = "unavailable" if p.stock <= 0 else "prescription" if locked else "cart"
+    mode: schemas.PurchaseMode = "unavailable" if p.stock <= 0 else "prescription" if locked else "cart"
     rating, review_count = facts.ratings.get(p.id, (None, 0))
     promo_price, promo_label = facts.promo_prices.get(p.id, (None, ""))
     return schemas.ProductCard(

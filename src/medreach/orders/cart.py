@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from medreach.catalog import service as catalog
-from medreach.core.errors import AppError
+from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
 from medreach.orders import pricing, schemas
 from medreach.orders.models import Cart, CartItem
@@ -41,8 +41,19 @@ def _cart_for_write(session: Session, user: User | None, guest_token: str | None
         session.flush()
     except IntegrityError:  # the same user's first two adds raced: use the cart that won
         session.rollback()
-        cart = find_cart(session, user, guest_token)
+        winner = find_cart(session, user, guest_token)
+        if winner is None:
+            raise  # some other conflict
+        return winner
     return cart
+
+
+def _item(cart: Cart | None, product_id: int) -> tuple[Cart, CartItem]:
+    """The cart and its line for this product, or a 404."""
+    item = next((i for i in cart.items if i.product_id == product_id), None) if cart else None
+    if cart is None or item is None:
+        raise not_found("cart item")
+    return cart, item
 
 
 def _refuse(problem: str, product: Product) -> AppError:
@@ -67,7 +78,7 @@ def add_item(
     cart = _cart_for_write(session, user, guest_token)
     item = next((i for i in cart.items if i.product_id == product.id), None)
     quantity = (item.quantity if item else 0) + data.quantity
-    problem = check_line(product, quantity, product.id in approved_product_ids(session, user and user.id))
+    problem = check_line(product, quantity, product.id in approved_product_ids(session, user.id if user else None))
     if problem:
         raise _refuse(problem, product)
     if item:
@@ -77,7 +88,7 @@ def add_item(
     emit(
         session,
         "Product Added",
-        user_id=user and user.id,
+        user_id=user.id if user else None,
         anonymous_id=anonymous_id or cart.guest_token,
         product_id=product.id,
         sku=product.sku,
@@ -90,13 +101,10 @@ def add_item(
 
 
 def set_quantity(session: Session, user: User | None, guest_token: str | None, product_id: int, quantity: int) -> Cart:
-    cart = find_cart(session, user, guest_token)
-    item = next((i for i in cart.items if i.product_id == product_id), None) if cart else None
-    if item is None:
-        raise AppError(404, "NOT_FOUND", resource="cart item")
+    cart, item = _item(find_cart(session, user, guest_token), product_id)
     product = catalog.get_visible_product(session, product_id)
     if quantity > item.quantity:  # going down is always allowed, even below a stock that fell meanwhile
-        problem = check_line(product, quantity, product.id in approved_product_ids(session, user and user.id))
+        problem = check_line(product, quantity, product.id in approved_product_ids(session, user.id if user else None))
         if problem:
             raise _refuse(problem, product)
     item.quantity = quantity
@@ -106,16 +114,13 @@ def set_quantity(session: Session, user: User | None, guest_token: str | None, p
 
 def remove_item(
     session: Session, user: User | None, guest_token: str | None, product_id: int, anonymous_id: str | None = None
-) -> Cart | None:
-    cart = find_cart(session, user, guest_token)
-    item = next((i for i in cart.items if i.product_id == product_id), None) if cart else None
-    if item is None:
-        raise AppError(404, "NOT_FOUND", resource="cart item")
+) -> Cart:
+    cart, item = _item(find_cart(session, user, guest_token), product_id)
     cart.items.remove(item)
     emit(
         session,
         "Product Removed",
-        user_id=user and user.id,
+        user_id=user.id if user else None,
         anonymous_id=anonymous_id or cart.guest_token,
         product_id=product_id,
         quantity=item.quantity,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medreach.core.db import Base, Timestamped, utcnow
 from medreach.core.security import EncryptedString
+
+PrescriptionKind = Literal["upload", "e_rx"]
 
 
 class Cart(Timestamped, Base):
@@ -41,7 +43,7 @@ class Prescription(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # upload | e_rx
+    kind: Mapped[PrescriptionKind] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|approved|rejected|consumed
     file_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     file_name: Mapped[str] = mapped_column(String(128), default="")

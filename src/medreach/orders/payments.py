@@ -6,10 +6,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, cast
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from medreach.core.errors import AppError, not_found
@@ -234,10 +234,13 @@ def handle_notification(session: Session, provider: PaymentProvider, body: dict[
     # Idempotent: only the first notification moves the payment to paid. A payment we closed (the order
     # lapsed) can still be paid at the gateway; it is marked paid here and refunded by on_paid.
     now = datetime.now(UTC)
-    moved = session.execute(
-        update(Payment)
-        .where(Payment.id == payment.id, Payment.status.in_(UNPAID))
-        .values(status="paid", paid_at=now, gateway_trade_no=note.gateway_trade_no, updated_at=now)
+    moved = cast(
+        CursorResult,
+        session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.status.in_(UNPAID))
+            .values(status="paid", paid_at=now, gateway_trade_no=note.gateway_trade_no, updated_at=now)
+        ),
     ).rowcount
     if not moved:
         _record(session, provider.name, note.notify_id, note.out_trade_no, "duplicate", body)
@@ -257,10 +260,13 @@ def sync_with_gateway(session: Session, provider: PaymentProvider, payment: Paym
     status = provider.query(payment.out_trade_no)
     if status.status == "paid" and status.amount_fen == payment.amount_fen and status.currency == payment.currency:
         now = datetime.now(UTC)
-        if session.execute(
-            update(Payment)
-            .where(Payment.id == payment.id, Payment.status == "created")
-            .values(status="paid", paid_at=now, gateway_trade_no=status.gateway_trade_no, updated_at=now)
+        if cast(
+            CursorResult,
+            session.execute(
+                update(Payment)
+                .where(Payment.id == payment.id, Payment.status == "created")
+                .values(status="paid", paid_at=now, gateway_trade_no=status.gateway_trade_no, updated_at=now)
+            ),
         ).rowcount:
             session.refresh(payment)
             on_paid(session, payment)

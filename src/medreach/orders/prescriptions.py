@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -198,18 +198,21 @@ def review(session: Session, pharmacist: User, rx_id: int, approve: bool, reason
     rx = get_or_404(session, Prescription, rx_id, "prescription")
     to = "approved" if approve else "rejected"
     now = datetime.now(UTC)
-    moved = session.execute(
-        update(Prescription)
-        .where(Prescription.id == rx.id, Prescription.status == "pending")
-        .values(
-            status=to,
-            reviewer_id=pharmacist.id,
-            reviewer_name=pharmacist.name,
-            reviewer_licence=pharmacist.licence_no,
-            reviewed_at=now,
-            review_reason=reason[:255],
-            updated_at=now,
-        )
+    moved = cast(
+        CursorResult,
+        session.execute(
+            update(Prescription)
+            .where(Prescription.id == rx.id, Prescription.status == "pending")
+            .values(
+                status=to,
+                reviewer_id=pharmacist.id,
+                reviewer_name=pharmacist.name,
+                reviewer_licence=pharmacist.licence_no,
+                reviewed_at=now,
+                review_reason=reason[:255],
+                updated_at=now,
+            )
+        ),
     ).rowcount
     if moved != 1:
         raise AppError(409, "PRESCRIPTION_ALREADY_REVIEWED", current=rx.status)
@@ -252,14 +255,17 @@ def approved_product_ids(session: Session, user_id: int | None) -> set[int]:
 
 def bind(session: Session, rx: Prescription, order_id: int) -> None:
     """Attach the prescription to one order; a second order can never take it (conditional update)."""
-    bound = session.execute(
-        update(Prescription)
-        .where(
-            Prescription.id == rx.id,
-            Prescription.consumed_order_id.is_(None),
-            Prescription.status.in_(("pending", "approved")),
-        )
-        .values(consumed_order_id=order_id)
+    bound = cast(
+        CursorResult,
+        session.execute(
+            update(Prescription)
+            .where(
+                Prescription.id == rx.id,
+                Prescription.consumed_order_id.is_(None),
+                Prescription.status.in_(("pending", "approved")),
+            )
+            .values(consumed_order_id=order_id)
+        ),
     ).rowcount
     if bound != 1:
         raise AppError(409, "PRESCRIPTION_USED", field="prescription_id")

@@ -19,7 +19,7 @@ import hmac
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -233,7 +233,7 @@ class SandboxGateway:
                 trade = gw._trade(conn, merchant_id=params.get("merchant_id"), out_trade_no=params.get("out_trade_no"))
                 if not trade or trade["status"] != "SUCCESS":
                     return fail("trade not paid", 409)
-                done = (
+                done: Mapping[Any, Any] | None = (
                     conn.execute(
                         sa.select(refunds).where(
                             refunds.c.merchant_id == params["merchant_id"],

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from medreach.catalog.schemas import ProductCard
 from medreach.core.schemas import InputModel, MultiLine
+from medreach.orders.models import PrescriptionKind
 from medreach.promotions.schemas import BreakdownOut
 
 Qty = Annotated[int, Field(ge=1, le=999)]
@@ -193,7 +194,7 @@ class PrescriptionItemOut(BaseModel):
 class PrescriptionOut(BaseModel):
     id: int
     user_id: int
-    kind: Literal["upload", "e_rx"]
+    kind: PrescriptionKind
     status: str
     file_name: str
     content_type: str

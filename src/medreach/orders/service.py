@@ -9,7 +9,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,9 +29,10 @@ from medreach.promotions import schemas as promotion_schemas
 from medreach.promotions import service as promotions
 from medreach.promotions.flash import FlashStock, SaleCache
 
-if TYPE_CHECKING:  # types only: users and products are read through their domains' services
+if TYPE_CHECKING:  # types only: users, products and flash sales are read through their domains' services
     from medreach.accounts.models import User
     from medreach.catalog.models import Product
+    from medreach.promotions.models import FlashSale
 
 PAY_WITHIN = timedelta(minutes=30)
 REVIEW_WITHIN = timedelta(hours=48)
@@ -132,7 +133,7 @@ def place_order(
     found = _existing(session, user, idempotency_key, request_hash)
     if found is not None:
         return found, False
-    held: list = []
+    held: list[tuple[FlashSale, int]] = []
     try:
         return _place(session, user, data, idempotency_key, request_hash, items, flash, flash_promotion, held)
     except BaseException:
@@ -140,7 +141,17 @@ def place_order(
         raise
 
 
-def _place(session, user, data, idempotency_key, request_hash, items, flash, flash_promotion, held):
+def _place(
+    session: Session,
+    user: User,
+    data: schemas.CheckoutIn,
+    idempotency_key: str,
+    request_hash: str,
+    items: list[tuple[int, int]],
+    flash: FlashStock,
+    flash_promotion: int | None,
+    held: list[tuple[FlashSale, int]],
+) -> tuple[Order, bool]:
     address = accounts.get_address(session, user, data.address_id)
     products = catalog.products_by_id(session, [i for i, _ in items])
     wanted: list[tuple[Product, int]] = []
@@ -281,9 +292,10 @@ def cancel(session: Session, order: Order, *, actor_id: int | None, reason: str,
     state.transition(session, order, state.CANCELLED, actor_id=actor_id, reason=reason)
     _release(session, order, flash)
     session.execute(
-        Payment.__table__.update()
+        update(Payment)
         .where(Payment.order_id == order.id, Payment.status == "created")
         .values(status="closed")
+        .execution_options(synchronize_session=False)
     )
     emit(
         session,

@@ -10,8 +10,9 @@ awaiting_rx_review ──approve──> awaiting_payment ──pay──> paid �
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from medreach.core.errors import AppError
@@ -49,11 +50,14 @@ def transition(session: Session, order: Order, to: str, *, actor_id: int | None,
     if to not in TRANSITIONS.get(current, frozenset()):
         raise AppError(409, "ORDER_STATE_CONFLICT", current=current, to=to)
     now = datetime.now(UTC)
-    moved = session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == current)
-        .values(status=to, updated_at=now)
-        .execution_options(synchronize_session=False)
+    moved = cast(
+        CursorResult,
+        session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status == current)
+            .values(status=to, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if moved != 1:
         session.rollback()

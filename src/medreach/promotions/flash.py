@@ -146,7 +146,8 @@ class SaleRef:
 
 class SaleCache:
     def __init__(self, ttl_seconds: float = 5.0):
-        self.ttl, self._items = ttl_seconds, {}
+        self.ttl = ttl_seconds
+        self._items: dict[int, tuple[SaleRef, float]] = {}  # promotion id -> (sale, valid until)
 
     def get(self, promotion_id: int) -> SaleRef | None:
         item = self._items.get(promotion_id)

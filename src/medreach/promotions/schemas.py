@@ -12,6 +12,7 @@ from medreach.core.schemas import InputModel
 
 Fen = Annotated[int, Field(ge=0, le=100_000_000)]
 Percent = Annotated[int, Field(ge=1, le=99)]
+LifecycleState = Literal["draft", "in_review", "scheduled", "running", "paused", "ended"]
 Kind = Literal["catalog_discount", "spend_tier", "spend_percent", "free_shipping", "gift", "member_price", "flash_sale"]
 
 
@@ -125,7 +126,7 @@ class PromotionOut(BaseModel):
     name: str
     kind: str
     status: str
-    state: Literal["draft", "in_review", "scheduled", "running", "paused", "ended"]
+    state: LifecycleState
     starts_at: datetime
     ends_at: datetime
     priority: int

@@ -4,11 +4,12 @@ and the glue between the database and the pricing engine (quotes, and an order's
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from medreach.accounts import service as accounts
@@ -56,12 +57,12 @@ def now() -> datetime:
 # --- lifecycle, shared by promotions and coupons ------------------------------------------------------
 
 
-def state_of(obj, at: datetime | None = None) -> str:
+def state_of(obj: Promotion | Coupon, at: datetime | None = None) -> schemas.LifecycleState:
     """What a promotion or coupon is doing now: its stored status, with the time window applied."""
     at = at or now()
     start, end = (obj.starts_at, obj.ends_at) if isinstance(obj, Promotion) else (obj.valid_from, obj.valid_to)
     if obj.status != "published":
-        return obj.status
+        return cast(schemas.LifecycleState, obj.status)  # every stored status but published is a state itself
     return "scheduled" if at < start else "ended" if at >= end else "running"
 
 
@@ -137,7 +138,7 @@ def _validated_rules(session: Session, kind: str, raw: dict) -> dict:
         field = ".".join(["rules", *map(str, err["loc"])])
         raise AppError(422, "VALIDATION_ERROR", field=field, reason=err["msg"]) from e
     data = rules.model_dump(exclude_none=True)
-    if kind == "gift":
+    if isinstance(rules, schemas.GiftRules):
         gift = catalog.products_by_id(session, [rules.gift_product_id]).get(rules.gift_product_id)
         if gift is None:
             raise AppError(
@@ -146,7 +147,7 @@ def _validated_rules(session: Session, kind: str, raw: dict) -> dict:
         if gift.drug_class not in GIFT_ALLOWED_CLASSES:
             raise AppError(422, "GIFT_DRUG_FORBIDDEN", field="rules.gift_product_id", product=gift.sku)
         data.update(gift_name=catalog.display_name(gift), gift_drug_class=gift.drug_class)
-    if kind == "flash_sale":
+    if isinstance(rules, schemas.FlashSaleRules):
         product = catalog.products_by_id(session, [rules.product_id]).get(rules.product_id)
         if product is None or product.online_banned or not product.is_active:
             raise AppError(422, "PRODUCT_UNAVAILABLE", field="rules.product_id", product=str(rules.product_id))
@@ -208,9 +209,9 @@ def update_promotion(session: Session, actor: User, promo_id: int, data: schemas
     if promo.status != "draft":
         raise AppError(409, "PROMO_STATE_CONFLICT", current=promo.status, action="edit")
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    if "scope" in changes:
+    if data.scope is not None:
         check_scope(session, data.scope)
-    if "rules" in changes:
+    if data.rules is not None:
         changes["rules"] = _validated_rules(session, promo.kind, data.rules)
         if promo.kind == "flash_sale":
             sale = get_or_404(session, FlashSale, promo.id, "flash sale")
@@ -357,10 +358,13 @@ def _grant(session: Session, user: User, coupon: Coupon) -> CouponGrant:
     if held >= coupon.per_user_limit:
         raise AppError(409, "COUPON_LIMIT_REACHED", limit=coupon.per_user_limit)
     if coupon.total_limit:
-        issued = session.execute(
-            update(Coupon)
-            .where(Coupon.id == coupon.id, Coupon.issued < Coupon.total_limit)
-            .values(issued=Coupon.issued + 1)
+        issued = cast(
+            CursorResult,
+            session.execute(
+                update(Coupon)
+                .where(Coupon.id == coupon.id, Coupon.issued < Coupon.total_limit)
+                .values(issued=Coupon.issued + 1)
+            ),
         ).rowcount
         if not issued:
             raise AppError(409, "COUPON_SOLD_OUT")
@@ -385,18 +389,21 @@ def redeem(session: Session, user: User, code: str) -> CouponGrant:
     code = code.strip().upper()
     coupon = session.scalar(select(Coupon).where(Coupon.public_code == code))
     if coupon is not None:
-        grant = _grant(session, user, coupon)
+        claimed = _grant(session, user, coupon)
         session.commit()
-        return grant
+        return claimed
     grant = session.scalar(select(CouponGrant).where(CouponGrant.code == code))
     if grant is None:
         raise AppError(404, "COUPON_CODE_UNKNOWN", field="code")
     if not _usable(get_coupon(session, grant.coupon_id)):
         raise AppError(409, "COUPON_NOT_AVAILABLE", current="expired")
-    taken = session.execute(
-        update(CouponGrant)
-        .where(CouponGrant.id == grant.id, CouponGrant.user_id.is_(None))
-        .values(user_id=user.id, granted_at=now())
+    taken = cast(
+        CursorResult,
+        session.execute(
+            update(CouponGrant)
+            .where(CouponGrant.id == grant.id, CouponGrant.user_id.is_(None))
+            .values(user_id=user.id, granted_at=now())
+        ),
     ).rowcount
     if not taken:
         raise AppError(409, "COUPON_CODE_USED", field="code")
@@ -563,7 +570,7 @@ def quote(
     flash: FlashStock | None = None,
     allowance: dict[int, int] | None = None,
     at: datetime | None = None,
-    extra_rules: list[Promotion] = (),
+    extra_rules: Sequence[Promotion] = (),
 ) -> engine.Breakdown:
     """Price a cart for a user. Without an explicit allowance, flash units are what the user could still buy."""
     items = items_for(session, wanted)
@@ -597,7 +604,7 @@ def preview_for_level(
     *,
     coupon_id: int | None = None,
     at: datetime | None = None,
-    extra: list[Promotion] = (),
+    extra: Sequence[Promotion] = (),
 ) -> engine.Breakdown:
     """The console's price preview: a sample cart for a member level, without any buyer's data."""
     items = items_for(session, wanted)
@@ -790,10 +797,15 @@ def record(
             )
         )
     if coupon_grant_id is not None and any(a.source == "coupon" for a in breakdown.applied):
-        locked = session.execute(
-            update(CouponGrant)
-            .where(CouponGrant.id == coupon_grant_id, CouponGrant.user_id == user.id, CouponGrant.status == "available")
-            .values(status="locked", order_id=order.id)
+        locked = cast(
+            CursorResult,
+            session.execute(
+                update(CouponGrant)
+                .where(
+                    CouponGrant.id == coupon_grant_id, CouponGrant.user_id == user.id, CouponGrant.status == "available"
+                )
+                .values(status="locked", order_id=order.id)
+            ),
         ).rowcount
         if not locked:
             raise AppError(409, "COUPON_NOT_AVAILABLE", field="coupon_grant_id", current="in use")
