@@ -9,6 +9,7 @@ import router from './router'
 import { currentLocale, i18n } from './i18n'
 import { tracker } from './tracking/tracker'
 import { setAuthFailureHandler } from './api/client'
+import { trackingApi } from './api/services'
 import { useAuthStore } from './stores/auth'
 
 const app = createApp(App)
@@ -33,7 +34,7 @@ setAuthFailureHandler(() => {
 })
 
 // Storefront analytics (Segment calls to /v1/batch): one page call per storefront route change.
-void tracker.init({ locale: currentLocale() })
+void tracker.init({ locale: currentLocale(), identity: trackingApi.identity })
 watch(
   () => i18n.global.locale.value,
   (locale) => tracker.setLocale(String(locale)),

@@ -354,7 +354,8 @@ export const adminCouponApi = {
 // ---------------------------------------------------------------- tracking sources
 
 export const adminSourceApi = {
-  list: () => api.get<import('./types').TrackingSource[]>('/admin/sources'),
+  list: (params: { limit?: number; offset?: number } = {}) =>
+    api.get<Page<import('./types').TrackingSource>>('/admin/sources', { ...params }),
   create: (name: string, kind: import('./types').SourceKind) =>
     api.post<import('./types').TrackingSourceWithKey>('/admin/sources', { name, kind }),
   rotate: (id: number) => api.post<import('./types').TrackingSourceWithKey>(`/admin/sources/${id}/rotate`),
@@ -389,6 +390,16 @@ export const adminEventsApi = {
     return tl
   },
   undoLink: (id: number) => api.post<UndoneLink>(`/admin/identity-links/${id}/undo`),
+  /** Customers by phone (exact), e-mail, name or id, to open their timeline (every search is audited). */
+  people: (q: string, limit = 20) =>
+    api.get<Page<import('./types').TimelinePerson>>('/admin/events/people', { q, limit }),
+}
+
+// ---------------------------------------------------------------- storefront tracking
+
+export const trackingApi = {
+  /** The signed-in user's identity token for the collector. */
+  identity: () => api.get<import('@/tracking/tracker').IdentityProof>('/tracking/identity'),
 }
 
 // ---------------------------------------------------------------- console: pipeline jobs, lake tables

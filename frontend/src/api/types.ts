@@ -798,6 +798,10 @@ export interface TrackingSource {
   /** The first characters of the write key (`mr_xxxxxx`). */
   key_hint: string
   status: 'active' | 'revoked' | string
+  /** Written by MedReach itself (server events, the simulator): no key, cannot be rotated or revoked. */
+  internal: boolean
+  /** A secret server/import key, whose userIds the collector believes (web/app keys need identity tokens). */
+  trusted: boolean
   created_at: string
   rotated_at: string | null
 }
@@ -895,6 +899,14 @@ export interface UndoneLink {
   anonymous_id: string
   user_id: string
   undone_at: string
+}
+
+/** A customer found by phone, e-mail, name or id for their timeline (masked as the viewer may see them). */
+export interface TimelinePerson {
+  user_id: string
+  name: string | null
+  phone: string | null
+  email: string | null
 }
 
 // ---------------------------------------------------------------- pipeline: jobs and their runs, lake tables

@@ -1,11 +1,18 @@
 // The storefront's Segment-compatible tracker (one module-level singleton, no Pinia).
 //
 // - Calls (`page`, `track`, `identify`) are queued and POSTed to `/v1/batch` every 2 s, or at once when
-//   20 are waiting; when the page is hidden or unloaded the queue goes out with `navigator.sendBeacon`
-//   (the write key then travels in the body as `writeKey`).
-// - Network errors, 429 and 5xx keep the events and retry with exponential back-off; the queue is kept
-//   in localStorage (`medreach.trackingQueue`, at most 500 events, oldest dropped first) so a reload or a
-//   later visit sends what is left. The collector de-duplicates by messageId, so a resend is harmless.
+//   20 are waiting. Every POST is a `fetch(..., {keepalive: true})` of at most 28 KB, so a batch in flight
+//   outlives a navigation; when the page is hidden or unloaded (`visibilitychange`, `pagehide`) what is
+//   waiting goes out the same way at once. Two such batches fit the browsers' 64 KB keepalive budget.
+// - Network errors, 429 (honouring Retry-After) and 5xx keep the events and retry with exponential back-off;
+//   an event leaves the queue only once the collector answered for it. The queue is kept in localStorage
+//   (`medreach.trackingQueue`, at most 500 events, oldest dropped first), so a reload or a later visit sends
+//   what is left. The collector de-duplicates by messageId, so a resend is harmless.
+// - Identity: the collector believes a userId from this public key only with the server's signed token for
+//   that user. Once the app says who is signed in (`identify`, `setUserId`), the tracker asks the `identity`
+//   source given to `init` (GET /api/v1/tracking/identity) for a token, renews it before it expires, and
+//   adds it to each of that user's events as `context.identityToken` when sending (never stored in the
+//   queue). Events without a valid token are kept by the collector as anonymous ones.
 // - The anonymous id lives in the first-party cookie `mr_anon_id` (1 year, SameSite=Lax); the API client
 //   also sends it as `X-Anonymous-Id` so server-side events carry the same id.
 // - The write key: localStorage `medreach.trackingWriteKey` (an override for tests and debugging) wins,
@@ -28,9 +35,11 @@ const CONFIG_URL = '/api/v1/tracking/config'
 const FLUSH_INTERVAL_MS = 2000
 const FLUSH_AT = 20
 const MAX_QUEUE = 500
-const MAX_BATCH_BYTES = 400 * 1024 // the collector takes 500 KB
-const MAX_BEACON_BYTES = 60 * 1024 // browsers refuse beacons over 64 KB
+const MAX_BATCH_BYTES = 28 * 1024 // keepalive requests in flight share 64 KB: two batches fit
+const TOKEN_BYTES = 160 // what context.identityToken adds to an event
 const MAX_BACKOFF_MS = 60_000
+const PROOF_RENEW_MS = 5 * 60_000 // renew the identity token this long before it expires
+const PROOF_RETRY_MS = 60_000 // after a failed token request, wait this long before asking again
 const ONE_YEAR_S = 365 * 24 * 3600
 const LIBRARY = { name: 'medreach-web', version: '1.0.0' }
 
@@ -50,6 +59,19 @@ export interface SegmentEvent {
 }
 
 type State = 'pending' | 'enabled' | 'disabled'
+
+/** GET /api/v1/tracking/identity: the signed-in user's proof for the collector. */
+export interface IdentityProof {
+  user_id: string
+  token: string
+  expires_at: string
+}
+export type IdentitySource = () => Promise<IdentityProof>
+
+const encoder = new TextEncoder()
+function byteLength(text: string): number {
+  return encoder.encode(text).length
+}
 
 // ---------------------------------------------------------------- storage helpers
 
@@ -165,10 +187,20 @@ class Tracker {
   /** The referrer of the current page (the previous SPA URL, or document.referrer on landing). */
   private referrer = ''
   private started = false
+  /** Message ids of events being sent right now (not taken again until their answer). */
+  private inFlight = new Set<string>()
+  private identitySource: IdentitySource | null = null
+  /** The user the app said is signed in (a user id restored from localStorage is not proof enough to ask). */
+  private signedIn: string | null = null
+  /** Identity tokens by user id (in memory only; a user who just logged out may still have events queued). */
+  private proofs = new Map<string, { token: string; expiresAt: number }>()
+  private proving: Promise<void> | null = null
+  private proofFailedAt = 0
 
   /** Start once: resolve the write key, load the saved queue, listen for the page going away. */
-  init(opts: { locale?: string; fetchConfig?: boolean } = {}): Promise<void> {
+  init(opts: { locale?: string; fetchConfig?: boolean; identity?: IdentitySource } = {}): Promise<void> {
     if (opts.locale) this.locale = opts.locale
+    if (opts.identity) this.identitySource = opts.identity
     if (this.started) return Promise.resolve()
     this.started = true
     try {
@@ -178,7 +210,7 @@ class Tracker {
     }
     this.queue = this.loadQueue()
     if (isOptedOut()) this.clearQueue()
-    const onHide = () => this.flushWithBeacon()
+    const onHide = () => this.flushOnHide()
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'hidden') onHide()
     })
@@ -239,6 +271,41 @@ class Tracker {
   setUserId(id: string | number | null) {
     this.userId = id === null || id === undefined ? null : String(id)
     lsSet(USER_ID_KEY, this.userId)
+    this.signedIn = this.userId
+    if (this.userId) void this.prove()
+  }
+
+  // ------------------------------------------------------------ identity proof
+
+  /** Fetch (or renew) the signed-in user's identity token; failures leave their events anonymous. */
+  private prove(): Promise<void> {
+    const user = this.signedIn
+    if (!user || !this.identitySource || !this.active) return Promise.resolve()
+    const have = this.proofs.get(user)
+    if (have && have.expiresAt - Date.now() > PROOF_RENEW_MS) return Promise.resolve()
+    if (this.proving) return this.proving
+    if (Date.now() - this.proofFailedAt < PROOF_RETRY_MS) return Promise.resolve()
+    this.proving = this.identitySource()
+      .then((proof) => {
+        const expiresAt = Date.parse(proof.expires_at)
+        if (proof.user_id === user && proof.token && expiresAt) this.proofs.set(user, { token: proof.token, expiresAt })
+      })
+      .catch(() => {
+        this.proofFailedAt = Date.now()
+      })
+      .finally(() => {
+        this.proving = null
+      })
+    return this.proving
+  }
+
+  /** The events as sent: each signed-in user's event carries that user's identity token. */
+  private withProof(batch: SegmentEvent[]): SegmentEvent[] {
+    const now = Date.now()
+    return batch.map((e) => {
+      const proof = e.userId ? this.proofs.get(e.userId) : undefined
+      return proof && proof.expiresAt > now ? { ...e, context: { ...e.context, identityToken: proof.token } } : e
+    })
   }
 
   // ------------------------------------------------------------ calls
@@ -255,7 +322,8 @@ class Tracker {
     this.enqueue({ type: 'track', event, properties })
   }
 
-  /** Link the anonymous id to the account; traits must not carry phone, e-mail or ID numbers. */
+  /** Link the anonymous id to the account (proven by the identity token); traits are event data only and must
+   *  not carry phone, e-mail or ID numbers. */
   identify(userId: string | number, traits: Properties = {}) {
     this.setUserId(userId)
     this.enqueue({ type: 'identify', traits })
@@ -365,12 +433,13 @@ class Tracker {
     }, wait)
   }
 
-  /** Take events from the head of the queue up to a byte budget. */
+  /** Take waiting events (not in flight) from the head of the queue up to a byte budget. */
   private take(maxBytes: number): SegmentEvent[] {
     const out: SegmentEvent[] = []
     let size = 64
     for (const e of this.queue) {
-      const n = JSON.stringify(e).length + 1
+      if (this.inFlight.has(e.messageId)) continue
+      const n = byteLength(JSON.stringify(e)) + 1 + (e.userId ? TOKEN_BYTES : 0)
       if (out.length && size + n > maxBytes) break
       out.push(e)
       size += n
@@ -384,7 +453,7 @@ class Tracker {
     this.saveQueue()
   }
 
-  /** Send what is queued now (one request per ≤ 400 KB). */
+  /** Send what is queued now, one batch after another. */
   async flush(): Promise<void> {
     if (this.state !== 'enabled' || !this.writeKey || this.sending || !this.queue.length) return
     if (isOptedOut()) {
@@ -393,35 +462,10 @@ class Tracker {
     }
     this.sending = true
     try {
-      while (this.queue.length && this.state === 'enabled') {
+      await this.prove()
+      while (this.state === 'enabled') {
         const batch = this.take(MAX_BATCH_BYTES)
-        let status = 0
-        try {
-          const res = await fetch(ENDPOINT, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json', Authorization: 'Basic ' + btoa(this.writeKey + ':') },
-            body: JSON.stringify({ batch, sentAt: new Date().toISOString() }),
-            credentials: 'omit',
-          })
-          status = res.status
-        } catch {
-          status = 0
-        }
-        if (status === 0 || status === 429 || status >= 500) {
-          this.failures += 1
-          const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1))
-          this.retryAt = Date.now() + backoff * (0.75 + Math.random() * 0.5)
-          break
-        }
-        this.failures = 0
-        this.retryAt = 0
-        // 2xx: sent (any rejected events are reported by the collector and not worth retrying);
-        // 400 / 413: the collector will never take them; 401: the key was revoked or rotated.
-        this.drop(batch)
-        if (status === 401) {
-          this.disable()
-          break
-        }
+        if (!batch.length || !(await this.send(batch))) break
       }
     } finally {
       this.sending = false
@@ -429,29 +473,59 @@ class Tracker {
     if (this.queue.length) this.schedule(FLUSH_INTERVAL_MS)
   }
 
-  /** The page is going away: hand everything to the browser with sendBeacon (key in the body). */
-  flushWithBeacon() {
+  /**
+   * POST one batch with keepalive (it outlives the page). True when the collector answered for good: 2xx (any
+   * rejected events are reported and not worth retrying), 400/413 (it will never take them), 401 (the key was
+   * revoked or rotated: the tracker turns off). Network errors, 429 and 5xx keep the events for a retry.
+   */
+  private async send(batch: SegmentEvent[]): Promise<boolean> {
+    const key = this.writeKey
+    if (!key) return false
+    for (const e of batch) this.inFlight.add(e.messageId)
+    let status: number
+    let retryAfterS = 0
+    try {
+      const res = await fetch(ENDPOINT, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Basic ' + btoa(key + ':') },
+        body: JSON.stringify({ batch: this.withProof(batch), sentAt: new Date().toISOString() }),
+        credentials: 'omit',
+        keepalive: true,
+      })
+      status = res.status
+      retryAfterS = Number(res.headers.get('Retry-After')) || 0
+    } catch {
+      status = 0
+    } finally {
+      for (const e of batch) this.inFlight.delete(e.messageId)
+    }
+    if (status === 0 || status === 429 || status >= 500) {
+      this.failures += 1
+      const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1))
+      this.retryAt = Date.now() + Math.max(backoff * (0.75 + Math.random() * 0.5), retryAfterS * 1000)
+      if (!this.sending && this.queue.length) this.schedule(FLUSH_INTERVAL_MS)
+      return false
+    }
+    this.failures = 0
+    this.retryAt = 0
+    this.drop(batch)
+    if (status === 401) {
+      this.disable()
+      return false
+    }
+    return true
+  }
+
+  /** The page is being hidden or left: send what waits at once, with keepalive (the answer may never be read:
+   *  then the events are still in localStorage, and a later visit's resend is de-duplicated). */
+  flushOnHide() {
     if (this.state !== 'enabled' || !this.writeKey || !this.queue.length) return
     if (isOptedOut()) {
       this.clearQueue()
       return
     }
-    if (typeof navigator.sendBeacon !== 'function') {
-      void this.flush()
-      return
-    }
-    while (this.queue.length) {
-      const batch = this.take(MAX_BEACON_BYTES)
-      const body = JSON.stringify({ batch, sentAt: new Date().toISOString(), writeKey: this.writeKey })
-      let ok: boolean
-      try {
-        ok = navigator.sendBeacon(ENDPOINT, new Blob([body], { type: 'text/plain' }))
-      } catch {
-        ok = false
-      }
-      if (!ok) break // keep the rest in localStorage for the next visit
-      this.drop(batch)
-    }
+    const batch = this.take(MAX_BATCH_BYTES)
+    if (batch.length) void this.send(batch)
   }
 
   /** For tests and debugging. */
