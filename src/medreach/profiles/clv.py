@@ -314,7 +314,7 @@ def _bgnbd_objective(x: Array, t_x: Array, T: Array, w: Array) -> Objective:
         # A1 + A2 by frequency, A3 alone for one-period customers, A3 + log(1 + exp(A4 - A3)) for the others.
         r, alpha, a, b = np.exp(log_params)
         log_once, log_T, log_tx = np.log(alpha + T_once), np.log(alpha + T), np.log(alpha + t_x)
-        log_b_x = np.log(b + xs - 1)[x_row]  # x >= 1 here
+        log_b_x = np.log(b + np.maximum(xs, 1) - 1)[x_row]  # the rows here have x >= 1
         a4_minus_a3 = np.log(a) - log_b_x - (r + x) * (log_tx - log_T)
         a12 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha) + gammaln(a + b) + gammaln(b + xs) - gammaln(b)
         a12 -= gammaln(a + b + xs)
