@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from html import escape
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pydantic import ValidationError
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from medreach.accounts.models import User
 from medreach.catalog import schemas
 from medreach.catalog.models import DRUG_CLASS_NAMES, Category, Product, StockMovement
 from medreach.catalog.search import SearchDoc, SearchIndex, SearchQuery
@@ -27,6 +26,9 @@ from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
 from medreach.ops.service import audit
+
+if TYPE_CHECKING:  # types only: users are read through their domain's service
+    from medreach.accounts.models import User
 
 LOW_STOCK = 10
 MAX_IMPORT_ROWS = 20_000

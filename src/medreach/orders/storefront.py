@@ -4,15 +4,19 @@ catalog, promotions and this domain's prescriptions and reviews meet, and is han
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
-from medreach.accounts.models import User
 from medreach.catalog import schemas as catalog_schemas
 from medreach.catalog import service as catalog
-from medreach.catalog.models import Product
 from medreach.catalog.search import SearchIndex, SearchQuery
 from medreach.orders import prescriptions, reviews
 from medreach.promotions import service as promotions
+
+if TYPE_CHECKING:  # types only: users and products are read through their domains' services
+    from medreach.accounts.models import User
+    from medreach.catalog.models import Product
 
 
 def facts_for(session: Session, viewer: User | None) -> catalog.FactsOf:
