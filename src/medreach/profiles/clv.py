@@ -72,6 +72,8 @@ def read_transactions(source: str | Path | IO[Any]) -> pd.DataFrame:
     options: dict[str, Any] = {"usecols": columns, "keep_default_na": False}
     try:  # the fast way, for a clean file: the parser reads the amounts as numbers
         raw = _read_csv(source, dtype=dict(zip(columns, (str, str, float), strict=True)), **options)
+    except ClvDataError:
+        raise
     except ValueError:  # an amount is not a number
         pass
     else:
