@@ -1,4 +1,5 @@
-"""The app factory: settings, database, cache, search, payments, middleware, error handling, routers."""
+"""The app factory: settings, database, cache, search, payments, middleware, error handling, routers and the
+scheduler of every periodic task (`medreach.schedule`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from medreach import web
+from medreach import schedule, web
 from medreach.accounts.api import router as accounts_router
 from medreach.catalog import service as catalog
 from medreach.catalog.api import router as catalog_router
@@ -18,11 +19,10 @@ from medreach.core import errors
 from medreach.core.cache import Cache, make_cache
 from medreach.core.db import Database
 from medreach.core.http import SecurityHeaders
-from medreach.core.jobs import Ticker
 from medreach.core.observability import Metrics, RequestContextMiddleware, configure_logging
+from medreach.core.scheduler import Scheduler
 from medreach.core.settings import Settings, get_settings
 from medreach.ops.api import router as ops_router
-from medreach.orders import service as orders
 from medreach.orders.api import router as orders_router
 from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
@@ -32,9 +32,7 @@ from medreach.promotions.api import router as promotions_router
 from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 from medreach.tracking.api import router as tracking_router
 from medreach.tracking.log import EventLog
-from medreach.tracking.relay import relay
 from medreach.tracking.service import KeyRing, make_deduper, make_live_window
-from medreach.tracking.tasks import compact_sealed
 
 UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
 
@@ -64,20 +62,7 @@ def create_app(
         settings.gateway_url, settings.payment_merchant_id, settings.merchant_key, httpx.Client(timeout=10)
     )
     flash = flash or make_flash_stock(settings.redis_url, settings.redis_prefix)
-    ticker = Ticker()
-    ticker.every(
-        settings.order_expiry_interval_seconds,
-        "expire_orders",
-        lambda: _with_session(db, lambda s: orders.expire_overdue(s, flash)),
-    )
-    ticker.every(
-        settings.event_relay_interval_seconds,
-        "relay_domain_events",
-        lambda: _with_session(db, lambda s: relay(s, app.state.event_log, app.state.dedupe, app.state.live)),
-    )
-    ticker.every(60, "compact_events", lambda: compact_sealed(app.state))
     jobs.register_sources(settings)
-    ticker.every(20, "pipeline_scheduler", lambda: jobs.tick(db, settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -86,7 +71,7 @@ def create_app(
         app.state.event_log = EventLog(settings.events_path, fsync=settings.events_fsync)
         app.state.dedupe = make_deduper(app.state.event_log, cache, settings.dedupe_window_seconds)
         if settings.jobs_enabled:
-            ticker.start()
+            app.state.scheduler.start()
         if settings.gc_freeze:
             # What exists after start-up lives as long as the process: keep the cyclic GC from walking it
             # again and again (full collections were the collector's slowest requests); run it less often.
@@ -94,7 +79,7 @@ def create_app(
             gc.freeze()
             gc.set_threshold(50_000, 20, 50)
         yield
-        ticker.stop()
+        app.state.scheduler.stop()
         app.state.event_log.close()
         db.dispose()
 
@@ -111,6 +96,7 @@ def create_app(
     app.state.keyring = KeyRing()
     app.state.live = make_live_window(cache)  # the console's live view (every process's, with Redis)
     app.state.metrics = Metrics()
+    app.state.scheduler = Scheduler(schedule.tasks(settings, app.state), lock_dir=settings.var_dir / "locks")
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
@@ -136,8 +122,3 @@ def create_app(
         app.mount("/sandbox-gateway", gateway.app)
     web.mount(app)  # last: its catch-all route serves the single-page app
     return app
-
-
-def _with_session(db: Database, fn):
-    with db.session() as s:
-        return fn(s)

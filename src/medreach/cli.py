@@ -20,6 +20,7 @@ pipeline_app = typer.Typer(help="The data pipeline: lake tables and jobs", no_ar
 backup_app = typer.Typer(help="Backups of the database and the lake", no_args_is_help=True)
 profiles_app = typer.Typer(help="Customer profiles: lifetime value", no_args_is_help=True)
 insights_app = typer.Typer(help="Insights: experiments and what campaigns caused", no_args_is_help=True)
+recommend_app = typer.Typer(help="Recommendation models and their offline evaluation", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(catalog_app, name="catalog")
@@ -28,6 +29,7 @@ app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(backup_app, name="backup")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(insights_app, name="insights")
+app.add_typer(recommend_app, name="recommend")
 
 
 def _progress(total: int | None, description: str):
@@ -304,7 +306,7 @@ def _run_job(db, settings, job: str, params: dict | None = None) -> tuple[int, s
             ),
         )
     with db.session() as s:
-        run = s.get(JobRun, run_id)
+        run = s.get_one(JobRun, run_id)
         return run_id, status, run.result if status == "succeeded" else {"error": (run.error or "")[-300:]}
 
 
@@ -401,14 +403,22 @@ def pipeline_datasets():
 
 @pipeline_app.command("jobs")
 def pipeline_jobs():
-    """The pipeline's jobs, their schedules and latest runs."""
+    """The pipeline's jobs, their schedules (cron, Beijing time) and latest runs (Beijing time)."""
+    from medreach.core.scheduler import SHANGHAI, Cron
     from medreach.pipeline import jobs
+    from medreach.schedule import schedules
 
+    settings = get_settings()
+    jobs.register_sources(settings)
+    planned = schedules(settings)
     with _database().session() as s:
         for job in jobs.JOBS.values():
             last = jobs.latest_run(s, job.name)
-            status = f"{last.status} ({last.created_at:%Y-%m-%d %H:%M})" if last else "never run"
-            typer.echo(f"  {job.name:<16} {job.schedule or 'by hand':<14} {status:<34} {job.title_en}")
+            status = f"{last.status} ({last.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M})" if last else "never run"
+            cron = planned.get(job.name)
+            typer.echo(
+                f"  {job.name:<16} {cron.expr if isinstance(cron, Cron) else 'by hand':<14} {status:<34} {job.title_en}"
+            )
 
 
 @pipeline_app.command("history")
@@ -607,6 +617,34 @@ def profiles_clv(
             typer.echo(f"error: cannot write the predictions: {e}", err=True)
             raise typer.Exit(1) from e
     typer.echo(json.dumps(result.parameters()))
+
+
+@recommend_app.command("evaluate")
+def recommend_evaluate(
+    train: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="user_id,item_id[,timestamp,weight]")],
+    test: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="held-out interactions, same columns")],
+    k: Annotated[int, typer.Option(min=1, help="the lists' length")] = 10,
+    output: Annotated[Path | None, typer.Option(dir_okay=False, help="write model,user_id,item_id,rank")] = None,
+    items: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="item_id,<attributes>")] = None,
+    model: Annotated[list[str], typer.Option(help="only this model (repeat; default: every model)")] = (),
+    half_life_days: Annotated[float, typer.Option(min=0, help="popularity's half-life; 0: plain popularity")] = 30.0,
+):
+    """Fit every model on TRAIN; print one JSON line of metrics per model for TEST (docs/recommendations.md)."""
+    import json
+
+    from medreach.core.errors import AppError
+    from medreach.core.i18n import message
+    from medreach.recommend.evaluate import evaluate_files
+
+    def log(line: str) -> None:
+        typer.echo(line, err=True)
+
+    try:
+        for result in evaluate_files(train, test, k, output, items, model, half_life_days or None, log):
+            typer.echo(json.dumps(result))
+    except AppError as e:
+        typer.echo(f"error: {e.params.get('reason') or message(e.code, 'en', **e.params)}", err=True)
+        raise typer.Exit(2) from e
 
 
 if __name__ == "__main__":

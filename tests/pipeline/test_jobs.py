@@ -38,6 +38,8 @@ def test_run_now_with_progress_log_and_result(client, staff, shop, register):
     assert any(line["message"].startswith("products:") for line in run["log"])
     listed = {j["name"]: j for j in client.get("/api/v1/admin/jobs", headers=analyst).json()}
     assert listed["lake_sync"]["last_run"]["id"] == run["id"] and listed["lake_sync"]["next_run_at"]
+    assert listed["lake_sync"]["schedule"] == "*/5 * * * *" and listed["lake_sync"]["timezone"] == "Asia/Shanghai"
+    assert listed["import_file"]["schedule"] is None and listed["import_file"]["next_run_at"] is None
     page = client.get("/api/v1/admin/jobs/runs", headers=analyst, params={"job": "lake_sync", "status": "succeeded"})
     assert page.json()["total"] == 1 and page.json()["items"][0]["id"] == run["id"]
     assert "log" not in page.json()["items"][0]
@@ -53,7 +55,7 @@ def test_run_now_with_progress_log_and_result(client, staff, shop, register):
 
 def test_one_manual_run_at_a_time(client, staff, db):
     _, analyst = staff("analyst")
-    jobs.create_run(db, "lake_sync", "schedule")  # queued by the scheduler, not yet picked up
+    jobs.claim(db, "lake_sync", datetime.now(UTC))  # queued by the scheduler, not yet picked up
     r = client.post("/api/v1/admin/jobs/lake_sync/run", headers=analyst)
     assert r.status_code == 409 and problem_code(r) == "JOB_ALREADY_RUNNING"
 
@@ -74,7 +76,7 @@ def fake_jobs(monkeypatch):
 
     table = {"flaky": jobs.Job("flaky", "不稳定", "flaky", "", "", flaky, max_attempts=3, retry_delay_seconds=0),
              "broken": jobs.Job("broken", "坏", "broken", "", "", broken, max_attempts=2, retry_delay_seconds=0),
-             "every5": jobs.Job("every5", "定时", "every5", "", "", lambda ctx: {}, schedule="*/5 * * * *")}
+             "every5": jobs.Job("every5", "定时", "every5", "", "", lambda ctx: {"ran": True})}
     monkeypatch.setattr(jobs, "JOBS", table)
     return calls
 
@@ -93,24 +95,38 @@ def test_a_failed_attempt_is_retried_and_the_last_failure_recorded(db, settings,
         assert run.status == "failed" and run.attempt == 2 and "bad input file" in run.error and run.finished_at
 
 
-def test_the_scheduler_claims_each_fire_time_once_and_closes_stale_runs(db, settings, fake_jobs):
-    at = datetime(2026, 11, 25, 11, 30, 10, tzinfo=UTC)
-    assert jobs.tick(db, settings, now=at) == 1
-    assert jobs.tick(db, settings, now=at + timedelta(seconds=20)) == 0  # another process, or the next beat
-    assert jobs.tick(db, settings, now=at + timedelta(minutes=3)) == 0  # 11:30 is past its grace, 11:35 not due
-    deadline = time.monotonic() + 10
-    while True:
-        with db.session() as s:
-            runs = list(s.scalars(sa.select(JobRun).where(JobRun.job == "every5")))
-        if runs[0].status == "succeeded" or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert len(runs) == 1 and runs[0].status == "succeeded" and runs[0].scheduled_for == at.replace(second=0)
-    # A run whose process died long ago is closed by the next beat.
+def test_a_scheduled_fire_time_is_claimed_once_across_processes(db, settings, fake_jobs):
+    due = datetime(2026, 11, 25, 11, 30, tzinfo=UTC)
+    assert jobs.run_scheduled(db, settings, "every5", due) == "succeeded"
+    assert jobs.run_scheduled(db, settings, "every5", due) is None  # another process, or a restarted one
+    assert jobs.claim(db, "every5", due) is None
+    with db.session() as s:
+        runs = list(s.scalars(sa.select(JobRun).where(JobRun.job == "every5")))
+    assert len(runs) == 1 and runs[0].trigger == "schedule" and runs[0].scheduled_for == due
+    assert runs[0].result == {"ran": True}
+    assert jobs.run_scheduled(db, settings, "every5", due + timedelta(minutes=5)) == "succeeded"
+
+
+def test_runs_that_died_with_their_process_are_closed(db, fake_jobs):
     with db.session() as s:
         s.add(JobRun(job="flaky", trigger="manual", status="running", max_attempts=1, log=[],
                      created_at=datetime.now(UTC) - timedelta(hours=3)))
-    jobs.tick(db, settings)
+        s.add(JobRun(job="broken", trigger="manual", status="running", max_attempts=1, log=[]))
+    assert jobs.close_stale_runs(db) == 1
     with db.session() as s:
         stale = s.scalar(sa.select(JobRun).where(JobRun.job == "flaky"))
-        assert stale.status == "failed" and "interrupted" in stale.error
+        fresh = s.scalar(sa.select(JobRun).where(JobRun.job == "broken"))
+    assert stale.status == "failed" and "interrupted" in stale.error and fresh.status == "running"
+
+
+def test_every_periodic_task_is_in_the_one_schedule(settings):
+    from medreach import schedule
+    from medreach.core.scheduler import Cron, Every
+
+    planned = schedule.schedules(settings)
+    assert {"expire_orders", "relay_domain_events", "compact_events", "lake_sync", "backup", "clean_events",
+            "build_features", "close_stale_job_runs"} <= set(planned)
+    assert planned["backup"] == Cron("0 3 * * *")  # 03:00 Beijing time
+    assert planned["expire_orders"] == Every(settings.order_expiry_interval_seconds)
+    # Every job that is not started by hand with parameters has a schedule.
+    assert {name for name, job in jobs.JOBS.items() if not job.params} <= set(planned)

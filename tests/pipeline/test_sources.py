@@ -9,6 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
+from medreach import schedule
+from medreach.core.scheduler import Cron
 from medreach.pipeline import datasets, jobs, sources
 from medreach.pipeline.models import JobRun, QualityReport
 from tests.pipeline.test_connector_database import ext  # noqa: F401  (a fixture: a table on each server)
@@ -55,7 +57,7 @@ name = "div.product-detail h1::text"
 price = "span.price"
 spec = "//dt[text()='Specification']/following-sibling::dd[1]/text()"
 """)
-    assert added == ["source:rival"] and jobs.JOBS["source:rival"].schedule == "0 2 * * *"
+    assert added == ["source:rival"] and schedule.schedules(settings)["source:rival"] == Cron("0 2 * * *")
     run = run_job(db, settings, "source:rival")
     assert run.status == "succeeded", run.error
     imported = run.result["import"]

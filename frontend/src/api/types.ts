@@ -955,8 +955,9 @@ export interface PipelineJob {
   title_en: string
   description_zh: string
   description_en: string
-  /** Cron (UTC); null: by hand only. */
+  /** Cron, read in `timezone` (Asia/Shanghai); null: by hand only. */
   schedule: string | null
+  timezone: string
   next_run_at: string | null
   max_attempts: number
   /** What a run must be given; such jobs start from their own page (datasets), not from 运行 (422 JOB_NEEDS_PARAMETERS). */

@@ -1210,11 +1210,12 @@ const en: Messages = {
   },
   pipeline: {
     intro:
-      'Pipeline jobs run on their schedule (cron, UTC); run one now here or from the command line with medreach pipeline run JOB. Failed attempts are retried.',
+      'Pipeline jobs run on their schedule (Beijing time); run one now here or from the command line with medreach pipeline run JOB. Failed attempts are retried.',
     tabs: { jobs: 'Jobs', runs: 'Run history', tables: 'Lake tables', datasets: 'Datasets', quality: 'Quality reports' },
     job: 'Job',
     schedule: 'Schedule',
-    cronHint: 'Cron expression (UTC)',
+    cronHint: 'Cron expression (Beijing time): {expr}',
+    every: { minutes: 'Every {n} minutes', hourAt: 'Hourly at :{minute}', dayAt: 'Daily at {time} (Beijing time)', cron: 'Cron {expr} (Beijing time)' },
     manualOnly: 'By hand only',
     nextRun: 'Next run: {at}',
     maxAttempts: 'up to {n} attempts',

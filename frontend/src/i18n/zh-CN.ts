@@ -1205,11 +1205,12 @@ const zhCN = {
   },
   pipeline: {
     intro:
-      '数据管道的各项任务按计划（cron 表达式，UTC 时间）自动运行，也可以在这里手动运行，或在命令行执行 medreach pipeline run 任务名；失败的尝试会自动重试。',
+      '数据管道的各项任务按计划（北京时间）自动运行，也可以在这里手动运行，或在命令行执行 medreach pipeline run 任务名；失败的尝试会自动重试。',
     tabs: { jobs: '任务', runs: '运行记录', tables: '数据湖表', datasets: '数据集', quality: '质量报告' },
     job: '任务',
     schedule: '计划',
-    cronHint: 'cron 表达式（UTC 时间）',
+    cronHint: 'cron 表达式（北京时间）：{expr}',
+    every: { minutes: '每 {n} 分钟', hourAt: '每小时第 {minute} 分', dayAt: '每天 {time}（北京时间）', cron: 'cron {expr}（北京时间）' },
     manualOnly: '仅手动运行',
     nextRun: '下次运行：{at}',
     maxAttempts: '最多尝试 {n} 次',

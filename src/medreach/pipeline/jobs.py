@@ -1,9 +1,10 @@
-"""Pipeline jobs: named steps with a cron schedule (UTC), run on schedule, by hand (console, API) or from the
-CLI; each run is a `job_runs` row with its progress, log, attempts and outcome.
+"""Pipeline jobs: named steps run on their schedule (declared with every other periodic task in
+`medreach.schedule`), by hand (console, API) or from the CLI; each run is a `job_runs` row with its progress,
+log, attempts and outcome.
 
-Several API processes may run the scheduler: a scheduled fire time is claimed by inserting the run with a
-unique (job, scheduled_for), so exactly one process runs it. A failed attempt is retried after a pause, up to
-the job's `max_attempts`.
+Every API process runs the schedule: a scheduled fire time is claimed by inserting the run with a unique
+(job, scheduled_for), so exactly one process runs it. A failed attempt is retried after a pause, up to the job's
+`max_attempts`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from croniter import croniter
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -68,7 +68,7 @@ class JobContext:
         if not force and time.monotonic() - self._written < 0.5:
             return
         with self.db.session() as s:
-            run = s.get(JobRun, self.run_id)
+            run = s.get_one(JobRun, self.run_id)
             for key, value in self._state.items():
                 setattr(run, key, value)
             if self._lines:
@@ -85,13 +85,9 @@ class Job:
     description_zh: str
     description_en: str
     run: Callable[[JobContext], dict]
-    schedule: str | None = None  # cron (UTC); None: by hand only
     max_attempts: int = 3
     retry_delay_seconds: float = 5.0
     params: tuple[str, ...] = ()  # what a run must be given (a dataset, a file); such jobs start from their page
-
-    def next_run(self, after: datetime) -> datetime | None:
-        return croniter(self.schedule, after).get_next(datetime) if self.schedule else None
 
 
 def _lake_sync(ctx: JobContext) -> dict:
@@ -299,7 +295,6 @@ JOBS: dict[str, Job] = {
             "把用户、商品、订单、订单明细按水位增量同步为数据湖中的每日快照（含删除）",
             "Users, products, orders and order lines into the lake's daily snapshots, incrementally (deletes too)",
             _lake_sync,
-            schedule="*/5 * * * *",
         ),
         Job(
             "backup",
@@ -308,9 +303,8 @@ JOBS: dict[str, Job] = {
             "一致性快照备份业务库和数据湖，附清单与校验和，按保留策略清理旧备份",
             "A consistent backup of the database and the lake, with a manifest and checksums; old ones pruned",
             _backup,
-            schedule="0 19 * * *",
             max_attempts=2,
-        ),  # 03:00 in Shanghai
+        ),
         Job(
             "clean_events",
             "清洗行为事件并按日汇总",
@@ -319,7 +313,6 @@ JOBS: dict[str, Job] = {
             "Drop duplicates, crawlers, bursts and test accounts; write the clean events and the daily figures "
             "(Shanghai days)",
             _clean_events,
-            schedule="30 19 * * *",
         ),
         Job(
             "build_features",
@@ -329,7 +322,6 @@ JOBS: dict[str, Job] = {
             "Clean events joined with the users snapshot; recency, activity and conversion derived; features scaled "
             "(log, z-score, min-max) with the fitted parameters saved for serving",
             _build_features,
-            schedule="0 20 * * *",
         ),
         Job(
             "import_file",
@@ -355,11 +347,17 @@ JOBS: dict[str, Job] = {
 }
 
 
+def source_job(source: sources.Source) -> str:
+    """The name of a configured source's job."""
+    return f"source:{source.name}"
+
+
 def register_sources(settings: Settings) -> list[str]:
-    """A job per connector source configured in `MEDREACH_PIPELINE_SOURCES` (named `source:<name>`)."""
+    """A job per connector source configured in `MEDREACH_PIPELINE_SOURCES` (its schedule is declared with the
+    others, in `medreach.schedule`)."""
     added = []
     for source in sources.load(settings.pipeline_sources).values():
-        name = f"source:{source.name}"
+        name = source_job(source)
         JOBS[name] = Job(
             name,
             f"数据源：{source.title}",
@@ -367,7 +365,6 @@ def register_sources(settings: Settings) -> list[str]:
             f"{source.kind} 连接器导入数据集 {source.dataset}，随后清洗",
             f"The {source.kind} connector into dataset {source.dataset}, then cleaned",
             _pull(source),
-            schedule=source.schedule,
             max_attempts=source.max_attempts,
         )
         added.append(name)
@@ -381,15 +378,10 @@ def get_job(name: str) -> Job:
 
 
 def create_run(
-    db: Database,
-    name: str,
-    trigger: str,
-    requested_by: int | None = None,
-    scheduled_for: datetime | None = None,
-    params: dict[str, Any] | None = None,
-) -> int | None:
-    """A queued run of `name`; None when this scheduled time is already claimed. A manual or CLI run is
-    refused (409) while another run of the job with the same parameters is in progress."""
+    db: Database, name: str, trigger: str, requested_by: int | None = None, params: dict[str, Any] | None = None
+) -> int:
+    """A queued manual or CLI run of `name`; refused (409) while another run of the job with the same parameters
+    is in progress."""
     job = get_job(name)
     with db.session() as s:
         active = s.scalars(
@@ -397,31 +389,46 @@ def create_run(
                 JobRun.job == name, JobRun.status.in_(ACTIVE), JobRun.created_at > datetime.now(UTC) - STALE_AFTER
             )
         )
-        if trigger != "schedule" and any((p or {}) == (params or {}) for p in active):
+        if any((p or {}) == (params or {}) for p in active):
             raise AppError(409, "JOB_ALREADY_RUNNING", job=name)
-        run = JobRun(
-            job=name,
-            trigger=trigger,
-            status="queued",
-            max_attempts=job.max_attempts,
-            requested_by=requested_by,
-            scheduled_for=scheduled_for,
-            log=[],
-            params=params,
-        )
+        run = _new_run(job, trigger, requested_by=requested_by, params=params)
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def claim(db: Database, name: str, due: datetime) -> int | None:
+    """The queued run of `name` for the scheduled fire time `due`; None when another process (or an earlier
+    beat) claimed that time already."""
+    job = get_job(name)
+    with db.session() as s:
+        if s.scalar(select(JobRun.id).where(JobRun.job == name, JobRun.scheduled_for == due)):
+            return None
+        run = _new_run(job, "schedule", scheduled_for=due)
         s.add(run)
         try:
             s.commit()
-        except IntegrityError:
+        except IntegrityError:  # claimed between the look and the insert
             s.rollback()
             return None
         return run.id
 
 
+def _new_run(job: Job, trigger: str, **fields: Any) -> JobRun:
+    return JobRun(job=job.name, trigger=trigger, status="queued", max_attempts=job.max_attempts, log=[], **fields)
+
+
+def run_scheduled(db: Database, settings: Settings, name: str, due: datetime) -> str | None:
+    """The scheduler's firing of a job: claim the fire time, then run it here; returns the final status, or None
+    when the time was claimed elsewhere."""
+    run_id = claim(db, name, due)
+    return execute(db, settings, run_id) if run_id is not None else None
+
+
 def execute(db: Database, settings: Settings, run_id: int, on_progress=None) -> str:
     """Run the job of this run (retrying failed attempts); returns the final status."""
     with db.session() as s:
-        run = s.get(JobRun, run_id)
+        run = s.get_one(JobRun, run_id)
         job = get_job(run.job)
         run.status, run.started_at = "running", datetime.now(UTC)
         params = run.params
@@ -449,9 +456,10 @@ def _finish(ctx: JobContext, status: str, result: dict | None, error: str | None
     ctx.log("succeeded" if status == "succeeded" else "failed", "info" if status == "succeeded" else "error")
     ctx.flush(force=True)
     with ctx.db.session() as s:
-        run = s.get(JobRun, ctx.run_id)
+        run = s.get_one(JobRun, ctx.run_id)
         run.status, run.result, run.error, run.finished_at = status, result, error, datetime.now(UTC)
-    log.info("job_finished", job=run.job, run=ctx.run_id, status=status)
+        job = run.job
+    log.info("job_finished", job=job, run=ctx.run_id, status=status)
 
 
 def start_in_background(db: Database, settings: Settings, run_id: int) -> None:
@@ -465,31 +473,16 @@ def _safely(db: Database, settings: Settings, run_id: int) -> None:
         log.exception("job_run_crashed", run=run_id)
 
 
-def tick(db: Database, settings: Settings, now: datetime | None = None, grace: timedelta = timedelta(minutes=2)) -> int:
-    """The scheduler's beat: start every job whose latest fire time is due (within `grace`) and not yet
-    claimed; mark runs that died with their process as failed. Returns how many runs it started."""
+def close_stale_runs(db: Database, now: datetime | None = None) -> int:
+    """Mark runs that died with their process (no word for STALE_AFTER) as failed; returns how many."""
     now = now or datetime.now(UTC)
     with db.session() as s:
-        s.execute(
+        closed = s.execute(
             update(JobRun)
             .where(JobRun.status.in_(ACTIVE), JobRun.created_at < now - STALE_AFTER)
             .values(status="failed", error="interrupted: no progress (the process stopped)", finished_at=now)
         )
-    started = 0
-    for job in JOBS.values():
-        if not job.schedule:
-            continue
-        due = croniter(job.schedule, now).get_prev(datetime)
-        if now - due > grace:
-            continue
-        with db.session() as s:
-            if s.scalar(select(JobRun.id).where(JobRun.job == job.name, JobRun.scheduled_for == due)):
-                continue  # claimed already (by this or another process)
-        run_id = create_run(db, job.name, "schedule", scheduled_for=due)
-        if run_id is not None:
-            start_in_background(db, settings, run_id)
-            started += 1
-    return started
+        return closed.rowcount
 
 
 def latest_run(session, name: str) -> JobRun | None:

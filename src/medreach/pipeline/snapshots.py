@@ -8,13 +8,13 @@ added), finds deleted rows by comparing keys with the last snapshot, writes thos
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Literal, overload
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, raiseload
 
+from medreach.core.locks import file_lock
 from medreach.core.sql import sql_identifier, sql_literal
 from medreach.pipeline import engine
 from medreach.pipeline.tables import TABLES, LakeTable
@@ -149,6 +150,27 @@ def sync(
     return SyncResult(table.name, today.isoformat(), len(rows), len(deleted), int(count), mark)
 
 
+@overload
+def sync_all(
+    session: Session,
+    lake_dir: Path,
+    names: list[str] | None = None,
+    today: date | None = None,
+    wait: Literal[True] = True,
+    engine_name: str = "duckdb",
+    spark_master: str = "local[*]",
+) -> list[SyncResult]: ...
+@overload
+def sync_all(
+    session: Session,
+    lake_dir: Path,
+    names: list[str] | None = None,
+    today: date | None = None,
+    *,
+    wait: Literal[False],
+    engine_name: str = "duckdb",
+    spark_master: str = "local[*]",
+) -> list[SyncResult] | None: ...
 def sync_all(
     session: Session,
     lake_dir: Path,
@@ -160,20 +182,12 @@ def sync_all(
 ) -> list[SyncResult] | None:
     """Sync these tables (default: all). One sync at a time per lake (a lock file; several API processes
     share it): with `wait=False` a sync already running elsewhere means this one is skipped (None)."""
-    lock_path = lake_dir / "tables" / ".sync.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+    with file_lock(lake_dir / "tables" / ".sync.lock", wait) as held:
+        if not held:
             return None
-        try:
-            return [
-                sync(session, lake_dir, TABLES[name], today, engine_name, spark_master)
-                for name in (names or list(TABLES))
-            ]
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        return [
+            sync(session, lake_dir, TABLES[name], today, engine_name, spark_master) for name in (names or list(TABLES))
+        ]
 
 
 def as_dicts(results: list[SyncResult]) -> list[dict]:
