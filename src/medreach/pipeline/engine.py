@@ -23,6 +23,8 @@ def spark_session(master: str):
             .appName("medreach-pipeline")
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
+            # Parquet timestamps as UTC instants (the INT96 default reads back without a zone elsewhere)
+            .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
             .config("spark.sql.shuffle.partitions", "8")
             .config("spark.driver.memory", "2g")
             .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "medreach-spark-warehouse"))
