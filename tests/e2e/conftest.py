@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 expect.set_options(timeout=15_000)
 CHROMIUM = os.environ.get("MEDREACH_CHROMIUM", "/usr/bin/chromium")
 DIST = ROOT / "src" / "medreach" / "web" / "dist" / "index.html"
+# The widths every page must work at: a common laptop and a common phone.
+VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 def pytest_collection_modifyitems(items):
@@ -25,7 +27,11 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """`medreach db upgrade`, `medreach demo` and `medreach serve` on a fresh SQLite database."""
+    """`medreach db upgrade`, `medreach demo` and `medreach serve` on a fresh SQLite database; or a demo server already
+    running at MEDREACH_E2E_SERVER (e.g. `make run`'s, while working on the UI)."""
+    if os.environ.get("MEDREACH_E2E_SERVER"):
+        yield os.environ["MEDREACH_E2E_SERVER"]
+        return
     if not DIST.exists():
         pytest.fail("the web UI is not built: run `make build-ui` (make test does it)")
     var = tmp_path_factory.mktemp("e2e-var")
@@ -49,8 +55,8 @@ def browser():
 
 @pytest.fixture(params=["desktop", "phone"])
 def page(request, browser, live_server):
-    """A fresh browser context per test, at a desktop and at a phone-sized viewport."""
-    viewport = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 740}}[request.param]
+    """A fresh browser context per test, at a common laptop size (1366x768) and at a common phone size (390x844)."""
+    viewport = VIEWPORTS[request.param]
     context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server)
     context.set_default_timeout(15_000)
     pg = context.new_page()

@@ -2,7 +2,9 @@
 registering.
 
 Both layouts close their phone drawer on every route change, so the login and registration helpers wait for the
-app's redirect, and the menu helpers open the drawer again when a late route change closed it."""
+app's redirect, and the menu helpers open the drawer again when a late route change closed it. On desktops the
+signed-in customer's own pages (account, addresses, prescriptions…) and logging out sit in the user menu under the
+name in the header."""
 
 from __future__ import annotations
 
@@ -44,11 +46,16 @@ def expect_left(page: Page, path: str) -> None:
     expect(page).not_to_have_url(url_of(path))
 
 
-def _in_drawer(page: Page, toggle: str, item: Locator, act: Callable[[Locator, float | None], None]) -> None:
+def _in_drawer(page: Page, toggle: str, testid: str, act: Callable[[Locator, float | None], None]) -> None:
     """`act` on a menu item; on phones open the drawer first unless the item shows. A route change just after the
     drawer opened closes it again: retry with a short timeout, then once with the normal one so a real failure
-    reads clearly."""
+    reads clearly. On desktops an item of the storefront's user menu is reached through that menu."""
+    item = page.get_by_test_id(testid)
     if not is_phone(page):
+        user_menu = page.get_by_test_id("user-menu")
+        if toggle == "nav-menu-toggle" and not item.is_visible() and user_menu.is_visible():
+            user_menu.click()
+            item = page.get_by_test_id("user-menu-items").get_by_test_id(testid)
         act(item, None)
         return
     for _ in range(DRAWER_TRIES):
@@ -74,20 +81,20 @@ def _show(item: Locator, timeout: float | None) -> None:
 
 def store_nav(page: Page, testid: str) -> None:
     """Click a storefront nav item; on phones it lives in the drawer behind the menu toggle."""
-    _in_drawer(page, "nav-menu-toggle", page.get_by_test_id(testid), _click)
+    _in_drawer(page, "nav-menu-toggle", testid, _click)
 
 
 def console_nav(page: Page, key_or_testid: str) -> None:
     """Click a console menu item, by key (`pipeline`) or test id (`menu-pipeline`); on phones it lives in the
     drawer behind the menu toggle."""
     testid = key_or_testid if key_or_testid.startswith("menu-") else f"menu-{key_or_testid}"
-    _in_drawer(page, "console-menu-toggle", page.get_by_test_id(testid), _click)
+    _in_drawer(page, "console-menu-toggle", testid, _click)
 
 
 def console_menu(page: Page) -> None:
     """Show the console menu: on phones open its drawer (desktops always show it)."""
     if is_phone(page):
-        _in_drawer(page, "console-menu-toggle", page.get_by_test_id("console-menu"), _show)
+        _in_drawer(page, "console-menu-toggle", "console-menu", _show)
 
 
 def console_login(page: Page, login: str, password: str) -> None:

@@ -13,6 +13,8 @@ export function describeError(err: unknown): string {
       // The backend's detail already names the wait; add it only if it does not.
       return err.detail && err.detail.includes(String(seconds)) ? err.detail : t('auth.locked', { seconds })
     }
+    const withState = stateMessage(err)
+    if (withState) return withState
     // The backend localises `detail`; for codes it has no message for yet it answers the bare code,
     // so the UI's own wording (errorCodes.*) is used then.
     const local = i18n.global.te(`errorCodes.${err.code}`) ? t(`errorCodes.${err.code}`) : ''
@@ -27,6 +29,25 @@ export function describeError(err: unknown): string {
     return general.length ? `${base}: ${general.join('; ')}` : base
   }
   return t('errors.generic')
+}
+
+/** Codes whose problem names the object's state (`current`: `ended`, `paid`), and the UI's words for those states. */
+const STATE_WORDS: Record<string, string> = {
+  ORDER_STATE_CONFLICT: 'orderStatus',
+  ORDER_NOT_PAYABLE: 'orderStatus',
+  PROMO_STATE_CONFLICT: 'adminPromo.states',
+  COUPON_NOT_AVAILABLE: 'adminPromo.states',
+}
+
+/** The UI's message for a refusal because of a state, the state in words (never the raw `（ended）`); '' if none. */
+function stateMessage(err: ApiError): string {
+  const { t, te } = i18n.global
+  const group = STATE_WORDS[err.code]
+  const current = err.problem.current
+  if (!group || typeof current !== 'string' || !te(`errorCodes.${err.code}`)) return ''
+  const message = t(`errorCodes.${err.code}`)
+  const state = `${group}.${current.replace(/ /g, '_')}`
+  return te(state) ? t('errors.withState', { message, state: t(state) }) : message
 }
 
 /** Show a failed call in an ElMessage; returns the text shown. */

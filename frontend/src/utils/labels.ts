@@ -12,6 +12,46 @@ export function permissionLabel(code: string, fallback = ''): string {
   return i18n.global.te(key) ? i18n.global.t(key) : fallback
 }
 
+/**
+ * A text the API sends in Chinese for the built-in objects (role descriptions, member level names): when it is still
+ * the built-in wording, the current language's version of it; a text staff changed is shown as they wrote it.
+ */
+export function builtinText(group: string, key: string | number, apiText: string): string {
+  const k = `${group}.${key}`
+  if (!i18n.global.te(k, 'zh-CN') || i18n.global.t(k, {}, { locale: 'zh-CN' }) !== apiText) return apiText
+  return i18n.global.t(k)
+}
+
+/** A role's description in the current language (built-in roles). */
+export function roleDescription(role: { name: string; description: string }): string {
+  return builtinText('roleDescriptions', role.name, role.description)
+}
+
+/** A member level's name in the current language (the built-in levels 0-3). */
+export function memberLevelName(level: number, name: string): string {
+  return builtinText('memberLevels', level, name)
+}
+
+/** What an audit entry's action (`users.list`, `promotions.approve`) did, in words; the code when the UI has none. */
+export function auditActionLabel(action: string): string {
+  const key = `auditActions.${action}`
+  return i18n.global.te(key) ? i18n.global.t(key) : action
+}
+
+/**
+ * The reason of an order's status change in words: fixed reasons (`placed`, `rx approved`) are translated, reasons
+ * carrying a value (`paid P2026…`, `tracking SF…`) become a sentence with it, free text (a refund reason) stays.
+ */
+export function orderReasonLabel(reason: string): string {
+  if (!reason) return ''
+  const fixed = `orders.reasons.${reason.replace(/ /g, '_')}`
+  if (i18n.global.te(fixed)) return i18n.global.t(fixed)
+  const [word, ...rest] = reason.split(' ')
+  const withValue = `orders.reasonsWith.${word}`
+  if (rest.length && i18n.global.te(withValue)) return i18n.global.t(withValue, { value: rest.join(' ') })
+  return reason
+}
+
 /** A category's name in the current language (Chinese when there is no English name). */
 export function categoryName(cat: { name_zh: string; name_en: string }): string {
   return i18n.global.locale.value === 'en' && cat.name_en ? cat.name_en : cat.name_zh
