@@ -81,11 +81,13 @@ def db_upgrade(revision: str = "head"):
     """Apply migrations up to REVISION (default: the newest) and create the built-in roles."""
     from medreach.accounts.service import ensure_builtin_roles
     from medreach.core.migrate import upgrade
+    from medreach.profiles.service import seed_catalogue
 
     db = _database()
     upgrade(db.url, revision)
     with db.session() as s:
         ensure_builtin_roles(s)
+        seed_catalogue(s)
     typer.echo(f"database at {revision}: {db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -266,7 +268,7 @@ def _demo_pipeline(db, settings) -> None:
     from another system imported and cleaned."""
     from medreach.pipeline import datasets, samples
 
-    steps = [("clean_events", None), ("build_features", None)]
+    steps: list[tuple[str, dict | None]] = [("clean_events", None), ("build_features", None), ("build_profiles", None)]
     if not datasets.DatasetFiles(settings.lake_path, "external_orders").clean.exists():
         export = samples.external_orders(settings.uploads_path / "imports" / "demo_external_orders.csv")
         steps.append(
@@ -283,15 +285,21 @@ def _summary(job: str, result: dict) -> str:
         return f"{result['rows_out']:,} clean events over {result['days']} days; dropped: {dropped or 'nothing'}"
     if job == "build_features":
         return f"{result['rows']:,} customers, {len(result['scaling'])} scaled features"
+    if job == "build_profiles":
+        rows = result["rows"]
+        return f"{rows['customers']:,} customer profiles, {rows['health']:,} health rows; {result['clv']}"
     if "rows_out" in result:
         return f"{result['rows_in']:,} rows in, {result['rows_out']:,} clean, report {result['report_id']}"
     return ""
 
 
-def _run_job(db, settings, job: str, params: dict | None = None) -> tuple[int, str, dict | None]:
+def _run_job(db, settings, job: str, params: dict | None = None) -> tuple[int, str, dict]:
     """Run a pipeline job here with a progress bar, recorded like any other run."""
     from medreach.pipeline import jobs
     from medreach.pipeline.models import JobRun
+    from medreach.profiles import tasks as profile_tasks
+
+    profile_tasks.register()
 
     run_id = jobs.create_run(db, job, "cli", params=params)
     title = jobs.JOBS[job].title_en
@@ -307,22 +315,25 @@ def _run_job(db, settings, job: str, params: dict | None = None) -> tuple[int, s
         )
     with db.session() as s:
         run = s.get_one(JobRun, run_id)
-        return run_id, status, run.result if status == "succeeded" else {"error": (run.error or "")[-300:]}
+        return run_id, status, (run.result or {}) if status == "succeeded" else {"error": (run.error or "")[-300:]}
 
 
 @pipeline_app.command("sync")
-def pipeline_sync(table: Annotated[list[str], typer.Option(help="a table to sync (repeat; default: all)")] = ()):
+def pipeline_sync(
+    table: Annotated[list[str] | None, typer.Option(help="a table to sync (repeat; default: all)")] = None,
+):
     """Sync the database's tables (users, products, orders, order lines) into today's lake snapshots."""
     from medreach.pipeline.snapshots import sync_all
     from medreach.pipeline.tables import TABLES
 
+    table = table or []
     unknown = [t for t in table if t not in TABLES]
     if unknown:
         raise typer.BadParameter(f"unknown table {unknown[0]!r}; one of {', '.join(TABLES)}", param_hint="--table")
     settings = get_settings()
     with _database().session() as s:
         results = sync_all(
-            s, settings.lake_path, list(table) or None, engine_name=settings.engine, spark_master=settings.spark_master
+            s, settings.lake_path, table or None, engine_name=settings.engine, spark_master=settings.spark_master
         )
     for r in results:
         typer.echo(
@@ -336,9 +347,11 @@ def pipeline_run(job: Annotated[str, typer.Argument(help="the job's name (see `m
     """Run a pipeline job now, here, with a progress bar; the run is recorded like any other."""
     from medreach.core.errors import AppError
     from medreach.pipeline import jobs
+    from medreach.profiles import tasks as profile_tasks
 
     settings = get_settings()
     jobs.register_sources(settings)
+    profile_tasks.register()
     if job not in jobs.JOBS:
         raise typer.BadParameter(f"unknown job {job!r}; one of {', '.join(jobs.JOBS)}", param_hint="JOB")
     if jobs.JOBS[job].params:
@@ -406,10 +419,12 @@ def pipeline_jobs():
     """The pipeline's jobs, their schedules (cron, Beijing time) and latest runs (Beijing time)."""
     from medreach.core.scheduler import SHANGHAI, Cron
     from medreach.pipeline import jobs
+    from medreach.profiles import tasks as profile_tasks
     from medreach.schedule import schedules
 
     settings = get_settings()
     jobs.register_sources(settings)
+    profile_tasks.register()
     planned = schedules(settings)
     with _database().session() as s:
         for job in jobs.JOBS.values():
@@ -626,7 +641,7 @@ def recommend_evaluate(
     k: Annotated[int, typer.Option(min=1, help="the lists' length")] = 10,
     output: Annotated[Path | None, typer.Option(dir_okay=False, help="write model,user_id,item_id,rank")] = None,
     items: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="item_id,<attributes>")] = None,
-    model: Annotated[list[str], typer.Option(help="only this model (repeat; default: every model)")] = (),
+    model: Annotated[list[str] | None, typer.Option(help="only this model (repeat; default: every model)")] = None,
     half_life_days: Annotated[float, typer.Option(min=0, help="popularity's half-life; 0: plain popularity")] = 30.0,
 ):
     """Fit every model on TRAIN; print one JSON line of metrics per model for TEST (docs/recommendations.md)."""
@@ -640,7 +655,7 @@ def recommend_evaluate(
         typer.echo(line, err=True)
 
     try:
-        for result in evaluate_files(train, test, k, output, items, model, half_life_days or None, log):
+        for result in evaluate_files(train, test, k, output, items, model or (), half_life_days or None, log):
             typer.echo(json.dumps(result))
     except AppError as e:
         typer.echo(f"error: {e.params.get('reason') or message(e.code, 'en', **e.params)}", err=True)

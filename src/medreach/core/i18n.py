@@ -192,6 +192,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "读取指标需要指标令牌或内网地址",
         "Metrics are served with the metrics token or to an internal address",
     ),
+    "CATALOG_TOO_LARGE": (
+        "模型 {model} 最多支持 {limit} 个商品，当前有 {items} 个",
+        "The {model} model handles at most {limit} items; this catalog has {items}",
+    ),
+    # profiles: the tag catalogue
+    "TAG_WORD_BANNED": (
+        "标签不能含有禁止用语“{word}”（{group}，词表版本 {version}）",
+        "A tag cannot contain the banned word \"{word}\" ({group}, list version {version})",
+    ),
+    "CONDITION_INVALID": ("条件有误：{reason}", "Invalid condition: {reason}"),
+    "TAG_SENSITIVE_SOURCE": (
+        "规则标签不能使用健康数据或敏感标签（这类条件请在分群中使用，并记录影响评估）",
+        "A rule tag cannot use health data or sensitive tags (use them in a segment, with an impact assessment)",
+    ),
+    "TAG_EXISTS": ("标签编码 {tag} 已存在", "A tag with the code {tag} exists"),
+    "TAG_BUILTIN": ("内置标签不能修改或删除", "Built-in tags cannot be edited or deleted"),
+    "TAG_KIND": ("该操作不适用于此类标签（{kind}）", "This does not apply to a tag of this kind ({kind})"),
+    "PROFILES_NOT_BUILT": (
+        "用户画像尚未构建，请先运行“构建用户画像与标签”",
+        "The customer profiles have not been built yet: run build_profiles first",
+    ),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }
 
