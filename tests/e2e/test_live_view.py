@@ -2,7 +2,8 @@
 storefront anonymously and an admin sees the visitor's Product Viewed in the live view within seconds (filtered by
 the `mr_anon_id` cookie); the shopper logs in as the demo customer and views another product; the admin opens the
 customer's timeline from the live view and sees the anonymous browsing stitched to the account (the identify link,
-events under both ids). On desktop the admin then undoes the link: the anonymous events leave the timeline, the link
+events under both ids: the storefront's identify carries the server's identity token), and finds the same timeline
+by the customer's phone number. On desktop the admin then undoes the link: the anonymous events leave the timeline, the link
 shows as undone, and the customers page's detail drawer opens the same timeline."""
 
 import re
@@ -99,6 +100,13 @@ def test_live_view_and_timeline_stitch_anonymous_browsing_to_the_account(page: P
         order = [(e.get_attribute("data-event"), e.get_attribute("data-user-id"))
                  for e in events.all() if e.get_attribute("data-anonymous-id") == anon]
         assert order.index(("Product Viewed", uid)) < order.index(("Product Viewed", "")), order
+
+        # Staff find the same person by phone number too (the search is audited on the server).
+        page.get_by_test_id("timeline-user-input").fill("+86 " + CUSTOMER)
+        page.get_by_test_id("timeline-search").click()
+        expect(page.get_by_test_id("timeline-user-input")).to_have_value(uid)
+        expect(page.get_by_test_id("timeline-result")).to_have_attribute("data-user-id", uid)
+        expect(page.get_by_test_id("timeline-as-id")).to_have_count(0)
 
         if not is_phone(page):  # desktop only, to keep the phone run short
             undo_and_open_from_customers(page, anon, uid)

@@ -1,7 +1,10 @@
 """Storefront tracking in Chromium, at desktop and phone sizes: an admin creates a web source in the console
 (the write key is shown once), a shopper whose browser uses that key browses home → search → product → add to
-cart and the collector counts the events (the batches carry the `mr_anon_id` cookie as anonymousId); after the
-shopper turns 个性化与行为分析 off on the account page, browsing sends nothing and the count stays put."""
+cart and the collector counts the events (the batches carry the `mr_anon_id` cookie as anonymousId); the shopper
+registers, and the identify goes out with the server's identity token, so the anonymous browsing joins the new
+account (the key is public: without the token it would not); after the shopper turns 个性化与行为分析 off on the
+account page, browsing sends nothing and the count stays put. A click right before leaving the page arrives (the
+batch is a keepalive fetch), and no batch is aborted by a navigation."""
 
 import json
 import time
@@ -12,6 +15,12 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.ui import console_login, console_nav, register
 
 PASSWORD = "medreach-demo-2026"
+
+ADMIN_GET_JS = """async (path) => {
+    const token = JSON.parse(localStorage['medreach.tokens']).access_token
+    const r = await fetch('/api/v1' + path, {headers: {Authorization: 'Bearer ' + token}})
+    return await r.json()
+}"""
 
 STATS_JS = """async (id) => {
     const token = JSON.parse(localStorage['medreach.tokens']).access_token
@@ -106,38 +115,59 @@ def test_storefront_sends_segment_batches_and_honours_the_opt_out(page: Page, br
     shop = context.new_page()
     errors: list[str] = []
     shop.on("pageerror", lambda e: errors.append(str(e)))
-    batches: list[dict] = []
+    batches: list[dict] = []  # what the browser sent (a keepalive request's body is not always shown: headers only)
 
     def on_request(req):
         if req.url.endswith("/v1/batch") and req.method == "POST":
-            batches.append({"auth": req.headers.get("authorization", ""), "body": json.loads(req.post_data or "{}")})
+            batches.append({"auth": req.headers.get("authorization", "")})
 
     shop.on("request", on_request)
+    aborted: list[str] = []
+    shop.on("requestfailed", lambda req: "/v1/batch" in req.url and aborted.append(req.failure or "failed"))
     try:
         browse(shop)
         received = wait_received(page, source_id, 3)
         assert received >= 3, f"the collector counted {received} events today"
 
         anon = next(c["value"] for c in context.cookies() if c["name"] == "mr_anon_id")
-        events = [e for b in batches for e in b["body"].get("batch", [])]
-        added = [e for e in events if e.get("event") == "Product Added"]
+
+        def arrived() -> list[dict]:
+            """What the collector recorded from this browser, oldest first (the live view, by anonymous id)."""
+            return page.evaluate(ADMIN_GET_JS, f"/admin/events/live?user={anon}&source_id={source_id}&limit=500")[::-1]
+
         deadline = time.monotonic() + 10
-        while not added and time.monotonic() < deadline:
+        events = arrived()
+        while not (added := [e for e in events if e.get("event") == "Product Added"]):
+            assert time.monotonic() < deadline, [e.get("event") or e.get("type") for e in events]
             shop.wait_for_timeout(500)
-            events = [e for b in batches for e in b["body"].get("batch", [])]
-            added = [e for e in events if e.get("event") == "Product Added"]
-        assert added, [e.get("event") or e.get("type") for e in events]
+            events = arrived()
         assert added[0]["anonymousId"] == anon
         assert added[0]["properties"]["quantity"] == 1 and added[0]["properties"]["sku"]
         assert {"Products Searched", "Product List Viewed", "Product Viewed"} <= {e.get("event") for e in events}
         pages = [e for e in events if e["type"] == "page"]
         assert pages and pages[0]["context"]["page"]["path"] == "/" and pages[0]["name"] == "home"
         assert all(e["messageId"] and e["originalTimestamp"] and e["context"]["locale"] for e in events)
-        assert all(b["body"].get("sentAt") for b in batches)
-        assert all(b["auth"].startswith("Basic ") or b["body"].get("writeKey") for b in batches)
+        assert all(e["sentAt"] for e in events)
+        assert batches and all(b["auth"].startswith("Basic ") for b in batches)
 
-        # Opt out on the account page (a new customer): nothing is queued or sent afterwards.
+        # A new customer: the identify carries the server's identity token (the key is public: without the token the
+        # collector would keep it anonymous), so the browsing before joins the account.
         register(shop, "埋点测试")
+        uid = str(shop.evaluate(ADMIN_GET_JS, "/me")["id"])
+        deadline = time.monotonic() + 20
+        while not (identified := [e for e in arrived() if e["type"] == "identify"]):
+            assert time.monotonic() < deadline, "no identify arrived"
+            shop.wait_for_timeout(500)
+        assert identified[0].get("userId") == uid, identified[0]
+        assert "claimedUserId" not in identified[0]["context"] and "identityToken" not in identified[0]["context"]
+        timeline = page.evaluate(ADMIN_GET_JS, f"/admin/users/{uid}/timeline")
+        while anon not in timeline["ids"]:
+            assert time.monotonic() < deadline, f"the browsing was not stitched: {timeline['ids']}"
+            page.wait_for_timeout(500)
+            timeline = page.evaluate(ADMIN_GET_JS, f"/admin/users/{uid}/timeline")
+        assert [link["via"] for link in timeline["links"]] == ["identify"]
+
+        # Opt out on the account page: nothing is queued or sent afterwards.
         shop.goto("/account")
         switch = shop.get_by_test_id("account-tracking-switch")
         expect(switch).to_have_attribute("data-enabled", "true")
@@ -145,12 +175,12 @@ def test_storefront_sends_segment_batches_and_honours_the_opt_out(page: Page, br
         expect(switch).to_have_attribute("data-enabled", "false")
         assert shop.evaluate("localStorage.getItem('medreach.trackingOptOut')") == "1"
         # The account keeps the decision too (the consent ledger), so the server honours it on every device.
-        consent = shop.evaluate("""async () => {
-            const token = JSON.parse(localStorage['medreach.tokens']).access_token
-            const r = await fetch('/api/v1/me/consents', {headers: {Authorization: 'Bearer ' + token}})
-            return (await r.json()).find((c) => c.purpose === 'behaviour_analytics')
-        }""")
-        assert consent["granted"] is False and consent["decided_at"]
+        deadline = time.monotonic() + 10
+        while (consent := next(c for c in shop.evaluate(ADMIN_GET_JS, "/me/consents")
+                               if c["purpose"] == "behaviour_analytics"))["granted"]:
+            assert time.monotonic() < deadline, "the opt-out never reached the consent ledger"
+            shop.wait_for_timeout(300)
+        assert consent["decided_at"]
 
         settled = settle(page, source_id)
         sent_before = len(batches)
@@ -172,3 +202,30 @@ def test_storefront_sends_segment_batches_and_honours_the_opt_out(page: Page, br
     finally:
         context.close()
     assert not errors, f"JavaScript errors on the shop page: {errors}"
+    assert not aborted, f"batches aborted by a navigation: {aborted}"
+
+
+def test_a_click_right_before_leaving_the_page_arrives(page: Page, browser: Browser, live_server: str):
+    """Add to cart, then leave for another site at once (long before the 2 s flush): the event still reaches the
+    collector, sent on pagehide as a keepalive fetch that outlives the page."""
+    console_login(page, "admin@medreach.cn", PASSWORD)
+    expect(page.get_by_test_id("dashboard-greeting")).to_be_visible()
+    context = browser.new_context(viewport=page.viewport_size, locale="zh-CN", base_url=live_server)
+    context.set_default_timeout(15_000)
+    shop = context.new_page()
+    aborted: list[str] = []
+    shop.on("requestfailed", lambda req: "/v1/batch" in req.url and aborted.append(req.failure or "failed"))
+    try:
+        browse(shop)  # ends with the click on 加入购物车 (Product Added queued)
+        anon = next(c["value"] for c in context.cookies() if c["name"] == "mr_anon_id")
+        shop.goto("about:blank")  # leave at once: the batch timer never fires on that page
+        deadline = time.monotonic() + 15
+        while True:
+            live = page.evaluate(ADMIN_GET_JS, f"/admin/events/live?user={anon}&event=Product%20Added")
+            if live or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(500)
+        assert live and live[0]["anonymousId"] == anon, "the click before leaving never arrived"
+    finally:
+        context.close()
+    assert not aborted, f"batches aborted by a navigation: {aborted}"

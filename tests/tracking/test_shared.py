@@ -105,3 +105,27 @@ def test_the_shared_memory_of_ids_expires(tmp_path, window_seconds):
         for log in logs:
             log.close()
         cache.clear_prefix()
+
+
+def test_processes_share_the_throttle_and_accept_each_others_identity_tokens(app, db, admin, register, tmp_path):
+    """With Redis the collector's counts are one count for every process, and a token one process signed proves
+    the user to another (same secret key)."""
+    shared = app.state.cache if isinstance(app.state.cache, RedisCache) else redis_cache()
+    first, second = (second_process(app.state.settings, tmp_path / name, db, shared) for name in ("one", "two"))
+    for process in (first, second):
+        process.state.settings.collector_rate_public = 3
+    try:
+        with TestClient(first) as one, TestClient(second) as two:
+            key = one.get("/api/v1/tracking/config").json()["write_key"]
+            auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+            user, headers, _ = register()
+            token = one.get("/api/v1/tracking/identity", headers=headers).json()["token"]
+            event = {"userId": str(user["id"]), "anonymousId": "a-1", "event": "X", "context": {"identityToken": token}}
+            codes = [c.post("/v1/track", headers=auth, json={**event, "messageId": f"t-{i}"}).status_code
+                     for i, c in enumerate((one, two, two, one))]
+            assert codes == [200, 200, 200, 429]
+            [proven] = [e for e in EventLog(tmp_path / "two" / "events").read() if e["messageId"] == "t-1"]
+            assert proven["userId"] == str(user["id"])
+    finally:
+        if shared is not app.state.cache:
+            shared.clear_prefix()
