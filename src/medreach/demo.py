@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medreach.accounts import legal, schemas, service
+from medreach.accounts.models import User
 from medreach.accounts.permissions import STAFF_ROLES
 from medreach.catalog import service as catalog
 from medreach.catalog.models import Product
@@ -69,10 +70,9 @@ def load_demo(session: Session) -> list[dict[str, str]]:
             if role == "admin":
                 service.create_admin(session, email=email, phone=None, password=DEMO_PASSWORD, name=name)
             else:
-                admin = service.find_by_login(session, DEMO_STAFF["admin"][0])
                 service.create_staff(
                     session,
-                    admin,
+                    _staff(session, "admin"),
                     schemas.StaffIn(
                         email=email,
                         password=DEMO_PASSWORD,
@@ -94,7 +94,14 @@ def load_demo(session: Session) -> list[dict[str, str]]:
     return logins
 
 
-def _find(session: Session, generic_contains: str, drug_class: tuple[str, ...]) -> Product:
+def _staff(session: Session, role: str) -> User:
+    user = service.find_by_login(session, DEMO_STAFF[role][0])
+    if user is None:
+        raise RuntimeError(f"the demo {role} is missing: load_demo creates the staff first")
+    return user
+
+
+def _find(session: Session, generic_contains: str, drug_class: tuple[str, ...]) -> Product | None:
     return session.scalar(
         select(Product)
         .where(
@@ -115,12 +122,13 @@ def load_promotions(session: Session) -> int:
 
     if session.scalar(select(func.count()).select_from(Promotion)):
         return 0
-    marketer = service.find_by_login(session, DEMO_STAFF["marketer"][0])
-    admin = service.find_by_login(session, DEMO_STAFF["admin"][0])
+    marketer, admin = _staff(session, "marketer"), _staff(session, "admin")
     start, end = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(days=60)
     flash_item = _find(session, "感冒灵", ("otc_a", "otc_b")) or _find(session, "", ("otc_b",))
+    if flash_item is None:
+        raise RuntimeError("the demo catalog has no OTC product for the flash sale")
     mask = _find(session, "口罩", ("device",))
-    plans = [
+    plans: list[tuple[str, str, dict, dict]] = [
         (
             "限时秒杀 · 999感冒灵",
             "flash_sale",
@@ -148,7 +156,9 @@ def load_promotions(session: Session) -> int:
         promo = promotions.create_promotion(
             session,
             marketer,
-            ps.PromotionIn(name=name, kind=kind, rules=rules, scope=ps.ScopeIn(**scope), starts_at=start, ends_at=end),
+            ps.PromotionIn.model_validate(
+                {"name": name, "kind": kind, "rules": rules, "scope": scope, "starts_at": start, "ends_at": end}
+            ),
         )
         promotions.act(session, marketer, promo, "submit")
         promotions.review(session, admin, promo, "approve", "demo")
@@ -173,7 +183,9 @@ def load_promotions(session: Session) -> int:
         },
     ]
     for fields in coupons:
-        coupon = promotions.create_coupon(session, marketer, ps.CouponIn(valid_from=start, valid_to=end, **fields))
+        coupon = promotions.create_coupon(
+            session, marketer, ps.CouponIn.model_validate({"valid_from": start, "valid_to": end, **fields})
+        )
         promotions.act(session, marketer, coupon, "submit")
         promotions.review(session, admin, coupon, "approve", "demo")
     return len(plans) + len(coupons)

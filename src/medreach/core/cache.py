@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Protocol
+from typing import Protocol, cast
 
 import redis
 
@@ -73,7 +73,7 @@ class RedisCache:
         self.prefix = prefix
 
     def get(self, key: str) -> str | None:
-        return self.client.get(self.prefix + key)
+        return cast(str | None, self.client.get(self.prefix + key))  # decode_responses: text, not bytes
 
     def set(self, key: str, value: str, ttl: int | None = None) -> None:
         self.client.set(self.prefix + key, value, ex=ttl)

@@ -112,9 +112,9 @@ def create(
                         gz.write(orjson.dumps(record, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME) + b"\n")
                         n += 1
                 data = buffer.getvalue()
-                path = f"db/{table.name}.jsonl.gz"
-                fs.pipe_file(f"{folder}/{path}", data)
-                tables[str(table.name)] = {"file": path, "rows": n, "bytes": len(data), "sha256": _sha256(data)}
+                dump = f"db/{table.name}.jsonl.gz"
+                fs.pipe_file(f"{folder}/{dump}", data)
+                tables[str(table.name)] = {"file": dump, "rows": n, "bytes": len(data), "sha256": _sha256(data)}
                 advance(table.name)
     files: dict[str, dict] = {}
     for path in sorted(p for p in lake_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):

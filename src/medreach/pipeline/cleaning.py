@@ -12,6 +12,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ibis
 from ibis import _
@@ -33,7 +34,8 @@ class EventRules:
     @classmethod
     def load(cls, path: Path = RULES_FILE) -> EventRules:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))["events"]
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        return cls(**given)
 
 
 @dataclass

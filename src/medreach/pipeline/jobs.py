@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from medreach.core.db import Database
@@ -477,10 +477,13 @@ def close_stale_runs(db: Database, now: datetime | None = None) -> int:
     """Mark runs that died with their process (no word for STALE_AFTER) as failed; returns how many."""
     now = now or datetime.now(UTC)
     with db.session() as s:
-        closed = s.execute(
-            update(JobRun)
-            .where(JobRun.status.in_(ACTIVE), JobRun.created_at < now - STALE_AFTER)
-            .values(status="failed", error="interrupted: no progress (the process stopped)", finished_at=now)
+        closed = cast(
+            CursorResult,
+            s.execute(
+                update(JobRun)
+                .where(JobRun.status.in_(ACTIVE), JobRun.created_at < now - STALE_AFTER)
+                .values(status="failed", error="interrupted: no progress (the process stopped)", finished_at=now)
+            ),
         )
         return closed.rowcount
 

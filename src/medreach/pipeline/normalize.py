@@ -165,17 +165,18 @@ def convert(raw: Sequence[Any], rule: ColumnRule, key: bytes = b"") -> Outcome:
         _convert_times(strings, raw, rule, out)
         return out
     parse = _PARSERS[rule.type](rule)
-    for i, s in enumerate(strings):
-        if s is None:
+    for i, given in enumerate(strings):
+        text: str | None = given
+        if text is None:
             continue
         if "phone" in rule.normalize:
-            s = phone_e164(s, rule.region)
-            if s is None:
+            text = phone_e164(text, rule.region)
+            if text is None:
                 out.bad(raw[i])
                 continue
         if "pseudonymize" in rule.normalize:
-            s = pseudonym(s, key)
-        value = parse(s)
+            text = pseudonym(text, key)
+        value = parse(text)
         if value is None:
             out.bad(raw[i])
         out.values[i] = value

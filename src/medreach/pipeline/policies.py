@@ -19,7 +19,7 @@ import ibis
 import ibis.expr.types as ir
 
 from medreach.pipeline.cleaning import Step  # a step's name is its drop reason: duplicate_key, missing:<col>, …
-from medreach.pipeline.datasets import IMPORT_ID, ROW_NO, ColumnSpec, DatasetSpec
+from medreach.pipeline.datasets import IMPORT_ID, ROW_NO, ColumnSpec, DatasetSpec, Outliers
 
 MAD_TO_Z = 0.6745  # the modified z-score: 0.6745 (x - median) / MAD (Iglewicz and Hoaglin)
 MEAN_AD_TO_Z = 1.253314  # when MAD is 0 (over half the values equal): (x - median) / (1.253314 MeanAD)
@@ -69,7 +69,7 @@ def _keep(t: ir.Table, condition: ir.BooleanValue) -> ir.Table:
 
 def fences(con, t: ir.Table, column: ColumnSpec) -> tuple[float, float] | None:
     """The (lower, upper) limits outside which a value is an outlier; None when the data has no spread."""
-    x, rule = t[column.name], column.outliers
+    x, rule = t[column.name], _outlier_rule(column)
     if rule.method == "iqr":
         q = con.execute(t.aggregate(q1=x.quantile(0.25), q3=x.quantile(0.75))).iloc[0]
         if q.isna().any():
@@ -96,8 +96,14 @@ def _limits(lower: float, upper: float) -> tuple[float, float]:
     return round(lower, 4), round(upper, 4)
 
 
+def _outlier_rule(column: ColumnSpec) -> Outliers:
+    if column.outliers is None:
+        raise ValueError(f"column {column.name} declares no outlier rule")
+    return column.outliers
+
+
 def treat_outliers(con, t: ir.Table, column: ColumnSpec) -> tuple[ir.Table, dict[str, Any]]:
-    name, rule = column.name, column.outliers
+    name, rule = column.name, _outlier_rule(column)
     limits = fences(con, t, column)
     detail: dict[str, Any] = {
         "method": rule.method,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def profile(con, t: ir.Table, columns: list[str] | None = None) -> list[dict[str
         x = t[name]
         kind = _kind(x.type())
         present = int(row[f"n{i}"])
-        entry = {
+        entry: dict[str, Any] = {
             "name": name,
             "type": str(x.type()),
             "kind": kind,
@@ -172,7 +173,7 @@ def assemble(
     columns: list[dict[str, Any]],
     source_columns: list[str],
     previous_report: dict[str, Any] | None,
-    failures: list[dict[str, Any]] = (),
+    failures: Sequence[dict[str, Any]] = (),
     rows_in: int | None = None,
     **details: Any,
 ) -> dict[str, Any]:
@@ -215,7 +216,7 @@ def parquet_report(
 
 # --- expectations ------------------------------------------------------------------------------------------
 
-CHECKS = {
+CHECKS: dict[str, Callable[[Any], pa.Check]] = {
     "ge": pa.Check.ge,
     "le": pa.Check.le,
     "gt": pa.Check.gt,

@@ -19,7 +19,7 @@ from typing import Literal, overload
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, raiseload
 
 from medreach.core.locks import file_lock
@@ -73,14 +73,14 @@ def snapshots(lake_dir: Path, name: str) -> list[Path]:
 def _changed_rows(session: Session, table: LakeTable, watermark) -> list[dict]:
     model = table.model
     column = getattr(model, table.watermark)
-    q = select(model).options(raiseload("*"))  # only the columns declared; no relationship sneaks in
+    q: Select = select(model).options(raiseload("*"))  # only the columns declared; no relationship sneaks in
     q = q.options(*(joinedload(getattr(model, name)) for name in table.joins))
     if watermark is not None:
         q = q.where(
             column > watermark if table.watermark == "id" else column >= datetime.fromisoformat(watermark) - LAG
         )
     rows = []
-    for obj in session.scalars(q.order_by(column, model.id).execution_options(yield_per=5000)):
+    for obj in session.scalars(q.order_by(column, getattr(model, table.key)).execution_options(yield_per=5000)):
         rows.append({name: c.value(obj) for name, c in table.columns.items()})
     return rows
 
@@ -120,8 +120,8 @@ def sync(
 
     con = engine.connect(engine_name, spark_master)
     try:
-        before = con.read_parquet(str(previous)) if previous is not None else None
-        merged = merge_snapshot(before, con.read_parquet(str(changes_file)), table.schema.names, table.key)
+        base = con.read_parquet(str(previous)) if previous is not None else None
+        merged = merge_snapshot(base, con.read_parquet(str(changes_file)), table.schema.names, table.key)
         result = con.to_pyarrow(merged.cast(table.schema)).cast(table.schema)
     finally:
         engine.release(con, engine_name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -21,10 +22,10 @@ from medreach.orders.models import Order, OrderLine
 @dataclass(frozen=True)
 class Column:
     type: pa.DataType
-    value: Callable[[object], object]  # from the ORM row
+    value: Callable[[Any], object]  # from the ORM row
 
 
-def attr(name: str) -> Callable[[object], object]:
+def attr(name: str) -> Callable[[Any], object]:
     return lambda row: getattr(row, name)
 
 

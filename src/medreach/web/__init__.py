@@ -22,7 +22,7 @@ def mount(app: FastAPI) -> None:
         app.mount("/assets", StaticFiles(directory=DIST / "assets"), name="assets")
 
     @app.get("/{path:path}", include_in_schema=False)
-    def spa(path: str, request: Request):
+    def spa(path: str, request: Request):  # public: no auth dependency (tests/accounts/test_rbac.py lists it)
         if path.startswith(_API_PREFIXES):
             raise AppError(404, "NOT_FOUND")
         candidate = (DIST / path).resolve()
@@ -33,5 +33,3 @@ def mount(app: FastAPI) -> None:
             return HTMLResponse(_NOT_BUILT)
         # index.html must never be cached: it names the current hashed assets.
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
-
-    spa.access = "public"

@@ -36,6 +36,11 @@ class Batch:
 class Connector(Protocol):
     kind: str  # file | http_api | database | scraper
 
+    @property
+    def incremental(self) -> bool:
+        """Goes on from its checkpoint every run (a database table), not only after it stopped half-way."""
+        ...
+
     def batches(self, checkpoint: dict[str, Any] | None) -> Iterator[Batch]:
         """The records, in batches; `checkpoint` is the last one saved (None: from the start)."""
         ...

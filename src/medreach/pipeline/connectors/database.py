@@ -35,8 +35,9 @@ def resolve_url(template: str) -> str:
     missing = [n for n in _PLACEHOLDER.findall(template) if n not in os.environ]
     if missing:
         raise ConnectorError(f"database url needs environment variable(s) {', '.join(sorted(set(missing)))}")
-    if _PLACEHOLDER.fullmatch(template):  # the whole URL from one variable
-        return os.environ[_PLACEHOLDER.fullmatch(template).group(1)]
+    whole = _PLACEHOLDER.fullmatch(template)
+    if whole:  # the whole URL from one variable
+        return os.environ[whole.group(1)]
     # user:password@ is everything between :// and the last @ of the authority
     start = template.find("://") + 3 if "://" in template else 0
     authority_end = min(
@@ -107,7 +108,7 @@ class DatabaseTableSource:
     key: tuple[str, ...] = ("id",)
     columns: tuple[str, ...] | None = None  # None: all, as reflected
     batch_size: int = 5000
-    lag_seconds: int = 300  # for timestamp watermarks only
+    lag_seconds: float = 300  # for timestamp watermarks only
     timezone: str = "Asia/Shanghai"  # of naive timestamps in the source; cleaning converts them
 
     kind: ClassVar[str] = "database"
@@ -213,6 +214,7 @@ class DatabaseTableSource:
         is_timestamp = _python_type(mark) is not int
 
         start = self._start(checkpoint, mark, keys)  # position of the last row read, as Python values
+        where: sa.ColumnElement[bool]
         if start is None:
             where = mark.is_not(None)
         elif start[1] is None:  # a checkpoint with a watermark only
@@ -252,7 +254,9 @@ class DatabaseTableSource:
                 if position[1] is None
                 else {"watermark": to_json_value(position[0]), "key": [to_json_value(v) for v in position[1]]}
             )
-            yield Batch(records, checkpoint=saved, rejected=rejected, done=done, total=max(total, done), unit="rows")
+            yield Batch(
+                records, checkpoint=saved, rejected=rejected, done=done, total=max(total or 0, done), unit="rows"
+            )
             rejected = []
             if len(rows) < self.batch_size:
                 break
@@ -266,8 +270,9 @@ class DatabaseTableSource:
             return None
         try:
             watermark = _from_json_value(mark, checkpoint["watermark"])
-            if not isinstance(watermark, _python_type(mark)):
-                raise ValueError(f"watermark {watermark!r} is not a {_python_type(mark).__name__}")
+            expected = _python_type(mark)
+            if expected is not None and not isinstance(watermark, expected):
+                raise ValueError(f"watermark {watermark!r} is not a {expected.__name__}")
             key = checkpoint.get("key")
             if key is None:
                 return watermark, None
