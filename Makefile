@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UI_STAMP := src/medreach/web/dist/index.html
 UI_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test test-sqlite install build-ui check-ui demo serve bench clean
+.PHONY: run test test-sqlite install build-ui check-py check-ui demo serve bench clean
 
 run: install build-ui
 	$(BIN)/medreach db upgrade
@@ -29,10 +29,17 @@ build-ui: $(UI_STAMP)
 $(UI_STAMP): frontend/node_modules/.package-lock.json $(UI_SOURCES)
 	cd frontend && npm run build
 
-# The whole suite. Backends whose server is not reachable are skipped and named in the summary;
-# MEDREACH_REQUIRE_BACKENDS=1 (set by .ci/run) turns a missing backend into a failure.
-test: install build-ui check-ui
+# The checks, then the whole suite. Backends whose server is not reachable, and the browser tests when there is
+# no Chromium, are skipped and named in the summary; MEDREACH_REQUIRE_BACKENDS=1 (set by .ci/run) turns either
+# into a failure.
+test: install check-py build-ui check-ui
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Python checks over src/: ruff's lint and format, and mypy (their config is in pyproject.toml).
+check-py: install
+	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
 
 # The front end's checks: ESLint over frontend/src and the Vitest unit tests.
 check-ui: frontend/node_modules/.package-lock.json

@@ -3,7 +3,8 @@
 Each backend gets a database of its own for the run (dropped at the end) and every test starts from
 empty tables. SQLite runs with the in-process cache, the server databases with Redis, so the whole
 suite also exercises Redis. A backend whose server cannot be reached is skipped and named in the
-summary, unless MEDREACH_REQUIRE_BACKENDS=1 (CI), where it is an error.
+summary, unless MEDREACH_REQUIRE_BACKENDS=1 (CI), where it is an error. So are the browser tests (tests/e2e
+and the other e2e-marked ones) on a machine without Chromium.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import base64
 import itertools
 import os
 import uuid
+from pathlib import Path
 
 # Keys and folders for the code under test; set before any medreach module reads the settings.
 os.environ.setdefault("MEDREACH_SECRET_KEY", "test-signing-key-" + "x" * 32)
@@ -42,6 +44,7 @@ SERVER_URLS = {
 }
 REDIS_URL = os.environ.get("MEDREACH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE = os.environ.get("MEDREACH_REQUIRE_BACKENDS") == "1"
+CHROMIUM = os.environ.get("MEDREACH_CHROMIUM", "/usr/bin/chromium")  # the browser the e2e tests drive
 PASSWORD = "correct-horse-9"
 AGREEMENTS = current_versions()  # the legal documents' versions registration accepts
 _skipped: dict[str, str] = {}
@@ -58,11 +61,24 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", chosen, indirect=True, scope="session")
 
 
+@pytest.hookimpl(trylast=True)  # after tests/e2e/conftest.py has marked its tests e2e
+def pytest_collection_modifyitems(items):
+    """No Chromium: the browser tests are not run, and the summary says so (CI installs it and requires it)."""
+    if REQUIRE or Path(CHROMIUM).exists():
+        return
+    browser = [item for item in items if item.get_closest_marker("e2e")]
+    if browser:
+        why = f"no Chromium at {CHROMIUM} (apt-get install chromium, as .ci/run does; or set MEDREACH_CHROMIUM)"
+        _skipped["browser tests"] = f"{len(browser)} not run: {why}"
+        for item in browser:
+            item.add_marker(pytest.mark.skip(reason=why))
+
+
 def pytest_terminal_summary(terminalreporter):
     if _skipped:
-        terminalreporter.section("backends not tested")
+        terminalreporter.section("not tested")
         for name, why in sorted(_skipped.items()):
-            terminalreporter.write_line(f"SKIPPED backend {name}: {why}")
+            terminalreporter.write_line(f"SKIPPED {name}: {why}")
     elif not REQUIRE:
         terminalreporter.write_line("all selected backends were tested")
 
@@ -70,7 +86,7 @@ def pytest_terminal_summary(terminalreporter):
 def unavailable(name: str, why: str):
     if REQUIRE:
         pytest.fail(f"backend {name} is required (MEDREACH_REQUIRE_BACKENDS=1) but unavailable: {why}")
-    _skipped[name] = why
+    _skipped[f"backend {name}"] = why
     pytest.skip(f"{name} unavailable: {why}")
 
 
