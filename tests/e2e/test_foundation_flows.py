@@ -1,19 +1,81 @@
-"""The foundation's flows in Chromium, at desktop and phone sizes: a customer registers, logs in and edits
-the profile; an admin creates a marketer, who then sees only the marketer's console menu."""
+"""The foundation's flows in Chromium, at desktop and phone sizes: a customer registers (accepting the user
+agreement and the privacy policy, choosing the optional purposes), logs in and edits the profile; an admin creates
+a marketer, who then sees only the marketer's console menu."""
 
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from medreach.demo import DEMO_PASSWORD, DEMO_STAFF
 from tests.e2e.ui import (CUSTOMER_PASSWORD, console_login, console_menu, expect_left, new_phone, register_here,
                           store_nav, url_of)
 
+OPTIONAL = ("personalization", "marketing_sms", "marketing_email", "health_profile")
+TITLES = {"zh-CN": ("MedReach 用户协议", "MedReach 隐私政策"), "en": ("MedReach User Agreement", "MedReach Privacy Policy")}
+
+
+def api_get(page: Page, path: str):
+    return page.evaluate("""path => fetch('/api/v1' + path, {headers: {Authorization: 'Bearer ' +
+        JSON.parse(localStorage['medreach.tokens']).access_token}}).then(r => r.json())""", path)
+
 
 def api_me(page: Page) -> dict:
-    return page.evaluate("""fetch('/api/v1/me', {headers: {Authorization: 'Bearer ' +
-        JSON.parse(localStorage['medreach.tokens']).access_token}}).then(r => r.json())""")
+    return api_get(page, "/me")
+
+
+def fits_the_width(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_registration_accepts_the_documents_and_records_the_chosen_purposes(page: Page, lang: str):
+    page.add_init_script(f"localStorage.setItem('medreach.locale', '{lang}')")
+    page.goto("/register")
+    for purpose in OPTIONAL:  # explained, each on its own, off until the customer turns it on
+        expect(page.get_by_test_id(f"register-consent-{purpose}")).to_have_attribute("data-enabled", "false")
+    expect(page.get_by_test_id("register-consent-behaviour_analytics")).to_have_attribute("data-enabled", "true")
+    assert fits_the_width(page)
+
+    with page.context.expect_page() as opened:  # the documents are real pages, opened beside the form
+        page.get_by_test_id("register-privacy-link").click()
+    policy = opened.value
+    expect(policy.get_by_test_id("legal-title")).to_have_text(TITLES[lang][1])
+    expect(policy.get_by_test_id("legal-version")).to_have_attribute("data-version", re.compile(r"^\d{4}-\d{2}-\d{2}$"))
+    assert fits_the_width(policy)
+    policy.get_by_test_id("legal-other-link").click()
+    expect(policy.get_by_test_id("legal-title")).to_have_text(TITLES[lang][0])
+    policy.close()
+
+    phone = new_phone()
+    page.get_by_test_id("register-phone").fill(phone)
+    page.get_by_test_id("register-password").fill(CUSTOMER_PASSWORD)
+    page.get_by_test_id("register-submit").click()  # without accepting: refused on the page
+    expect(page.locator(".register-agree .el-form-item__error")).to_be_visible()
+    expect(page).to_have_url(url_of("/register"))
+
+    page.get_by_test_id("register-consent-personalization").click()
+    expect(page.get_by_test_id("register-consent-personalization")).to_have_attribute("data-enabled", "true")
+    page.get_by_test_id("register-agree").click()
+    page.get_by_test_id("register-submit").click()
+    expect(page).to_have_url(url_of("/account"))
+
+    consents = {c["purpose"]: c for c in api_get(page, "/me/consents")}
+    assert consents["personalization"]["granted"] is True and consents["personalization"]["decided_at"]
+    assert [p for p in OPTIONAL if consents[p]["granted"]] == ["personalization"]
+    assert all(a["up_to_date"] and a["accepted_at"] for a in api_get(page, "/me/agreements"))
+    # The account's privacy settings show the same purposes, as chosen.
+    expect(page.get_by_test_id("account-consent-personalization")).to_have_attribute("data-enabled", "true")
+    for purpose in OPTIONAL[1:]:
+        expect(page.get_by_test_id(f"account-consent-{purpose}")).to_have_attribute("data-enabled", "false")
+    expect(page.get_by_test_id("account-tracking-switch")).to_have_attribute("data-enabled", "true")
+    expect(page.get_by_test_id("account-agreement-privacy")).to_have_attribute("data-up-to-date", "true")
+    with page.expect_response(lambda r: r.url.endswith("/me/consents/marketing_sms") and r.ok):
+        page.get_by_test_id("account-consent-marketing_sms").click()
+    expect(page.get_by_test_id("account-consent-marketing_sms")).to_have_attribute("data-enabled", "true")
+    assert {c["purpose"]: c["granted"] for c in api_get(page, "/me/consents")}["marketing_sms"] is True
+    assert fits_the_width(page)
 
 
 def test_customer_registers_logs_in_and_edits_profile(page: Page):

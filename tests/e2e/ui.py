@@ -123,6 +123,7 @@ def register_here(page: Page, name: str, phone: str | None = None) -> str:
     page.get_by_test_id("register-phone").fill(phone)
     page.get_by_test_id("register-password").fill(CUSTOMER_PASSWORD)
     page.get_by_test_id("register-name").fill(name)
+    page.get_by_test_id("register-agree").click()  # the user agreement and the privacy policy
     page.get_by_test_id("register-submit").click()
     expect_left(page, "/register")
     expect(page.get_by_test_id("user-name")).to_have_text(name)

@@ -2,8 +2,13 @@
 
 import { api, request, requestBlob } from './client'
 import type {
+  Agreement,
   Consent,
   ConsentPurpose,
+  LegalDocument,
+  LegalDocumentName,
+  LegalDocumentSummary,
+  Purpose,
   Dataset,
   DatasetImport,
   DatasetStage,
@@ -79,6 +84,10 @@ export interface RegisterInput {
   email?: string
   password: string
   name?: string
+  /** The version of each legal document the customer accepted. */
+  agreements: Partial<Record<LegalDocumentName, string>>
+  /** The optional purposes as chosen on the form. */
+  consents: Partial<Record<ConsentPurpose, boolean>>
 }
 
 export const authApi = {
@@ -92,8 +101,24 @@ export const authApi = {
 export const meApi = {
   get: () => api.get<Me>('/me'),
   update: (patch: ProfilePatch) => api.patch<Me>('/me', patch),
+  /** Every login of the account ends, this one too; the answer is a new login's tokens. */
   changePassword: (current_password: string, new_password: string) =>
-    api.post<void>('/me/password', { current_password, new_password }),
+    api.post<Tokens>('/me/password', { current_password, new_password }),
+}
+
+/** The user agreement, the privacy policy and the purposes of processing (public). */
+export const legalApi = {
+  documents: () => api.get<LegalDocumentSummary[]>('/legal/documents', undefined, { auth: false }),
+  document: (name: LegalDocumentName) =>
+    api.get<LegalDocument>(`/legal/documents/${name}`, undefined, { auth: false }),
+  purposes: () => api.get<Purpose[]>('/legal/purposes', undefined, { auth: false }),
+}
+
+/** The versions of the legal documents the signed-in user accepted. */
+export const agreementApi = {
+  list: () => api.get<Agreement[]>('/me/agreements'),
+  accept: (document: LegalDocumentName, version: string) =>
+    api.post<Agreement>('/me/agreements', { document, version }),
 }
 
 /** The consent ledger (PIPL): what the signed-in user allows, purpose by purpose. */

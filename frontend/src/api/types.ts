@@ -9,15 +9,57 @@ export interface Tokens {
   expires_in: number
 }
 
-export type ConsentPurpose = 'behaviour_analytics'
+export type ConsentPurpose =
+  | 'behaviour_analytics'
+  | 'personalization'
+  | 'marketing_sms'
+  | 'marketing_email'
+  | 'health_profile'
 
-export interface Consent {
+/** An optional purpose of processing, explained (GET /legal/purposes). */
+export interface Purpose {
   purpose: ConsentPurpose
-  granted: boolean
   default: boolean
-  decided_at: string | null
+  /** Health data: sensitive personal information, a separate consent. */
+  sensitive: boolean
+  label_zh: string
+  label_en: string
   description_zh: string
   description_en: string
+}
+
+export interface Consent extends Purpose {
+  granted: boolean
+  decided_at: string | null
+}
+
+export type LegalDocumentName = 'terms' | 'privacy'
+
+export interface LegalDocumentSummary {
+  name: LegalDocumentName
+  version: string
+  effective_date: string
+  title_zh: string
+  title_en: string
+}
+
+export interface LegalBlock {
+  kind: 'heading' | 'paragraph' | 'list'
+  text: string
+  items: string[]
+}
+
+export interface LegalDocument extends LegalDocumentSummary {
+  texts: Record<string, { title: string; blocks: LegalBlock[] }>
+}
+
+/** Where the signed-in user stands with a legal document. */
+export interface Agreement {
+  document: LegalDocumentName
+  current_version: string
+  accepted_version: string | null
+  accepted_at: string | null
+  up_to_date: boolean
 }
 
 export interface Me {
@@ -36,6 +78,8 @@ export interface Me {
   roles: string[]
   permissions: string[]
   created_at: string
+  /** Legal documents with a new version the user has not accepted yet. */
+  pending_agreements: LegalDocumentName[]
 }
 
 export interface AuthResult {

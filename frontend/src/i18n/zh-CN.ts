@@ -1213,7 +1213,7 @@ const zhCN = {
     public: '公开密钥',
     trustedHint: '服务端密钥：其上报的用户 ID 会被信任，请勿泄露。',
     publicHint: '公开密钥（网页 / App）：用户 ID 仅在附带有效身份令牌时计入该用户，否则按匿名事件保存。',
-    statuses: { active: '启用', revoked: '已吊销' },
+    statuses: { active: '启用', revoked: '已吊销', internal: '系统写入' },
     stats: '统计',
     rotate: '轮换密钥',
     revoke: '吊销',

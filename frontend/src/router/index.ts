@@ -63,6 +63,11 @@ const routes: RouteRecordRaw[] = [
         meta: { titleKey: 'auth.registerTitle', guestOnly: true },
       },
       {
+        path: 'legal/:name(terms|privacy)',
+        name: 'legal',
+        component: () => import('@/views/store/LegalView.vue'),
+      },
+      {
         path: 'account',
         name: 'account',
         component: () => import('@/views/store/AccountView.vue'),
