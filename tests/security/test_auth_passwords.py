@@ -9,7 +9,7 @@ import pytest
 from medreach.accounts import passwords
 from medreach.core.errors import AppError
 from medreach.demo import DEMO_PASSWORD
-from tests.conftest import PASSWORD, problem_code
+from tests.conftest import AGREEMENTS, PASSWORD, problem_code
 from tests.e2e.ui import CUSTOMER_PASSWORD
 
 PHONE = "13800138000"
@@ -33,7 +33,7 @@ def field_error(r) -> dict:
     ],
 )
 def test_registration_refuses_weak_passwords_with_the_reason(client, password, code):
-    body = {"phone": PHONE, "password": password}
+    body = {"phone": PHONE, "password": password, "agreements": AGREEMENTS}
     r = client.post("/api/v1/auth/register", json=body)
     error = field_error(r)
     assert problem_code(r) == error["code"] == code and error["field"] == "password"
@@ -44,9 +44,10 @@ def test_registration_refuses_weak_passwords_with_the_reason(client, password, c
 
 def test_an_email_or_name_is_no_password_either(client):
     email = "zhang.wei@example.com"
-    r = client.post("/api/v1/auth/register", json={"email": email, "password": email})
+    r = client.post("/api/v1/auth/register", json={"email": email, "password": email, "agreements": AGREEMENTS})
     assert problem_code(r) == "PASSWORD_LIKE_PERSONAL"
-    r = client.post("/api/v1/auth/register", json={"phone": PHONE, "name": "wangxiaoming", "password": "wangxiaoming"})
+    body = {"phone": PHONE, "name": "wangxiaoming", "password": "wangxiaoming", "agreements": AGREEMENTS}
+    r = client.post("/api/v1/auth/register", json=body)
     assert problem_code(r) == "PASSWORD_LIKE_PERSONAL"
 
 

@@ -9,16 +9,19 @@ choices made at registration are recorded as such (channel "registration").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medreach.accounts.models import Consent, User
 from medreach.core.context import client_info
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,8 @@ PURPOSES: dict[PurposeName, Purpose] = {
     "health_profile": Purpose(
         False,
         True,
-        "健康档案（敏感个人信息）",
-        "Health profile (sensitive personal information)",
+        "健康档案",
+        "Health profile",
         "根据您的处方、用药和药品购买记录建立健康档案，用于用药提醒和相关健康建议。这是敏感个人信息，需要您单独同意；"
         "不同意不影响购买任何商品（包括处方药），可随时撤回。",
         "Builds a health profile from your prescriptions, medication and drug purchases for refill reminders and "
@@ -87,6 +90,17 @@ PURPOSES: dict[PurposeName, Purpose] = {
 
 
 assert set(get_args(PurposeName)) == set(PURPOSES), "every purpose named once, and explained"
+
+# Other domains act on a changed decision (profiles removes health data when health_profile is withdrawn) without
+# accounts importing them: they register a listener here, and `decide` calls it once the change is committed.
+ConsentListener = Callable[[Session, int, str, bool], None]
+_listeners: dict[str, ConsentListener] = {}
+
+
+def on_change(name: str, listener: ConsentListener) -> None:
+    """Call `listener(session, user_id, purpose, granted)` after every committed change of a decision (the same
+    name registered again replaces its listener). A failing listener is logged; the decision stands."""
+    _listeners[name] = listener
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,11 @@ def decide(session: Session, user: User, purpose: PurposeName, granted: bool, ch
     if current.granted != granted or current.decided_at is None:
         _add(session, user.id, purpose, granted, channel)
         session.commit()
+        for name, listener in list(_listeners.items()):
+            try:
+                listener(session, user.id, purpose, granted)
+            except Exception:  # the decision is recorded and in force; readers check the ledger too
+                log.exception("consent_listener_failed", listener=name, purpose=purpose)
     return next(s for s in states(session, user.id) if s.purpose == purpose)
 
 
@@ -150,6 +169,15 @@ def refused(session: Session, user_ids: set[int], purpose: PurposeName) -> set[i
     )
     default = PURPOSES[purpose].default
     return {u for u in user_ids if not decided.get(u, default)}
+
+
+def granting(session: Session, purpose: str) -> set[int]:
+    """The users whose newest decision grants `purpose` (for a purpose off by default, everyone who allows it)."""
+    return set(
+        session.scalars(
+            select(Consent.user_id).where(Consent.id.in_(_newest_ids(purpose=purpose)), Consent.granted.is_(True))
+        )
+    )
 
 
 def _newest_ids(user_id: int | None = None, purpose: str | None = None, user_ids: set[int] | None = None):
