@@ -21,7 +21,8 @@ function formatter(kind: 'datetime' | 'date'): Intl.DateTimeFormat {
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
-      ...(kind === 'datetime' ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } : {}),
+      // hourCycle h23: with `hour12: false` English shows midnight as 24:30:00.
+      ...(kind === 'datetime' ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' as const } : {}),
     })
     formatters.set(key, f)
   }
