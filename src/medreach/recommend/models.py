@@ -206,6 +206,21 @@ class Factorization(Recommender):
     user_factors: np.ndarray
     item_factors: np.ndarray
 
+    @abstractmethod
+    def _model(self) -> AlternatingLeastSquares | BayesianPersonalizedRanking:
+        """The unfitted implicit model."""
+
+    @abstractmethod
+    def _user_items(self, data: Interactions) -> sp.csr_matrix:
+        """The user-item matrix the implicit model is fitted on."""
+
+    def _fit(self, data: Interactions) -> None:
+        # implicit runs one thread per core; a multi-threaded BLAS under it only slows it down.
+        with threadpool_limits(1, "blas"):
+            model = self._model()
+            model.fit(self._user_items(data), show_progress=False)
+        self.user_factors, self.item_factors = model.user_factors, model.item_factors
+
     def scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors[users] @ self.item_factors.T
 
@@ -224,18 +239,17 @@ class ALS(Factorization):
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
         self.iterations, self.seed = iterations, seed
 
-    def _fit(self, data: Interactions) -> None:
-        # implicit runs one thread per core; a multi-threaded BLAS under it only slows it down.
-        with threadpool_limits(1, "blas"):
-            model = AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=self.regularization,
-                alpha=self.alpha,
-                iterations=self.iterations,
-                random_state=self.seed,
-            )
-            model.fit(data.matrix, show_progress=False)
-        self.user_factors, self.item_factors = model.user_factors, model.item_factors
+    def _model(self) -> AlternatingLeastSquares:
+        return AlternatingLeastSquares(
+            factors=self.factors,
+            regularization=self.regularization,
+            alpha=self.alpha,
+            iterations=self.iterations,
+            random_state=self.seed,
+        )
+
+    def _user_items(self, data: Interactions) -> sp.csr_matrix:
+        return data.matrix  # the summed weights; implicit's confidence is alpha x weight
 
 
 class BPR(Factorization):
@@ -252,18 +266,18 @@ class BPR(Factorization):
         self.factors, self.learning_rate, self.regularization = factors, learning_rate, regularization
         self.iterations, self.seed = iterations, seed
 
-    def _fit(self, data: Interactions) -> None:
-        with threadpool_limits(1, "blas"):
-            model = BayesianPersonalizedRanking(
-                factors=self.factors,
-                learning_rate=self.learning_rate,
-                regularization=self.regularization,
-                iterations=self.iterations,
-                random_state=self.seed,
-                num_threads=1,  # its threads race on the factors: one thread keeps a seed's result
-            )
-            model.fit(data.seen, show_progress=False)
-        self.user_factors, self.item_factors = model.user_factors, model.item_factors
+    def _model(self) -> BayesianPersonalizedRanking:
+        return BayesianPersonalizedRanking(
+            factors=self.factors,
+            learning_rate=self.learning_rate,
+            regularization=self.regularization,
+            iterations=self.iterations,
+            random_state=self.seed,
+            num_threads=1,  # its threads race on the factors: one thread keeps a seed's result
+        )
+
+    def _user_items(self, data: Interactions) -> sp.csr_matrix:
+        return data.seen
 
 
 class EASE(ItemSimilarity):
