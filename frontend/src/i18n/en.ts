@@ -1218,7 +1218,7 @@ const en: Messages = {
     public: 'Public key',
     trustedHint: 'A server key: the user ids it sends are trusted. Keep it secret.',
     publicHint: 'A public key (web / app): a user id counts for that user only with a valid identity token; otherwise the event is kept as anonymous.',
-    statuses: { active: 'Active', revoked: 'Revoked', internal: 'Written by MedReach' },
+    statuses: { active: 'Active', revoked: 'Revoked', internal: 'Internal' },
     stats: 'Stats',
     rotate: 'Rotate key',
     revoke: 'Revoke',
