@@ -341,6 +341,7 @@ const en: Messages = {
     permission: { denied: 'Refused for lack of permission' },
     pipeline: { sync: 'Synced the data lake' },
     prescriptions: { list: 'Listed prescriptions', read: 'Viewed a prescription', approve: 'Approved a prescription', reject: 'Rejected a prescription' },
+    profiles: { build: 'Rebuilt customer profiles', read: "Viewed a customer's profile", read_health: "Viewed a customer's health profile" },
     products: { create: 'Created a product', update: 'Edited a product', bulk_update: 'Edited products in bulk', import: 'Imported products' },
     promotions: {
       create: 'Created a promotion',

@@ -338,6 +338,7 @@ const zhCN = {
     permission: { denied: '权限不足被拒绝' },
     pipeline: { sync: '同步数据湖' },
     prescriptions: { list: '查看处方列表', read: '查看处方', approve: '处方审核通过', reject: '处方审核驳回' },
+    profiles: { build: '重新计算用户画像', read: '查看用户画像', read_health: '查看健康档案' },
     products: { create: '新建商品', update: '修改商品', bulk_update: '批量修改商品', import: '导入商品' },
     promotions: {
       create: '创建促销活动',
