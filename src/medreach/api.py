@@ -20,6 +20,7 @@ from medreach.core.cache import Cache, make_cache
 from medreach.core.db import Database
 from medreach.core.http import SecurityHeaders
 from medreach.core.observability import Metrics, RequestContextMiddleware, configure_logging
+from medreach.core.openapi import declare_problems
 from medreach.core.scheduler import Scheduler
 from medreach.core.settings import Settings, get_settings
 from medreach.ops.api import router as ops_router
@@ -28,13 +29,16 @@ from medreach.orders.payments import PaymentProvider, SandboxProvider
 from medreach.orders.sandbox_gateway import SandboxGateway
 from medreach.pipeline import jobs
 from medreach.pipeline.api import router as pipeline_router
+from medreach.profiles import tasks as profile_tasks
+from medreach.profiles.api import IMPORT_PATH as TAG_IMPORTS
+from medreach.profiles.api import router as profiles_router
 from medreach.promotions.api import router as promotions_router
 from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 from medreach.tracking.api import router as tracking_router
 from medreach.tracking.log import EventLog
 from medreach.tracking.service import KeyRing, make_deduper, make_live_window
 
-UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import")
+UPLOAD_PATHS = ("/api/v1/prescriptions", "/api/v1/admin/products/import", TAG_IMPORTS)
 
 
 def create_app(
@@ -63,6 +67,7 @@ def create_app(
     )
     flash = flash or make_flash_stock(settings.redis_url, settings.redis_prefix)
     jobs.register_sources(settings)
+    profile_tasks.install(settings)  # its jobs into the pipeline's registry, its consent listener into accounts
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -115,9 +120,11 @@ def create_app(
         orders_router,
         promotions_router,
         pipeline_router,
+        profiles_router,
         ops_router,
     ):
         app.include_router(router)
+    declare_problems(app)  # the OpenAPI document names each operation's problem answers
     if gateway is not None:  # the stand-in for the bank, reached over HTTP like a real gateway
         app.mount("/sandbox-gateway", gateway.app)
     web.mount(app)  # last: its catch-all route serves the single-page app

@@ -47,6 +47,8 @@ def tasks(settings: Settings, state: Any = None) -> list[Task]:
         pipeline_job("backup", "0 3 * * *"),
         pipeline_job("clean_events", "30 3 * * *"),  # after the day's last events are compacted
         pipeline_job("build_features", "0 4 * * *"),  # from the clean events
+        pipeline_job("build_profiles", "30 4 * * *"),  # profiles and tags, after the features (profiles.tasks)
+        pipeline_job("refresh_tags", "0 * * * *"),  # rule and imported tags whose own schedule came round
         # Connector sources configured by the operator (MEDREACH_PIPELINE_SOURCES), each on its own schedule.
         *(
             pipeline_job(jobs.source_job(source), source.schedule)

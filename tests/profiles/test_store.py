@@ -168,6 +168,7 @@ def test_an_empty_lake_builds_an_empty_store(tmp_path):
     assert store.customer(lake_dir, "1") is None and store.customer_count(lake_dir) == 0
 
 
+@pytest.mark.timeout(1200)  # Spark local[2] runs each of the build's stages as jobs of its own: minutes, not seconds
 def test_both_engines_build_the_same_store(lake_dir, tmp_path):
     spark = build(store_world(), tmp_path, {"marketing_sms": {"1"}, "health_profile": {"1"}}, engine="spark")
     for name in store.TABLES:

@@ -11,6 +11,8 @@ PERMISSIONS: dict[str, str] = {
     "users:manage": "管理员工、角色与权限",
     "profiles:read": "查看用户画像与分群",
     "profiles:read_sensitive": "查看完整个人信息（手机号、身份证、真实姓名）",
+    "profiles:read_health": "查看健康标签（敏感个人信息；每次查看都记入审计）",
+    "tags:write": "编辑标签目录（规则标签、导入标签、刷新）",
     "catalog:read": "查看商品后台数据",
     "catalog:write": "编辑商品、分类与库存",
     "orders:read_all": "查看所有订单",
@@ -43,6 +45,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 "campaign:write",
                 "promotions:write",
                 "profiles:read",
+                "tags:write",
                 "analytics:read",
                 "catalog:read",
                 "users:read",
@@ -51,7 +54,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "analyst": (
         "数据分析：数据管道、模型与报表",
-        frozenset({"analytics:read", "pipeline:run", "profiles:read", "catalog:read"}),
+        frozenset({"analytics:read", "pipeline:run", "profiles:read", "tags:write", "catalog:read"}),
     ),
     "service": (
         "客服：订单、退款、投诉与隐私请求",

@@ -199,7 +199,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # profiles: the tag catalogue
     "TAG_WORD_BANNED": (
         "标签不能含有禁止用语“{word}”（{group}，词表版本 {version}）",
-        "A tag cannot contain the banned word \"{word}\" ({group}, list version {version})",
+        'A tag cannot contain the banned word "{word}" ({group}, list version {version})',
     ),
     "CONDITION_INVALID": ("条件有误：{reason}", "Invalid condition: {reason}"),
     "TAG_SENSITIVE_SOURCE": (
