@@ -213,6 +213,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "用户画像尚未构建，请先运行“构建用户画像与标签”",
         "The customer profiles have not been built yet: run build_profiles first",
     ),
+    # profiles: behaviour analysis
+    "BEHAVIOUR_NO_DATA": (
+        "尚无清洗后的行为事件，请先运行“清洗行为事件并按日汇总”",
+        "There are no clean events yet: run clean_events first",
+    ),
+    "BEHAVIOUR_RANGE_INVALID": (
+        "日期范围有误：开始日期不能晚于结束日期，范围最长 {max_days} 天",
+        "Invalid date range: the start cannot be after the end, and a range spans at most {max_days} days",
+    ),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }
 
