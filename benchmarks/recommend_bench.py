@@ -269,9 +269,11 @@ def run(title: str, train_frame: pd.DataFrame, test_frame: pd.DataFrame, attribu
         f"{train.n_items:,} items; {len(users):,} test people, {len(test_frame):,} test interactions"
     )
     ours: list[dict] = []
-    for result in evaluate(default_models(attributes), train, users, relevant, K):
+    models = default_models(attributes)
+    for result in evaluate(models, train, users, relevant, K):
         ours.append(result)
         print(_line(result))
+    print(f"  the blend's choice: {models[-1].weights}")
     best_als, grid_seconds = _tuned_als(train, users, relevant)
     print(_line(best_als) + f"  (tuned: {best_als['model']}; grid of {_grid_size()} in {grid_seconds:.0f} s)")
     best = max(ours, key=lambda r: r[f"ndcg@{K}"])
