@@ -152,18 +152,17 @@ def settle_identity(record: dict, verified_user: Verifier | None, index: int | N
     """Take the identity token out of the record (it is never logged) and, for a client-side source
     (`verified_user` given), keep the userId only if the token proves that very user. An unproven claim moves
     to context.claimedUserId and the event stays anonymous; with no anonymousId to keep, it is refused."""
-    context = record.get("context")
-    token = None
-    if context is not None and IDENTITY_TOKEN in context:
-        token = context[IDENTITY_TOKEN]
-        context = record["context"] = {k: v for k, v in context.items() if k != IDENTITY_TOKEN}
+    context = record.get("context")  # the parsed request's own dict: changed in place
+    token = context.pop(IDENTITY_TOKEN, None) if context is not None else None
     if verified_user is None or "userId" not in record:
         return None
     if token is not None and verified_user(token) == record["userId"]:
         return None
     if "anonymousId" not in record:
         return Rejected(index, "userId", "unverified_user_id", record.get("messageId"))
-    record["context"] = {**(context or {}), CLAIMED_USER_ID: record.pop("userId")}
+    if context is None:
+        context = record["context"] = {}
+    context[CLAIMED_USER_ID] = record.pop("userId")
     return None
 
 
