@@ -1,11 +1,11 @@
-// An ECharts instance bound to an element (tree-shaken through echarts/core: bar charts only).
+// An ECharts instance bound to an element (tree-shaken through echarts/core: bar and line charts).
 import { onBeforeUnmount, onMounted, watch, type Ref } from 'vue'
 import * as echarts from 'echarts/core'
-import { BarChart } from 'echarts/charts'
+import { BarChart, LineChart } from 'echarts/charts'
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components'
 import { CanvasRenderer } from 'echarts/renderers'
 
-echarts.use([BarChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer])
+echarts.use([BarChart, LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer])
 
 /**
  * Draw `option()` into `el` once mounted, again whenever what it reads changes (props, locale…),

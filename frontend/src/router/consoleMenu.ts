@@ -1,8 +1,10 @@
 // The single table the console side menu AND the console route guards are built from.
 import type { Component } from 'vue'
 import {
+  Avatar,
   ChatLineSquare,
   Clock,
+  CollectionTag,
   DataAnalysis,
   Document,
   FirstAidKit,
@@ -15,6 +17,7 @@ import {
   Present,
   Stamp,
   Ticket,
+  TrendCharts,
   User,
   UserFilled,
 } from '@element-plus/icons-vue'
@@ -119,6 +122,30 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: Clock,
     permission: 'profiles:read',
     component: () => import('@/views/console/UserTimelineView.vue'),
+  },
+  {
+    path: 'profiles/customers',
+    key: 'customer-profiles',
+    titleKey: 'console.menu.customerProfiles',
+    icon: Avatar,
+    permission: 'profiles:read',
+    component: () => import('@/views/console/CustomerProfilesView.vue'),
+  },
+  {
+    path: 'tags',
+    key: 'tags',
+    titleKey: 'console.menu.tags',
+    icon: CollectionTag,
+    permission: 'profiles:read',
+    component: () => import('@/views/console/TagsView.vue'),
+  },
+  {
+    path: 'behaviour',
+    key: 'behaviour',
+    titleKey: 'console.menu.behaviour',
+    icon: TrendCharts,
+    permission: 'analytics:read',
+    component: () => import('@/views/console/BehaviourView.vue'),
   },
   {
     path: 'pipeline',

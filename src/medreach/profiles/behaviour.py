@@ -470,9 +470,12 @@ class Mart:
 
     def __init__(self, con, lake_dir: Path):
         self.con, self.lake_dir = con, lake_dir
+        self._tables: dict[str, ir.Table] = {}
 
     def table(self, name: str) -> ir.Table:
-        return engine.read_folder(self.con, mart_dir(self.lake_dir) / name)
+        if name not in self._tables:
+            self._tables[name] = engine.read_folder(self.con, mart_dir(self.lake_dir) / name)
+        return self._tables[name]
 
     def filtered(self, name: str, f: Filters, user_id: str | None = None) -> ir.Table:
         t = self.table(name)
@@ -495,16 +498,28 @@ class Mart:
 
 class Reader:
     """Runs chart queries over the current mart (building it first when its inputs changed), caching each answer
-    per mart version and arguments."""
+    per mart version and arguments. Each thread keeps its connection and the mart's tables open while the version
+    holds (opening a DuckDB connection and reading the files' schemas cost more than most charts)."""
 
     def __init__(self, lake_dir: Path, engine_name: str = "duckdb", spark_master: str = "local[*]", size: int = 512):
         self.lake_dir, self.engine_name, self.spark_master = lake_dir, engine_name, spark_master
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def manifest(self) -> dict[str, Any] | None:
         return ensure(self.lake_dir, self.engine_name, self.spark_master)
+
+    def _mart(self, version: str) -> Mart:
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == version:
+            return held[1]
+        if held is not None:
+            engine.release(held[1].con, self.engine_name)
+        mart = Mart(engine.connect(self.engine_name, self.spark_master), self.lake_dir)
+        self._local.held = (version, mart)
+        return mart
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         meta = self.manifest()
@@ -515,11 +530,7 @@ class Reader:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        con = engine.connect(self.engine_name, self.spark_master)
-        try:
-            result = fn(Mart(con, self.lake_dir), *args)
-        finally:
-            engine.release(con, self.engine_name)
+        result = fn(self._mart(meta["version"]), *args)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > self._size:
