@@ -27,6 +27,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from medreach.core.db import Database
+from medreach.core.settings import get_settings
 from medreach.pipeline import cleaning, engine, snapshots
 from medreach.profiles import behaviour
 
@@ -60,10 +61,13 @@ def main() -> None:
     lake = var / "lake"
     if not args.lake:
         make_world(var, args.users)
+    if not any((lake / "clean" / "events").glob("*.parquet")):
+        os.environ["MEDREACH_VAR_DIR"] = str(var)  # the world's keys decrypt its accounts while they are synced
+        get_settings.cache_clear()
         with Database(f"sqlite:///{var / 'medreach.db'}").session() as s:
             snapshots.sync_all(s, lake)
         report = cleaning.run(lake)
-        print(f"cleaned: {report.rows_out:,} events in {report.seconds:.0f} s")
+        print(f"synced and cleaned: {report.rows_out:,} clean events in {report.seconds:.0f} s")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"{dt.datetime.now():%Y-%m-%d %H:%M}"

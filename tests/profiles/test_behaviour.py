@@ -43,6 +43,7 @@ class Events:
     def __init__(self, prefix: str = "m"):
         self.records: list[dict] = []
         self._prefix, self._ids = prefix, count(1)
+        self.staff: list[int] = []  # users marked staff in the users snapshot
 
     def _add(self, kind: str, when: datetime, anon: str, user: str | None, library: str, **extra) -> None:
         stamp = when.isoformat().replace("+00:00", "Z")
@@ -131,7 +132,26 @@ class Events:
             for pid, (brand, category, price) in PRODUCTS.items()
         ]
         pq.write_table(pa.Table.from_pylist(rows, schema=TABLES["products"].schema), folder / "data.parquet")
-        for name in ("users", "orders", "order_lines"):  # the orders here are the events' (as the simulator's)
+        users = [
+            {
+                "id": uid,
+                "gender": "",
+                "birth_year": None,
+                "region": "",
+                "city": "",
+                "occupation": "",
+                "is_staff": True,
+                "is_active": True,
+                "last_login_at": None,
+                "created_at": at("01-01T00:00"),
+                "updated_at": at("01-01T00:00"),
+            }
+            for uid in self.staff
+        ]
+        folder = lake_dir / "tables" / "users" / "snapshot" / "date=2026-06-30"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(users, schema=TABLES["users"].schema), folder / "data.parquet")
+        for name in ("orders", "order_lines"):  # the orders here are the events' (as the simulator's)
             empty = lake_dir / "tables" / name / "snapshot" / "date=2026-06-30"
             empty.mkdir(parents=True, exist_ok=True)
             pq.write_table(TABLES[name].schema.empty_table(), empty / "data.parquet")
@@ -149,6 +169,7 @@ def shop() -> Events:
         at 00:05 on 06-03, one session that started on 06-02 in Shanghai (15:50 UTC).
     104 (iPhone, direct): adds to the cart BEFORE viewing, then views: only the view counts (steps in order).
     x5 -> 105 (Android, direct): views anonymously, signs in, adds to the cart: one person, one session.
+    900 (staff): views a product on 06-08; staff are left out.
     """
     e = Events()
     t = at("06-01T02:00")
@@ -182,6 +203,10 @@ def shop() -> Events:
     e.page(at("06-07T02:00"), "x5", None, ANDROID)
     e.view(at("06-07T02:01"), "x5", None, 5)
     e.add(at("06-07T02:03"), "x5", "105", 5)
+
+    e.staff.append(900)  # a pharmacist trying the shop: left out of every figure
+    e.page(at("06-08T02:00"), "d900", "900", WINDOWS)
+    e.view(at("06-08T02:01"), "d900", "900", 1)
     return e
 
 
@@ -355,6 +380,7 @@ def test_the_mart_is_rebuilt_when_the_clean_events_change(own_lake, tmp_path):
     first = behaviour.ensure(shop_lake)
     assert behaviour.ensure(shop_lake)["built_at"] == first["built_at"]  # unchanged inputs: not built again
     more = Events("later-")
+    more.staff.append(900)  # the users snapshot is written again: still staff
     more.page(at("06-20T02:00"), "d9", "109", ANDROID)
     more.view(at("06-20T02:01"), "d9", "109", 1)
     more.write(shop_lake, tmp_path / "work2")

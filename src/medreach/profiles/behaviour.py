@@ -208,7 +208,8 @@ def build(
 
 
 def _events(con, lake_dir: Path) -> ir.Table:
-    """The clean events the analysis reads: canonical track/page/screen events with a time, and a person."""
+    """The clean events the analysis reads: canonical track/page/screen events with a time, and a person who is not
+    staff."""
     raw = engine.read_folder(con, lake_dir / "clean" / "events")
     raw = raw.filter(
         raw.canonical.fill_null(True) & raw.type.isin(("track", "page", "screen")) & raw.timestamp.notnull()
@@ -223,6 +224,10 @@ def _events(con, lake_dir: Path) -> ir.Table:
     name = ibis.cases((j.type == "page", "Page Viewed"), (j.type == "screen", "Screen Viewed"), else_=j.event)
     props = j.properties.cast("string")
     wanted = (VIEW, SEARCHED, REVIEWED, PAID)
+    users = features.latest_snapshot(con, lake_dir, "users")
+    staff = users.filter(users.is_staff.fill_null(False)).select(uid=users.id.cast("string"))
+    j = j.mutate(_person=person).anti_join(staff, ibis._._person == staff.uid)  # staff trying the shop
+    person = j._person
     return j.select(
         person=person,
         message_id=j.message_id,
