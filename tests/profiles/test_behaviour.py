@@ -399,6 +399,7 @@ def test_device_families():
     assert behaviour.device_of(None) == "unknown" and behaviour.device_of("curl-ish/1") == "other"
 
 
+@pytest.mark.timeout(1200)  # Spark local[2]: each stage a job of its own; minutes on a busy box
 def test_both_engines_build_the_same_mart_and_answers(shop_lake, own_lake):
     behaviour.build(own_lake, "spark", "local[2]")
     for name in behaviour.TABLES:
