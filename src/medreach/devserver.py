@@ -15,6 +15,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "medreach.cli"]
+# How long a server may take to answer /readyz: seconds when idle, much longer on 2 shared cores under a test run.
+START_SECONDS = 120.0
 
 
 def free_port() -> int:
@@ -30,7 +32,9 @@ def prepare(env: dict[str, str]) -> None:
 
 
 @contextmanager
-def serving(env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds: float = 30) -> Iterator[str]:
+def serving(
+    env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds: float = START_SECONDS
+) -> Iterator[str]:
     """`medreach serve` on a free port until the block ends; yields the base URL once /readyz answers."""
     with server_process(env, log_path, workers, wait_seconds) as (_, base):
         yield base
@@ -38,7 +42,7 @@ def serving(env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds:
 
 @contextmanager
 def server_process(
-    env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds: float = 30, port: int | None = None
+    env: dict[str, str], log_path: Path, workers: int = 1, wait_seconds: float = START_SECONDS, port: int | None = None
 ) -> Iterator[tuple[subprocess.Popen, str]]:
     """Like `serving`, also giving the process (a test may kill it)."""
     port = port or free_port()

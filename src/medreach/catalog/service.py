@@ -25,6 +25,7 @@ from medreach.core.db import get_or_404
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
+from medreach.core.schemas import FROM_TEXT
 from medreach.ops.service import audit
 
 if TYPE_CHECKING:  # types only: users are read through their domain's service
@@ -351,7 +352,7 @@ def import_products(
     for i, raw in enumerate(rows, start=2):  # row 1 is the header
         sku = str(raw.get("sku", "")).strip()
         try:
-            data = schemas.ProductIn.model_validate(_clean(raw))
+            data = schemas.ProductIn.model_validate(_clean(raw), context=FROM_TEXT)  # CSV cells are text
         except ValidationError as e:
             for err in e.errors():
                 errors.append(

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medreach.core.i18n import message, pick_language
+from medreach.core.routes import allowed_methods
 
 log = structlog.get_logger()
 PROBLEM = "application/problem+json"
@@ -96,6 +97,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if isinstance(exc, BodyTooLarge):
         return problem(request, 413, "BODY_TOO_LARGE", limit=exc.limit)
+    if exc.status_code == 405:  # Starlette names only the first route's methods; each method is a route
+        allow = allowed_methods(request.app.routes, request.url.path)
+        return problem(request, 405, "METHOD_NOT_ALLOWED", headers={"Allow": ", ".join(allow)})
     code = {
         400: "MALFORMED_BODY",  # FastAPI could not read the body (e.g. it is not UTF-8)
         404: "NOT_FOUND",

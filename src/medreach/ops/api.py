@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from medreach.accounts.deps import DbSession, require
 from medreach.accounts.models import User
+from medreach.core.openapi import problem_responses
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import Moment
 from medreach.ops.schemas import AuditOut
@@ -51,7 +52,11 @@ def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["ops"])
+@router.get(
+    "/readyz",
+    tags=["ops"],
+    responses={503: {"description": "Not ready: a check failed", "content": {"application/json": {}}}},
+)
 def readyz(request: Request):
     """Readiness: the database and (when configured) Redis answer."""
     checks: dict[str, str] = {}
@@ -71,7 +76,7 @@ def readyz(request: Request):
     )
 
 
-@router.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+@router.get("/metrics", tags=["ops"], response_class=PlainTextResponse, responses=problem_responses(401))
 def metrics(request: Request):
     """Prometheus metrics: with the metrics token (`Authorization: Bearer …`) or from an internal address."""
     state = request.app.state
