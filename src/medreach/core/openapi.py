@@ -122,8 +122,8 @@ def declare_problems(app: FastAPI) -> None:
     document. A status a route declared itself keeps its description, and gains the problem body."""
     for route in api_routes(app.routes):
         access = access_of(route)
-        for status in implied_statuses(route, access):
-            route.responses.setdefault(status, problem_response(status))
+        for implied in implied_statuses(route, access):
+            route.responses.setdefault(implied, problem_response(implied))
         for status, response in route.responses.items():
             if int(status) >= 400 and not response.get("content"):
                 response.update(problem_response(int(status), response.get("description")))

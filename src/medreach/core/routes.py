@@ -18,5 +18,5 @@ def api_routes(routes: Iterable) -> Iterator[APIRoute]:
 def allowed_methods(routes: Iterable, path: str) -> list[str]:
     """Every method some route serves at `path` (for a 405's Allow: each method is a route of its own)."""
     return sorted(
-        {m for r in api_routes(routes) if r.include_in_schema and r.path_regex.match(path) for m in r.methods}
+        {m for r in api_routes(routes) if r.include_in_schema and r.path_regex.match(path) for m in (r.methods or ())}
     )
