@@ -19,8 +19,9 @@ def test_encryption_round_trip_is_randomized_and_authenticated():
     assert security.decrypt(a) == "13812345678"
     raw = bytearray(__import__("base64").b64decode(a[3:]))
     raw[-1] ^= 1
-    with pytest.raises(InvalidTag):
+    with pytest.raises(InvalidTag) as tampered:  # the GCM tag check itself: it carries no message to match
         security.decrypt("v1:" + __import__("base64").b64encode(bytes(raw)).decode())
+    assert type(tampered.value) is InvalidTag
 
 
 def test_blind_index_is_keyed_and_stable():
@@ -44,10 +45,10 @@ def test_access_token_expiry_and_tampering():
     token, ttl = security.issue_access_token(42, "login-1")
     assert ttl > 0 and security.read_access_token(token) == security.AccessClaims(42, "login-1")
     expired, _ = security.issue_access_token(42, "login-1", minutes=-1)
-    with pytest.raises(security.TokenError) as e:
+    with pytest.raises(security.TokenError, match=r"^TOKEN_EXPIRED$") as e:
         security.read_access_token(expired)
     assert e.value.code == "TOKEN_EXPIRED"
     head, body, sig = token.split(".")
-    with pytest.raises(security.TokenError) as e:
+    with pytest.raises(security.TokenError, match=r"^INVALID_TOKEN$") as e:
         security.read_access_token(f"{head}.{body}.{sig[::-1]}")
     assert e.value.code == "INVALID_TOKEN"

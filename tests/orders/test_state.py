@@ -23,9 +23,9 @@ def test_every_pair(db, customer_order, src, dst):
         session.commit()
         assert order.status == dst and order.history[-1].from_status == src
     else:
-        with pytest.raises(AppError) as e:
+        with pytest.raises(AppError, match=r"^ORDER_STATE_CONFLICT$") as e:
             state.transition(session, order, dst, actor_id=None)
-        assert e.value.code == "ORDER_STATE_CONFLICT"
+        assert e.value.status == 409 and e.value.params.get("current") == src
 
 
 def test_a_stale_copy_cannot_move_the_order(db, customer_order):
@@ -36,8 +36,9 @@ def test_a_stale_copy_cannot_move_the_order(db, customer_order):
         stale = other.get(Order, order.id)
         state.transition(session, order, state.CANCELLED, actor_id=None)
         session.commit()
-        with pytest.raises(AppError):
+        with pytest.raises(AppError, match=r"^ORDER_STATE_CONFLICT$") as e:
             state.transition(other, stale, state.PAID, actor_id=None)  # it still believes awaiting_payment
+        assert e.value.params == {"current": "changed", "to": state.PAID}
 
 
 @pytest.fixture

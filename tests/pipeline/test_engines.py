@@ -60,7 +60,7 @@ def test_snapshot_merges_are_identical_on_duckdb_and_spark(demo_db, tmp_path):
 
 
 def test_unknown_engine_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown engine 'excel'"):
         engine.connect("excel")
 
 

@@ -195,7 +195,7 @@ def test_an_interrupted_import_resumes_after_the_last_written_batch(tmp_path, sp
                     raise ConnectorError("connection lost")
                 yield batch
 
-    with pytest.raises(ConnectorError):
+    with pytest.raises(ConnectorError, match="connection lost"):
         imports.run_import(lake, spec, "f", Breaks(path, batch_size=5), KEY)
     files = datasets.DatasetFiles(lake, "orders")
     assert files.state()["f"] == {**files.state()["f"], "checkpoint": {"row": 10}, "complete": False}
