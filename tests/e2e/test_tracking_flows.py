@@ -160,6 +160,7 @@ def test_storefront_sends_segment_batches_and_honours_the_opt_out(page: Page, br
             shop.wait_for_timeout(500)
         assert identified[0].get("userId") == uid, identified[0]
         assert "claimedUserId" not in identified[0]["context"] and "identityToken" not in identified[0]["context"]
+        assert identified[0].get("traits", {}) == {}, identified[0]  # no personal data from the browser
         timeline = page.evaluate(ADMIN_GET_JS, f"/admin/users/{uid}/timeline")
         while anon not in timeline["ids"]:
             assert time.monotonic() < deadline, f"the browsing was not stitched: {timeline['ids']}"

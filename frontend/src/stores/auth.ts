@@ -6,11 +6,6 @@ import type { Me, ProfilePatch } from '@/api/types'
 import { useCartStore } from './cart'
 import { isOptedOut, tracker } from '@/tracking/tracker'
 
-/** Segment traits: no phone, e-mail or ID numbers. */
-function traitsOf(u: Me) {
-  return { name: u.name || undefined, gender: u.gender || undefined, city: u.city || undefined }
-}
-
 /**
  * After login: the account's decision on behaviour analytics (made on any device) wins over this browser's;
  * a browser that opted out before the account ever decided passes its choice on to the account.
@@ -58,7 +53,7 @@ export const useAuthStore = defineStore('auth', () => {
     acceptSession(result)
     if (!result.user.is_staff) {
       await syncTrackingConsent()
-      tracker.identify(result.user.id, traitsOf(result.user))
+      tracker.identify(result.user.id)
       await useCartStore().mergeGuestCart()
     }
     return result.user
@@ -68,7 +63,7 @@ export const useAuthStore = defineStore('auth', () => {
     const result = await authApi.register(input)
     acceptSession(result)
     await syncTrackingConsent()
-    tracker.identify(result.user.id, traitsOf(result.user))
+    tracker.identify(result.user.id)
     await useCartStore().mergeGuestCart()
     return result.user
   }

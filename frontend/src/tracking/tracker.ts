@@ -322,11 +322,11 @@ class Tracker {
     this.enqueue({ type: 'track', event, properties })
   }
 
-  /** Link the anonymous id to the account (proven by the identity token); traits are event data only and must
-   *  not carry phone, e-mail or ID numbers. */
-  identify(userId: string | number, traits: Properties = {}) {
+  /** Link the anonymous id to the account (proven by the identity token). It carries no traits: the server knows
+   *  the account, and the browser sends no name, gender, city or any other personal data along. */
+  identify(userId: string | number) {
     this.setUserId(userId)
-    this.enqueue({ type: 'identify', traits })
+    this.enqueue({ type: 'identify', traits: {} })
   }
 
   /** Logout: forget the user and start over with a new anonymous id. */

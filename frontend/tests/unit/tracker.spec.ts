@@ -78,7 +78,7 @@ describe('tracker', () => {
     const identity = vi.fn(async () => ({ user_id: '42', token: 'v1.42.x.sig', expires_at: expires }))
     const { tracker, QUEUE_KEY } = await startTracker(identity)
     tracker.page('home') // before login: anonymous
-    tracker.identify(42, {})
+    tracker.identify(42)
     tracker.track('Product Viewed')
     const queued = JSON.parse(localStorage.getItem(QUEUE_KEY) ?? '[]') as Record<string, Record<string, unknown>>[]
     expect(queued.every((e) => !('identityToken' in e.context))).toBe(true)
@@ -90,6 +90,8 @@ describe('tracker', () => {
       ['identify', '42', 'v1.42.x.sig'],
       ['track', '42', 'v1.42.x.sig'],
     ])
+    const identify = (sent[0].body.batch as { type: string; traits?: Record<string, unknown> }[])[1]
+    expect(identify.traits).toEqual({}) // the server knows the account: no name, gender or city from the browser
   })
 
   it('sends events without a token when the server gives none (the collector keeps them anonymous)', async () => {
@@ -97,7 +99,7 @@ describe('tracker', () => {
       throw new Error('401')
     })
     const { tracker } = await startTracker(identity)
-    tracker.identify(7, {})
+    tracker.identify(7)
     await tracker.flush()
     const [event] = sent[0].body.batch as { userId: string; context: Record<string, unknown> }[]
     expect(event.userId).toBe('7')
