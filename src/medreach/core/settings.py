@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
 
     # Member levels by trailing 12-month paid spend: "name:threshold_yuan,…", lowest first.
     member_levels: str = "普通会员:0,银卡会员:500,金卡会员:2000,钻石会员:5000"
+    # Coupon codes (promotions/throttle.py): redeem tries per customer and per client IP in a fixed window; a
+    # successful redemption is given back. 0 turns a limit off.
+    coupon_code_window_seconds: int = 3600
+    coupon_code_tries_per_customer: int = 10
+    coupon_code_tries_per_ip: int = 50
     points_per_yuan: int = 100  # points redeemed for ¥1 at checkout
     points_max_ratio_percent: int = 50  # points pay at most this share of the goods
     shipping_fen: int = 1000
@@ -92,6 +98,12 @@ class Settings(BaseSettings):
     def _strip(cls, v: str) -> str:
         return v.strip()
 
+    @field_validator("member_levels")
+    @classmethod
+    def _levels_parse(cls, v: str) -> str:
+        member_levels(v)  # a bad threshold stops the start, not the first membership page
+        return v
+
     @property
     def db_url(self) -> str:
         if self.database_url:
@@ -100,8 +112,7 @@ class Settings(BaseSettings):
 
     @property
     def member_level_thresholds(self) -> list[tuple[str, int]]:
-        pairs = [part.rsplit(":", 1) for part in self.member_levels.split(",") if part.strip()]
-        return [(name.strip(), int(float(yuan)) * 100) for name, yuan in pairs]
+        return member_levels(self.member_levels)
 
     @property
     def base_url(self) -> str:
@@ -152,6 +163,33 @@ class Settings(BaseSettings):
         if len(key) != 32:
             raise ValueError("MEDREACH_ENCRYPTION_KEY must be base64 of exactly 32 bytes")
         return key
+
+
+def yuan_to_fen(text: str) -> int:
+    """An amount in yuan, as written ("499.5", "2000"), in exact fen; anything finer than a fen is refused."""
+    try:
+        fen = Decimal(text.strip()) * 100
+    except InvalidOperation:
+        raise ValueError(f"not an amount in yuan: {text!r}") from None
+    if not fen.is_finite() or fen != fen.to_integral_value() or fen < 0:
+        raise ValueError(f"not a whole number of fen: {text!r}")
+    return int(fen)
+
+
+def member_levels(spec: str) -> list[tuple[str, int]]:
+    """'name:threshold_yuan,…' (lowest first) as (name, threshold in fen). At least one level; thresholds rise."""
+    levels: list[tuple[str, int]] = []
+    for part in filter(str.strip, spec.split(",")):
+        name, sep, yuan = part.rpartition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"a member level is 'name:threshold_yuan', not {part!r}")
+        fen = yuan_to_fen(yuan)
+        if levels and fen <= levels[-1][1]:
+            raise ValueError(f"member levels go lowest first, each above the last: {part!r}")
+        levels.append((name.strip(), fen))
+    if not levels:
+        raise ValueError("at least one member level is needed")
+    return levels
 
 
 def normalize_db_url(url: str) -> str:

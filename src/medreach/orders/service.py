@@ -24,7 +24,6 @@ from medreach.ops.service import audit
 from medreach.orders import cart as carts
 from medreach.orders import payments, prescriptions, pricing, schemas, state
 from medreach.orders.models import Order, OrderLine, OrderStatusChange, Payment, Prescription
-from medreach.promotions import membership
 from medreach.promotions import schemas as promotion_schemas
 from medreach.promotions import service as promotions
 from medreach.promotions.flash import FlashStock, SaleCache
@@ -575,21 +574,6 @@ def search(
 
 
 # --- what promotions learn of paid orders ------------------------------------------------------------------
-
-
-def paid_spend(session: Session, user_id: int, since: datetime) -> int:
-    """What the user paid since `since` for orders that count (paid, not cancelled or refunded), in fen."""
-    return (
-        session.scalar(
-            select(func.coalesce(func.sum(Order.total_fen), 0)).where(
-                Order.user_id == user_id, Order.status.in_(state.COUNTED), Order.paid_at >= since
-            )
-        )
-        or 0
-    )
-
-
-membership.read_paid_spend_with(paid_spend)  # member levels (promotions, below) count paid spend
 
 
 def promotion_results(session: Session, promo_id: int) -> promotion_schemas.PromotionResults:

@@ -1,34 +1,65 @@
 """Member levels by trailing 12-month paid spend, and the points ledger.
 
-Paid spend is a fact of orders, and orders sit above promotions (their checkout is priced here). Coupon
-claims and the membership page start in promotions' own routes, so no caller above can pass the spend in:
-the orders domain hands its reader over once, when `medreach.orders.service` is imported
-(`read_paid_spend_with`), and this module never imports orders.
+Paid spend is a fact of orders, and orders sit above promotions (their checkout is priced here). Promotions
+keeps its own ledger of it instead (`member_spend`): the order hooks write a paid order's total and time
+(`promotions.service.on_paid`) and mark a refunded one (`on_refunded`), and levels are read from there. A bulk
+import of past orders calls `record_spend` with the orders that count; migration 0017 filled the ledger from
+the orders paid before it existed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from medreach.accounts import service as accounts
 from medreach.core.errors import AppError
 from medreach.core.settings import get_settings
-from medreach.promotions.models import PointsEntry
+from medreach.promotions.models import MemberSpend, PointsEntry
 
-PaidSpend = Callable[[Session, int, datetime], int]  # (session, user id, since) -> fen paid for orders that count
-
-
-_paid_spend: PaidSpend | None = None
+SPEND_WINDOW = timedelta(days=365)
 
 
-def read_paid_spend_with(reader: PaidSpend) -> None:
-    """Called by the orders domain: how much a user paid, for orders that count, since a moment."""
-    global _paid_spend
-    _paid_spend = reader
+class PaidOrder(Protocol):
+    """What the spend ledger reads of a paid order."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def total_fen(self) -> int: ...
+    @property
+    def paid_at(self) -> datetime | None: ...
+
+
+def record_spend(session: Session, orders: Iterable[PaidOrder]) -> int:
+    """Count paid orders in their buyers' member spend (in the caller's transaction), one statement for all of
+    them: the payment hook's call, and the one call a bulk import of past orders makes with the orders that
+    count (paid, not refunded). Returns how many were recorded."""
+    rows = []
+    for order in orders:
+        if order.paid_at is None:
+            raise ValueError(f"order {order.id} is not paid: only paid orders count as member spend")
+        rows.append(
+            {"order_id": order.id, "user_id": order.user_id, "amount_fen": order.total_fen, "paid_at": order.paid_at}
+        )
+    if rows:
+        session.execute(insert(MemberSpend), rows)
+    return len(rows)
+
+
+def refund_spend(session: Session, order_id: int) -> None:
+    """A refunded order's payment no longer counts (the row stays, marked)."""
+    session.execute(
+        update(MemberSpend)
+        .where(MemberSpend.order_id == order_id, MemberSpend.refunded_at.is_(None))
+        .values(refunded_at=datetime.now(UTC))
+    )
 
 
 def levels() -> list[tuple[str, int]]:
@@ -37,9 +68,16 @@ def levels() -> list[tuple[str, int]]:
 
 
 def spend_12m(session: Session, user_id: int, now: datetime | None = None) -> int:
-    if _paid_spend is None:
-        raise RuntimeError("member levels need the orders domain's paid spend: import medreach.orders.service")
-    return _paid_spend(session, user_id, (now or datetime.now(UTC)) - timedelta(days=365))
+    """What the user paid in the last 12 months for orders not refunded, in fen."""
+    since = (now or datetime.now(UTC)) - SPEND_WINDOW
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(MemberSpend.amount_fen), 0)).where(
+                MemberSpend.user_id == user_id, MemberSpend.paid_at >= since, MemberSpend.refunded_at.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def level_of(spend_fen: int) -> int:

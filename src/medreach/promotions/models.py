@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medreach.core.db import Base, Timestamped, utcnow
@@ -146,3 +146,17 @@ class PointsEntry(Base):
     reason: Mapped[str] = mapped_column(String(32))  # earned | redeemed | reversed | refunded_redemption
     order_id: Mapped[int | None] = mapped_column(Integer, index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MemberSpend(Base):
+    """What a paid order adds to its buyer's member spend (levels count the last 12 months), one row an order:
+    written by the order hooks when it is paid, marked when it is refunded (then it counts no more)."""
+
+    __tablename__ = "member_spend"
+    __table_args__ = (Index("ix_member_spend_user_id_paid_at", "user_id", "paid_at"),)
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    amount_fen: Mapped[int] = mapped_column(Integer)  # what the buyer paid for the order
+    paid_at: Mapped[datetime] = mapped_column()
+    refunded_at: Mapped[datetime | None] = mapped_column()

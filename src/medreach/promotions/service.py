@@ -38,16 +38,12 @@ if TYPE_CHECKING:  # types only: users and products are read through their domai
 GIFT_ALLOWED_CLASSES = ("device", "health_food", "other")  # gifts are never drugs (买药赠药 ban)
 
 
-class PlacedOrder(Protocol):
+class PlacedOrder(membership.PaidOrder, Protocol):
     """What promotions reads of an order. Orders sit above promotions: they own the order and hand it to
     the hooks below (record, on_paid, on_cancelled, on_refunded) at each step of its life."""
 
     @property
-    def id(self) -> int: ...
-    @property
     def number(self) -> str: ...
-    @property
-    def user_id(self) -> int: ...
 
 
 def now() -> datetime:
@@ -822,6 +818,8 @@ def record(
 
 
 def on_paid(session: Session, order: PlacedOrder, points_earned: int) -> None:
+    """The order is paid: its coupon is used, its flash units are confirmed, it earns points and its total
+    counts towards the buyer's member level."""
     session.execute(
         update(CouponGrant)
         .where(CouponGrant.order_id == order.id, CouponGrant.status == "locked")
@@ -834,6 +832,7 @@ def on_paid(session: Session, order: PlacedOrder, points_earned: int) -> None:
     )
     if points_earned > 0:
         membership.add_points(session, order.user_id, points_earned, "earned", order.id)
+    membership.record_spend(session, [order])
 
 
 def on_cancelled(session: Session, flash: FlashStock, order: PlacedOrder) -> None:
@@ -852,7 +851,9 @@ def on_cancelled(session: Session, flash: FlashStock, order: PlacedOrder) -> Non
 
 
 def on_refunded(session: Session, order: PlacedOrder) -> None:
-    """Points earned by the order are taken back (as far as the balance allows); redeemed ones return."""
+    """Points earned by the order are taken back (as far as the balance allows); redeemed ones return; its
+    payment no longer counts towards the member level."""
+    membership.refund_spend(session, order.id)
     got = (
         session.scalar(
             select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(
