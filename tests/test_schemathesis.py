@@ -78,8 +78,6 @@ KNOWN: dict[str, dict[str, str]] = {
     "POST /api/v1/prescriptions": {VALID_REFUSED: "an empty `items` form field counts as missing"},
     "POST /api/v1/payments/sandbox/notify": {UNDECLARED: "400 fail (text/plain)",
                                               VALID_REFUSED: "no request body declared; unsigned is a 400"},
-    # promotions
-    "POST /api/v1/coupons/redeem": {UNDECLARED: "404 COUPON_CODE_UNKNOWN"},
     # tracking: the collector declares no request body, write key (HTTP Basic) or its 400/401/413/429
     **{f"POST /v1/{kind}": {UNDECLARED: "400 MALFORMED_BODY/EVENT_REJECTED, 401, 413, 429",
                             VALID_REFUSED: "no request body declared"}

@@ -112,6 +112,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "COUPON_SOLD_OUT": ("优惠券已领完", "All of these coupons have been given out"),
     "COUPON_CODE_UNKNOWN": ("兑换码不存在", "Unknown coupon code"),
     "COUPON_CODE_USED": ("兑换码已被使用", "This code has already been redeemed"),
+    "COUPON_CODE_RATE_LIMITED": (
+        "兑换码尝试次数过多，请 {retry_after} 秒后再试",
+        "Too many coupon codes tried; try again in {retry_after} s",
+    ),
     "COUPON_MIN_SPEND": (
         "未达到优惠券使用门槛（按优惠后金额计算）",
         "The order does not reach the coupon's minimum spend (after discounts)",

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, Response
 
-from medreach.accounts.deps import CurrentUser, DbSession, require
+from medreach.accounts.deps import AppCache, CurrentUser, DbSession, require
 from medreach.accounts.models import User
 from medreach.core.db import retrying
+from medreach.core.openapi import problem_responses
 from medreach.core.params import IdPath
 from medreach.promotions import membership, schemas, service
 
@@ -191,9 +192,23 @@ def claim_coupon(coupon_id: IdPath, session: DbSession, user: CurrentUser):
     return _grant_out(grant, service.get_coupon(session, grant.coupon_id))
 
 
-@router.post("/coupons/redeem", response_model=schemas.GrantOut, status_code=201, tags=["coupons"])
-def redeem_code(data: schemas.RedeemIn, session: DbSession, user: CurrentUser):
-    grant = retrying(session, lambda: service.redeem(session, user, data.code))
+@router.post(
+    "/coupons/redeem",
+    response_model=schemas.GrantOut,
+    status_code=201,
+    tags=["coupons"],
+    responses=problem_responses(
+        **{
+            "404": "No coupon has this code (COUPON_CODE_UNKNOWN)",
+            "409": "The code was used, its coupon is over or its limit reached",
+            "429": "Too many codes tried by this customer or from this address (COUPON_CODE_RATE_LIMITED)",
+        }
+    ),
+)
+def redeem_code(data: schemas.RedeemIn, session: DbSession, cache: AppCache, user: CurrentUser):
+    """Redeem a coupon code: a public one or a single-use one made in bulk. Tries are limited per customer and
+    per client IP in a window (429 with Retry-After)."""
+    grant = service.redeem_code(session, cache, user, data.code)
     return _grant_out(grant, service.get_coupon(session, grant.coupon_id))
 
 

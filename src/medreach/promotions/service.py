@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from medreach.accounts import service as accounts
 from medreach.catalog import service as catalog
-from medreach.core.db import get_or_404
+from medreach.core.cache import Cache
+from medreach.core.context import client_info
+from medreach.core.db import get_or_404, retrying
 from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.core.settings import get_settings
@@ -30,6 +32,7 @@ from medreach.promotions.models import (
     PointsEntry,
     Promotion,
 )
+from medreach.promotions.throttle import CodeThrottle
 
 if TYPE_CHECKING:  # types only: users and products are read through their domains' services
     from medreach.accounts.models import User
@@ -377,6 +380,15 @@ def claim(session: Session, user: User, coupon_id: int) -> CouponGrant:
         raise AppError(409, "COUPON_NOT_AVAILABLE", current="not claimable")
     grant = _grant(session, user, coupon)
     session.commit()
+    return grant
+
+
+def redeem_code(session: Session, cache: Cache, user: User, code: str) -> CouponGrant:
+    """A customer types a coupon code: throttled per customer and per client IP (promotions/throttle.py), then
+    redeemed; a redeemed code gives its try back."""
+    attempt = CodeThrottle(cache, get_settings()).begin(user.id, client_info.get().ip)
+    grant = retrying(session, lambda: redeem(session, user, code))
+    attempt.redeemed()
     return grant
 
 
