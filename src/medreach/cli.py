@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -192,7 +193,7 @@ def demo(
 ):
     """Load the demo world (staff, a customer, the catalog, promotions; idempotent, printing the logins) and
     simulate shoppers' behaviour: browsing, searching, carts, orders, refills, reviews, holiday peaks."""
-    from datetime import UTC, date, datetime
+    from datetime import UTC, date
 
     from medreach.demo import load_demo
     from medreach.tracking import simulator
@@ -226,11 +227,26 @@ def demo(
     plan = simulator.Plan(users=users, seed=seed, days=days, end=end_day)
     previous = simulator.existing_world(settings.lake_path)
     if previous and via == "lake":
+        from medreach.accounts import demo_customers
+
         # Without --end, a world made on an earlier day counts as the same one (it just ends earlier).
         wanted = {k: v for k, v in plan.manifest().items() if end or k not in ("start", "end")}
-        if {k: previous.get(k) for k in wanted} == wanted and not replace:
-            typer.echo(f"Behaviour: the simulated world is already in the lake ({previous['events']:,} events)")
-            return _demo_pipeline(db, settings)
+        same = {k: previous.get(k) for k in wanted} == wanted
+        with db.session() as s:
+            accounts = demo_customers.count(s)
+        if same and not replace and accounts != previous.get("accounts"):
+            # The lake's world without its customers (a database made anew beside an old lake): make it again.
+            typer.echo(
+                f"Behaviour: the simulated world's {previous.get('accounts') or 0:,} customers are not in the "
+                f"database ({accounts:,} demo customers are): simulating it again"
+            )
+            replace = True
+        elif same and not replace:
+            typer.echo(
+                f"Behaviour: the simulated world is already in the lake ({previous['events']:,} events, "
+                f"{accounts:,} customer accounts)"
+            )
+            return _demo_pipeline(db, settings, since=datetime.fromisoformat(previous["generated_at"]))
         if not replace:
             typer.echo(
                 f"Behaviour: a different simulated world is in the lake (seed {previous['seed']}, "
@@ -259,14 +275,21 @@ def demo(
         f"({plan.start} to {plan.end}, seed {seed}) via {via}"
     )
     if via == "lake":
+        with db.session() as s:
+            sync_all(s, settings.lake_path, ["users"])  # the new customer accounts, for the profiles' demographics
+        typer.echo(f"Customers: {result['accounts']:,} simulated shoppers signed up (accounts marked as demo data)")
         _demo_pipeline(db, settings)
 
 
-def _demo_pipeline(db, settings) -> None:
+def _demo_pipeline(db, settings, since: datetime | None = None) -> None:
     """The demo world goes through the pipeline as recorded job runs (so the console shows them with their
     quality reports): the events cleaned, the customer features built, and — once — a messy export of orders
-    from another system imported and cleaned."""
+    from another system imported and cleaned. With `since` (a world already there), a job that has succeeded
+    since then is not run again (the scheduler keeps them current while the server runs)."""
+    from sqlalchemy import func, select
+
     from medreach.pipeline import datasets, samples
+    from medreach.pipeline.models import JobRun
 
     steps: list[tuple[str, dict | None]] = [("clean_events", None), ("build_features", None), ("build_profiles", None)]
     if not datasets.DatasetFiles(settings.lake_path, "external_orders").clean.exists():
@@ -275,6 +298,16 @@ def _demo_pipeline(db, settings) -> None:
             ("import_file", {"dataset": "external_orders", "path": str(export), "filename": "门店订单导出.csv"})
         )
     for job, params in steps:
+        if since is not None and params is None:
+            with db.session() as s:
+                done = s.scalar(
+                    select(func.max(JobRun.id)).where(
+                        JobRun.job == job, JobRun.status == "succeeded", JobRun.finished_at >= since
+                    )
+                )
+            if done is not None:
+                typer.echo(f"Pipeline: {job} is up to date (run {done})")
+                continue
         run_id, status, result = _run_job(db, settings, job, params)
         typer.echo(f"Pipeline: {job} run {run_id} {status}" + (f" ({_summary(job, result)})" if result else ""))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medreach.core.db import Base, Timestamped, utcnow
@@ -62,6 +62,8 @@ class User(Timestamped, Base):
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     licence_no: Mapped[str] = mapped_column(String(64), default="")  # a pharmacist's practice licence (执业药师注册证)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A simulated shopper of the demo world (`medreach demo`): a real account, removed with its world.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     last_login_at: Mapped[datetime | None] = mapped_column()
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.name)
 

@@ -177,7 +177,7 @@ class Item:
 @dataclass
 class Person:
     index: int
-    user_id: str
+    user_id: str  # the customer account's id (as text, like every userId), or sim<seed>-<number> without one
     gender: str
     birth_year: int
     city: str
@@ -187,6 +187,8 @@ class Person:
     first_day: int  # day offset of their first visit
     kind: str = "shopper"  # shopper | bot | test
     devices: list[str] = field(default_factory=list)
+    key: str = ""  # sim<seed>-<number> (test<seed>-… for test accounts): names the person's message ids
+    birth_date: date | None = None
 
     def truth(self) -> dict:
         return {
@@ -227,10 +229,16 @@ def shopping_calendar(start: date, days: int) -> dict[date, tuple[str, float]]:
 class World:
     """The catalog, the calendar and the seed: everything a person's behaviour is drawn against."""
 
-    def __init__(self, items: list[Item], start: date, days: int, seed: int, source_id: int):
+    def __init__(
+        self, items: list[Item], start: date, days: int, seed: int, source_id: int, first_user_id: int | None = None
+    ):
+        """`first_user_id`: shopper number i signs in as the customer account `first_user_id + i` (the demo
+        creates those accounts); None gives them ids of their own (`sim<seed>-<number>`), for worlds without a
+        database."""
         if not items:
             raise ValueError("the catalog is empty: load the demo catalog first (medreach demo)")
         self.start, self.days, self.seed, self.source_id = start, days, seed, source_id
+        self.first_user_id = first_user_id
         rng = random.Random(f"{seed}:catalog")
         self.by_category: dict[str, tuple[list[Item], list[float]]] = {}
         grouped: dict[str, list[Item]] = {}
@@ -302,10 +310,12 @@ def make_person(world: World, index: int) -> tuple[Person, random.Random]:
     if 25 <= age <= 48 and rng.random() < 0.45:
         conditions.append("children")
     first_day = 0 if rng.random() < 0.4 else rng.randrange(world.days)
-    prefix = "test" if kind == "test" else "sim"
+    key = f"{'test' if kind == 'test' else 'sim'}{world.seed}-{index:07d}"
+    # Shoppers sign in as customer accounts; our own test accounts keep their test ids (the cleaning drops them).
+    first_id = world.first_user_id
     person = Person(
         index=index,
-        user_id=f"{prefix}{world.seed}-{index:07d}",
+        user_id=str(first_id + index) if first_id is not None and kind == "shopper" else key,
         gender=gender,
         birth_year=world.start.year - age,
         city=city,
@@ -314,7 +324,10 @@ def make_person(world: World, index: int) -> tuple[Person, random.Random]:
         engagement=rng.lognormvariate(0, 0.8),
         first_day=first_day,
         kind=kind,
+        key=key,
     )
+    birthdays = random.Random(f"{world.seed}:birthday:{index}")  # a stream of its own: behaviour stays as it was
+    person.birth_date = date(person.birth_year, birthdays.randint(1, 12), birthdays.randint(1, 28))
     person.devices.append(str(uuid.UUID(int=rng.getrandbits(128), version=4)))
     if kind == "shopper" and rng.random() < 0.25:
         person.devices.append(str(uuid.UUID(int=rng.getrandbits(128), version=4)))
@@ -430,7 +443,7 @@ class Recorder:
         self._n += 1
         record = {
             "type": kind,
-            "messageId": f"{self.person.user_id}-{self._n}",
+            "messageId": f"{self.person.key}-{self._n}",
             "anonymousId": device,
             "timestamp": stamp(t),
             "receivedAt": stamp(t + self.rng.randrange(80, 2500)),
@@ -633,7 +646,7 @@ class Recorder:
         self.logged_in.add(device)
         traits = {
             "gender": self.person.gender,
-            "birthday": f"{self.person.birth_year}-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d}",
+            "birthday": self.person.birth_date.isoformat() if self.person.birth_date else None,
             "address": {"city": self.person.city},
         }
         if not self.registered:
@@ -688,10 +701,158 @@ def generate(world: World, first: int, count: int) -> Iterator[tuple[Person, lis
         yield behaviour(world, index)
 
 
+# --- the shoppers' customer accounts --------------------------------------------------------------------------
+
+PROVINCES = {
+    "深圳": "广东",
+    "广州": "广东",
+    "东莞": "广东",
+    "湛江": "广东",
+    "成都": "四川",
+    "绵阳": "四川",
+    "杭州": "浙江",
+    "宁波": "浙江",
+    "温州": "浙江",
+    "武汉": "湖北",
+    "西安": "陕西",
+    "苏州": "江苏",
+    "南京": "江苏",
+    "长沙": "湖南",
+    "岳阳": "湖南",
+    "郑州": "河南",
+    "洛阳": "河南",
+    "青岛": "山东",
+    "济南": "山东",
+    "沈阳": "辽宁",
+    "昆明": "云南",
+    "合肥": "安徽",
+    "福州": "福建",
+    "厦门": "福建",
+    "哈尔滨": "黑龙江",
+    "南宁": "广西",
+    "桂林": "广西",
+    "石家庄": "河北",
+    "贵阳": "贵州",
+    "赣州": "江西",
+}  # the municipalities (上海, 北京, 重庆, 天津) are their own region
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+    "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔向汤"
+)
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏建红辉宇欣怡晨浩然涵轩雨婷思佳俊博文嘉琪"
+MOBILE_PREFIXES = (
+    "139",
+    "138",
+    "137",
+    "136",
+    "135",
+    "150",
+    "151",
+    "152",
+    "158",
+    "159",
+    "187",
+    "188",
+    "130",
+    "131",
+    "132",
+    "155",
+    "156",
+    "185",
+    "186",
+    "133",
+    "153",
+    "180",
+    "181",
+    "189",
+    "177",
+    "199",
+    "166",
+    "176",
+)
+OCCUPATIONS = (
+    ("企业职员", 30),
+    ("专业技术人员", 10),
+    ("个体经营", 9),
+    ("工人", 8),
+    ("教师", 5),
+    ("医护人员", 4),
+    ("公务员", 4),
+    ("自由职业", 8),
+    ("其他", 4),
+)
+# The optional purposes on the registration form (all off until ticked): each person's chance of ticking it.
+CONSENT_SHARES = {"personalization": 0.6, "marketing_sms": 0.35, "marketing_email": 0.25, "health_profile": 0.2}
+LATER_CHANGE = 0.06  # the share who later switch a purpose back on their account page
+
+
+def customer(world: World, person: Person, signed_up: datetime):
+    """The customer account a signed-in shopper registered at `signed_up`: a login (a made-up mobile number,
+    or an e-mail address under demo.medreach.cn for a quarter), a display name, a real name for some, the
+    profile from the person's demographics, and the purposes chosen on the form (people with a chronic illness
+    keep a health profile more often; e-mail marketing suits those who signed up by e-mail), some changed later.
+    Drawn from a stream of its own, so the behaviour does not depend on it."""
+    from medreach.accounts.demo_customers import DemoCustomer
+
+    rng = random.Random(f"{world.seed}:account:{person.index}")
+    user_id = int(person.user_id)
+    by_email = rng.random() < 0.25
+    # The number's last eight digits are the id scrambled one-to-one (48271 is prime to 10^8): all distinct.
+    phone = None if by_email else rng.choice(MOBILE_PREFIXES) + f"{(user_id * 48271 + 20260101) % 10**8:08d}"
+    female = person.gender == "female"
+    surname = rng.choice(SURNAMES)
+    real_name = surname + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+    age = world.start.year - person.birth_year
+    if age <= 22 and rng.random() < 0.6:
+        occupation = "学生"
+    elif age >= 60 and rng.random() < 0.75:
+        occupation = "退休"
+    elif rng.random() < 0.3:
+        occupation = ""  # an optional field many leave empty
+    else:
+        occupation = rng.choices([o for o, _ in OCCUPATIONS], weights=[w for _, w in OCCUPATIONS])[0]
+    chronic = any(c in CHRONIC for c in person.conditions)
+    odds = dict(CONSENT_SHARES)
+    odds["health_profile"] = 0.32 if chronic else 0.15
+    odds["marketing_email"] = 0.45 if by_email else 0.18
+    odds["marketing_sms"] = 0.2 if by_email else 0.4
+    odds["personalization"] = min(0.85, 0.5 + 0.1 * person.engagement)
+    choices = {"behaviour_analytics": True} | {p: rng.random() < share for p, share in odds.items()}
+    end = datetime.fromtimestamp(world.day_ms(world.days) / 1000, UTC)
+    changes = []
+    for purpose, granted in choices.items():
+        if purpose != "behaviour_analytics" and rng.random() < LATER_CHANGE and end > signed_up:
+            at = signed_up + (end - signed_up) * rng.uniform(0.05, 0.95)
+            changes.append((purpose, not granted, at))
+    return DemoCustomer(
+        id=user_id,
+        signed_up_at=signed_up,
+        phone=phone,
+        email=f"shopper{user_id}@demo.medreach.cn" if by_email else None,
+        name=surname + ("女士" if female else "先生"),
+        gender=person.gender,
+        birth_date=person.birth_date or date(person.birth_year, 7, 1),
+        city=person.city,
+        region=PROVINCES.get(person.city, person.city),
+        occupation=occupation,
+        real_name=real_name if rng.random() < 0.45 else None,
+        choices=choices,
+        changes=tuple(sorted(changes, key=lambda c: c[2])),
+    )
+
+
+def signed_up(person: Person, records: list[dict]) -> datetime | None:
+    """When a shopper with an account registered: their first sign-in (None: never signed in, no account)."""
+    if not person.user_id.isdigit():
+        return None
+    first = next((r["timestamp"] for r in records if r["type"] == "identify"), None)
+    return datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
+
+
 # --- writing a world ------------------------------------------------------------------------------------------
 
 SIMULATOR_SOURCE = "behaviour simulator"
-MODEL_VERSION = 1  # raise when the behaviour model changes: the same seed then makes a different world
+MODEL_VERSION = 2  # raise when the behaviour model changes: the same seed then makes a different world
 CHUNK = 20_000  # people per unit of work (a worker process writes one chunk's records to one file)
 
 
@@ -728,30 +889,35 @@ def catalog_items(session) -> list[Item]:
     return [Item.of(p) for p in products]
 
 
-def _write_chunk(args) -> tuple[int, list[tuple[str, str, str]], dict[str, int]]:
-    """Worker: one chunk of people into two JSON-lines files (records, ground truth)."""
-    items, plan, source_id, first, count, events_file, people_file = args
-    world = World(items, plan.start, plan.days, plan.seed, source_id)
-    n, links = 0, []
+def _write_chunk(args) -> tuple[int, list[tuple[str, str, str]], dict[str, int], list]:
+    """Worker: one chunk of people into two JSON-lines files (records, ground truth), with the identity links
+    and the customer accounts of those who signed in."""
+    items, plan, source_id, first_user_id, first, count, events_file, people_file = args
+    world = World(items, plan.start, plan.days, plan.seed, source_id, first_user_id)
+    n, links, accounts = 0, [], []
     kinds: dict[str, int] = {}
     with open(events_file, "wb") as ev, open(people_file, "wb") as pe:
         for person, records in generate(world, first, count):
             kinds[person.kind] = kinds.get(person.kind, 0) + 1
+            since = signed_up(person, records)
+            if since is not None:
+                accounts.append(customer(world, person, since))
             pe.write(orjson.dumps(person.truth()) + b"\n")
             for r in records:
                 ev.write(orjson.dumps(r) + b"\n")
                 if r["type"] == "identify":
                     links.append((r["anonymousId"], r["userId"], r["messageId"]))
             n += len(records)
-    return n, links, kinds
+    return n, links, kinds, accounts
 
 
-def chunks(plan: Plan, items: list[Item], source_id: int, staging: Path):
+def chunks(plan: Plan, items: list[Item], source_id: int, staging: Path, first_user_id: int | None = None):
     for k, first in enumerate(range(0, plan.users, CHUNK)):
         yield (
             items,
             plan,
             source_id,
+            first_user_id,
             first,
             min(CHUNK, plan.users - first),
             staging / f"events-{k:05d}.jsonl",
@@ -784,9 +950,11 @@ def existing_world(lake_dir: Path) -> dict | None:
 
 
 def remove_world(session, lake_dir: Path, previous: dict) -> None:
-    """Take a simulated world out of the lake (its own files) and its identity links out of the database."""
+    """Take a simulated world out of the lake (its own files), and its identity links and customer accounts
+    out of the database."""
     from sqlalchemy import delete, or_
 
+    from medreach.accounts import demo_customers
     from medreach.tracking.models import IdentityLink
 
     seed = previous["seed"]
@@ -794,10 +962,15 @@ def remove_world(session, lake_dir: Path, previous: dict) -> None:
         f.unlink()
     session.execute(
         delete(IdentityLink).where(
-            or_(IdentityLink.user_id.like(f"sim{seed}-%"), IdentityLink.user_id.like(f"test{seed}-%"))
+            or_(
+                IdentityLink.message_id.like(f"sim{seed}-%"),  # each link names the identify call that made it
+                IdentityLink.user_id.like(f"sim{seed}-%"),
+                IdentityLink.user_id.like(f"test{seed}-%"),
+            )
         )
     )
     session.commit()
+    demo_customers.remove(session)
     shutil.rmtree(lake_dir / "simulation", ignore_errors=True)
 
 
@@ -805,10 +978,12 @@ def write_lake(
     session_factory, lake_dir: Path, staging: Path, plan: Plan, workers: int = 0, advance=lambda people, events: None
 ) -> dict:
     """Simulate `plan` in bulk into the lake (the compaction's own schema and layout; files named
-    `sim<seed>-…` so the world can be replaced), the identity links into the database, and the ground truth
-    beside the lake in simulation/people.parquet. Returns the manifest."""
+    `sim<seed>-…` so the world can be replaced), the signed-in shoppers' customer accounts (ids reserved up
+    front: shopper i is account first_user_id + i) and the identity links into the database, and the ground
+    truth beside the lake in simulation/people.parquet. Returns the manifest."""
     from sqlalchemy import insert
 
+    from medreach.accounts import demo_customers
     from medreach.tracking import lake
     from medreach.tracking.models import IdentityLink
     from medreach.tracking.service import internal_source
@@ -816,18 +991,21 @@ def write_lake(
     with session_factory() as s:
         items = catalog_items(s)
         source_id = internal_source(s, SIMULATOR_SOURCE, "import")
-    World(items, plan.start, plan.days, plan.seed, source_id)  # fail early on an empty catalog
+        World(items, plan.start, plan.days, plan.seed, source_id)  # fail early on an empty catalog
+        first_user_id = demo_customers.reserve_ids(s, plan.users)
     staging.mkdir(parents=True, exist_ok=True)
     workers = workers or min(os.cpu_count() or 1, max(1, plan.users // CHUNK))
-    total, people_files = 0, []
+    total, people_files, customers = 0, [], 0
     kinds: dict[str, int] = {}
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+    work = chunks(plan, items, source_id, staging, first_user_id)
     try:
-        for args, (n, links, chunk_kinds) in _in_order(pool, workers, chunks(plan, items, source_id, staging)):
-            events_file, people_file = args[5], args[6]
+        for args, (n, links, chunk_kinds, accounts) in _in_order(pool, workers, work):
+            events_file, people_file = args[6], args[7]
             lake.compact([events_file], lake_dir, staging / "done", prefix=f"sim{plan.seed}")
             shutil.rmtree(staging / "done")  # the chunk is in the lake now
             with session_factory() as s:
+                customers += demo_customers.create(s, accounts)
                 for k in range(0, len(links), 5000):
                     s.execute(
                         insert(IdentityLink),
@@ -841,7 +1019,7 @@ def write_lake(
             for kind, c in chunk_kinds.items():
                 kinds[kind] = kinds.get(kind, 0) + c
             people_files.append(people_file)
-            advance(args[4], n)
+            advance(args[5], n)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
@@ -863,6 +1041,8 @@ def write_lake(
         "people": kinds,
         "via": "lake",
         "source_id": source_id,
+        "first_user_id": first_user_id,
+        "accounts": customers,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (folder / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
