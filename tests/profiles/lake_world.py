@@ -46,7 +46,8 @@ class World:
     lines: list[dict] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
-    def _record(self, user: str | None, at: datetime, kind: str = "track", library: str = SERVER, **extra) -> None:
+    def _record(self, user: str | None, at: datetime, kind: str = "track", library: str = SERVER, source: int = 1,
+                **extra) -> None:
         n = next(self._ids)
         stamp = at.isoformat().replace("+00:00", "Z")
         record = {
@@ -55,7 +56,7 @@ class World:
             "anonymousId": f"anon-{user or n}",
             "timestamp": stamp,
             "receivedAt": stamp,
-            "sourceId": 1,
+            "sourceId": source,
             "context": {"library": {"name": library}},
             **extra,
         }
@@ -63,8 +64,8 @@ class World:
             record["userId"] = user
         self.records.append(record)
 
-    def track(self, user: str | None, event: str, at: datetime, **properties) -> None:
-        self._record(user, at, event=event, properties=properties)
+    def track(self, user: str | None, event: str, at: datetime, source: int = 1, **properties) -> None:
+        self._record(user, at, event=event, properties=properties, source=source)
 
     def page(self, user: str | None, at: datetime, path: str = "/") -> None:
         self._record(user, at, kind="page", library=WEB, name="page", properties={}, context_page=path)
@@ -78,11 +79,11 @@ class World:
         self.track(user, "Product Added", at, product_id=product, quantity=1)
 
     def sim_order(self, user: str, order_id: str, at: datetime, lines: list[tuple[int, int]], discount_fen: int = 0,
-                  total_fen: int | None = None):
+                  total_fen: int | None = None, source: int = 1):
         """An order that exists only as the server's Order Completed event (the simulated world's)."""
         subtotal = sum(PRODUCTS[p - 1][5] * q for p, q in lines)
         total = subtotal - discount_fen if total_fen is None else total_fen
-        self.track(user, "Order Completed", at, order_id=order_id, total=total / 100,
+        self.track(user, "Order Completed", at, source=source, order_id=order_id, total=total / 100,
                    revenue=subtotal / 100, discount=discount_fen / 100, currency="CNY",
                    products=[{"product_id": p, "sku": f"SKU{p}", "quantity": q, "price": PRODUCTS[p - 1][5] / 100}
                              for p, q in lines])

@@ -79,6 +79,20 @@ def test_paid_orders_count_once_cancelled_and_refunded_left_out(lake_dir):
     assert (c["2"]["orders"], c["2"]["monetary_fen"], c["2"]["rfm_group"], c["2"]["churn_risk"]) == (0, 0, None, None)
 
 
+def test_only_our_own_sources_order_events_are_paid_orders(tmp_path):
+    """Through a public write key a client can send any event, `Order Completed` with a server's library name
+    included: only the internal sources' (MedReach's server, the simulator: source 7 here) count."""
+    w = World()
+    w.sim_order("honest", "S1", ts("2026-06-01T02:00"), [(3, 1)], source=7)
+    w.track("forger", "Order Completed", ts("2026-06-01T02:00"), source=2, order_id="X1", total=9999.0,
+            products=[{"product_id": 3, "quantity": 99, "price": 101.0}])
+    lake_dir = w.write(tmp_path / "lake", tmp_path)
+    profile_build.build(lake_dir, profile_build.BuildInput(order_sources={7}), as_of=AS_OF)
+    c = by_user(lake_dir)
+    assert (c["honest"]["orders"], c["honest"]["monetary_fen"]) == (1, 2500)
+    assert (c["forger"]["orders"], c["forger"]["monetary_fen"], c["forger"]["rfm_group"]) == (0, 0, None)
+
+
 def test_behaviour_and_consents(lake_dir):
     c = by_user(lake_dir)
     assert (c["1"]["events"], c["1"]["product_views"], c["1"]["cart_adds"], c["1"]["sessions"]) == (5, 1, 1, 3)

@@ -110,6 +110,9 @@ def test_rule_tags_are_created_refreshed_edited_and_deleted(client, staff, built
     assert created.status_code == 201, created.text
     assert created.json()["family"] == "custom" and created.json()["owner_id"] == marketer_user["id"]
     assert problem_code(client.post("/api/v1/admin/tags", headers=marketer, json=body)) == "TAG_EXISTS"
+    listed = {t["code"]: t for t in client.get("/api/v1/admin/tags", headers=marketer).json()}
+    assert listed["two_orders"]["owner_name"] == marketer_user["name"] and listed["two_orders"]["owner_name"]
+    assert listed["rfm_group"]["owner_id"] is None and listed["rfm_group"]["owner_name"] is None
     run = client.post("/api/v1/admin/tags/two_orders/refresh", headers=marketer)
     assert run.status_code == 202 and run.json()["job"] == "refresh_tag"
     assert wait(client, marketer, run.json()["id"])["status"] == "succeeded"
@@ -233,6 +236,42 @@ def test_customers_are_found_and_shown_masked_with_their_profile(client, staff, 
         read = s.query(AuditEntry).filter_by(action="profiles.read", subject_id=str(a["id"])).one()
         assert read.actor_id == viewer_user["id"] and read.detail["unmasked"] is False
     assert client.get("/api/v1/admin/profiles/customers/99999", headers=marketer).status_code == 404
+
+
+def test_customers_are_filtered_by_their_profile(client, staff, world, db):
+    """The list filters over the profile store: RFM group, city tier, orders, and with a search as well; the
+    filtered read is audited; an unknown group or a tier out of range is refused."""
+    viewer_user, marketer = staff("marketer")
+    a, b = world["a"], world["b"]
+    url = "/api/v1/admin/profiles/customers"
+    rows = {r["id"]: r for r in client.get(url, headers=marketer).json()["items"]}
+    group_a = rows[a["id"]]["profile"]["rfm_group"]
+    assert group_a and group_a != rows[b["id"]]["profile"]["rfm_group"]
+
+    found = client.get(url, headers=marketer, params={"rfm_group": group_a}).json()
+    assert (found["total"], [r["id"] for r in found["items"]]) == (1, [a["id"]])
+    assert "*" in found["items"][0]["phone"] and found["items"][0]["profile"]["rfm_group"] == group_a
+    tier2 = client.get(url, headers=marketer, params={"city_tier": 2}).json()  # 杭州 and 成都: new first-tier
+    assert tier2["total"] == 2 and [r["id"] for r in tier2["items"]] == sorted([a["id"], b["id"]], reverse=True)
+    paged = client.get(url, headers=marketer, params={"city_tier": 2, "limit": 1, "offset": 1}).json()
+    assert (paged["total"], [r["id"] for r in paged["items"]]) == (2, [min(a["id"], b["id"])])
+    assert client.get(url, headers=marketer, params={"min_orders": 2}).json()["total"] == 1
+    both = client.get(url, headers=marketer, params={"q": b["phone"], "city_tier": 2}).json()
+    assert (both["total"], [r["id"] for r in both["items"]]) == (1, [b["id"]])
+    none = client.get(url, headers=marketer, params={"q": b["phone"], "rfm_group": group_a}).json()
+    assert (none["total"], none["items"]) == (0, [])
+    with db.session() as s:
+        entries = s.query(AuditEntry).filter_by(action="profiles.list", actor_id=viewer_user["id"]).all()
+        assert len(entries) == 6 and entries[0].detail["filters"] == {"rfm_group": group_a}
+    for bad in ({"rfm_group": "VIP"}, {"city_tier": 5}, {"age_band": "10-17"}, {"min_orders": -1}):
+        assert client.get(url, headers=marketer, params=bad).status_code == 422, bad
+
+
+def test_the_filters_name_the_stores_groups_and_bands():
+    from medreach.profiles import features, schemas
+
+    assert set(schemas.RFM_GROUP_NAMES) == set(features.RFM_GROUPS.values())
+    assert (*(label for _, label in features.AGE_BANDS), "65+") == schemas.AGE_BAND_NAMES
 
 
 def test_a_customer_sees_their_own_tags(client, world):

@@ -44,8 +44,20 @@ def customers(
     paging: Paging,
     viewer: Annotated[User, require("profiles:read")],
     q: Annotated[str | None, Query(max_length=100, description="id, phone, e-mail or name")] = None,
+    rfm_group: Annotated[
+        str | None, Query(pattern="^(" + "|".join(schemas.RFM_GROUP_NAMES) + ")$", description="one of the 8 groups")
+    ] = None,
+    city_tier: Annotated[int | None, Query(ge=1, le=4)] = None,
+    age_band: Annotated[
+        str | None, Query(pattern="^(" + "|".join(b.replace("+", r"\+") for b in schemas.AGE_BAND_NAMES) + ")$")
+    ] = None,
+    min_orders: Annotated[int | None, Query(ge=0, le=100_000, description="at least this many paid orders")] = None,
 ):
-    rows, total = service.search_customers(session, lake(request), viewer, paging, q)
+    """Customers found by id, phone, e-mail or name, and/or filtered by their profile (masked; audited)."""
+    filters = schemas.CustomerFilters(
+        rfm_group=rfm_group, city_tier=city_tier, age_band=age_band, min_orders=min_orders
+    )
+    rows, total = service.search_customers(session, lake(request), viewer, paging, q, filters)
     return Page(items=rows, total=total, **paging.model_dump())
 
 
@@ -71,7 +83,7 @@ def list_tags(
     _: Annotated[User, require("profiles:read")],
     family: Annotated[str | None, Query(pattern="^(" + "|".join(FAMILIES) + ")$")] = None,
 ):
-    return service.list_tags(session, family)
+    return service.catalogue(session, family)
 
 
 @router.post("/admin/tags", response_model=schemas.TagOut, status_code=201)

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from medreach.pipeline import engine
-from medreach.profiles import clv, features, health, store, tags
+from medreach.profiles import features, health, store, tags
 
 CONSENT_COLUMNS = {
     "consent_marketing_sms": "marketing_sms",
@@ -46,11 +46,12 @@ class RuleTag:
 @dataclass
 class BuildInput:
     """What the database contributes: the users granting each consent purpose now (ids as text), the catalogue's
-    rule tags and the codes of its imported tags."""
+    rule tags, the codes of its imported tags and the internal event sources (features.read_inputs)."""
 
     consents: dict[str, set[str]] = field(default_factory=dict)
     rule_tags: list[RuleTag] = field(default_factory=list)
     import_tags: list[str] = field(default_factory=list)
+    order_sources: set[int] | None = None  # whose Order Completed events are paid orders (None: every source)
 
 
 def build(
@@ -90,7 +91,7 @@ def build(
         return cached[-1]
 
     try:
-        inputs = features.read_inputs(con, lake_dir, as_of)
+        inputs = features.read_inputs(con, lake_dir, as_of, given.order_sources)
         buyers = keep(features.consumption(inputs))
         gap = features.median_gap(con, buyers)
         wide = engine.to_arrow(con, features.customers(inputs, buyers, gap).order_by("user_id"))
@@ -167,6 +168,8 @@ def lifetime_value(paid: pa.Table, user_ids: pa.ChunkedArray, as_of: datetime) -
     """p_alive, expected_orders_90d and expected_value_12m_fen per customer (in `user_ids`' order) from BG/NBD and
     Gamma-Gamma fitted on the paid orders (one period a Shanghai day, amounts in fen, observed up to the as-of
     day); nulls when the models cannot be fitted (too few repeat customers). Returns the columns and a note."""
+    from medreach.profiles import clv  # scipy: imported when a build runs, not by every process that serves the API
+
     n = len(user_ids)
     empty = {
         "p_alive": pa.nulls(n, pa.float64()),

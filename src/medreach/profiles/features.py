@@ -128,7 +128,10 @@ class Inputs:
         return self.as_of.astimezone(SHANGHAI).date()
 
 
-def read_inputs(con, lake_dir: Path, as_of: datetime) -> Inputs:
+def read_inputs(con, lake_dir: Path, as_of: datetime, order_sources: set[int] | None = None) -> Inputs:
+    """The build's inputs. `order_sources`: the sources whose `Order Completed` events count as paid orders
+    (MedReach's own: its server and the simulator; a client can send any event name through a public key, so its
+    claims of an order are not facts); None counts every source (hand-made lakes)."""
     clean = lake_dir / "clean" / "events"
     if any(clean.glob("*.parquet")):
         raw = engine.read_folder(con, clean)
@@ -141,6 +144,7 @@ def read_inputs(con, lake_dir: Path, as_of: datetime) -> Inputs:
                 "event": "string",
                 "timestamp": "timestamp('UTC')",
                 "canonical": "boolean",
+                "source_id": "int32",
                 "properties": "string",
             }
         )
@@ -156,6 +160,7 @@ def read_inputs(con, lake_dir: Path, as_of: datetime) -> Inputs:
     ).select(
         "user_id",
         "timestamp",
+        "source_id",
         day=shanghai_day(raw.timestamp),
         event=named,
         properties=raw.properties.cast("string"),
@@ -183,11 +188,13 @@ def read_inputs(con, lake_dir: Path, as_of: datetime) -> Inputs:
         occupation=u.occupation,
         is_staff=u.is_staff,
     )
-    orders, lines = _paid_orders(con, lake_dir, events, moment)
+    orders, lines = _paid_orders(con, lake_dir, events, moment, order_sources)
     return Inputs(con, as_of, events, products, users, orders, lines)
 
 
-def _paid_orders(con, lake_dir: Path, events: ir.Table, moment) -> tuple[ir.Table, ir.Table]:
+def _paid_orders(
+    con, lake_dir: Path, events: ir.Table, moment, order_sources: set[int] | None
+) -> tuple[ir.Table, ir.Table]:
     o = latest_snapshot(con, lake_dir, "orders")
     db = o.filter(o.status.isin(tuple(COUNTED)) & o.paid_at.notnull() & (o.paid_at <= moment)).select(
         "id",
@@ -198,6 +205,8 @@ def _paid_orders(con, lake_dir: Path, events: ir.Table, moment) -> tuple[ir.Tabl
         discount_fen=o.discount_fen.cast("int64").fill_null(0),
     )
     known = o.select(number=o.number)  # every database order, whatever its status, is the database's to count
+    if order_sources is not None:
+        events = events.filter(events.source_id.isin(sorted(order_sources) or [-1]))
     undone = events.filter(events.event.isin(("Order Refunded", "Order Cancelled"))).select(
         order_key=json_text(con, events.properties, "order_id")
     )

@@ -65,6 +65,7 @@ class TagOut(BaseModel):
     definition: dict[str, Any]
     schedule: str | None
     owner_id: int | None
+    owner_name: str | None = None  # the owner's display name (in the catalogue's list)
     sensitive: bool
     coverage: float | None
     customers: int | None
@@ -115,6 +116,28 @@ class CustomerSummary(BaseModel):
     last_seen_at: datetime | None = None
     age_band: str | None = None
     city_tier: int | None = None
+
+
+RFM_GROUP_NAMES = (
+    "重要价值客户",
+    "重要发展客户",
+    "重要保持客户",
+    "重要挽留客户",
+    "一般价值客户",
+    "一般发展客户",
+    "一般保持客户",
+    "一般挽留客户",
+)
+AGE_BAND_NAMES = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+
+
+class CustomerFilters(BaseModel):
+    """Filters of the customer list over the profile store (all must hold)."""
+
+    rfm_group: str | None = None
+    city_tier: int | None = None
+    age_band: str | None = None
+    min_orders: int | None = None
 
 
 class CustomerRow(UserOut):

@@ -29,6 +29,7 @@ from medreach.pipeline import jobs
 from medreach.profiles import health, schemas, store, tags
 from medreach.profiles.build import CONSENT_COLUMNS, BuildInput, RuleTag
 from medreach.profiles.models import TagDefinition
+from medreach.tracking import service as tracking
 
 READ_HEALTH = "profiles:read_health"
 MAX_IMPORT_ROWS = 1_000_000
@@ -66,6 +67,18 @@ def list_tags(session: Session, family: str | None = None) -> list[TagDefinition
     if family:
         q = q.where(TagDefinition.family == family)
     return list(session.scalars(q))
+
+
+def catalogue(session: Session, family: str | None = None) -> list[schemas.TagOut]:
+    """The catalogue as the console lists it: each tag with its owner's name (built-in tags have no owner)."""
+    definitions = list_tags(session, family)
+    names = accounts.names_of(session, [t.owner_id for t in definitions if t.owner_id is not None])
+    return [
+        schemas.TagOut.model_validate(t).model_copy(
+            update={"owner_name": names.get(t.owner_id) if t.owner_id else None}
+        )
+        for t in definitions
+    ]
 
 
 def get_tag(session: Session, code: str) -> TagDefinition:
@@ -289,13 +302,15 @@ def _read_tag_csv(content: bytes) -> list[tuple[int, str, str]]:
 
 
 def build_input(session: Session) -> BuildInput:
-    """What the build needs from the database: consents in force now, rule tags, imported tags."""
+    """What the build needs from the database: consents in force now, rule tags, imported tags, and the sources
+    whose order events are facts (MedReach's own)."""
     granted = {purpose: {str(u) for u in consents.granting(session, purpose)} for purpose in CONSENT_COLUMNS.values()}
     definitions = list_tags(session)
     return BuildInput(
         consents=granted,
         rule_tags=[RuleTag(t.code, t.definition, t.version) for t in definitions if t.kind == "rule"],
         import_tags=[t.code for t in definitions if t.kind == "import"],
+        order_sources=tracking.internal_source_ids(session),
     )
 
 
@@ -339,21 +354,53 @@ def _set_coverage(tag: TagDefinition, customers: int, total: int, at: datetime) 
 # --- customers ------------------------------------------------------------------------------------------------
 
 
+SEARCH_CAP = 1000  # the accounts found by a search that filters then narrow down
+
+
 def search_customers(
-    session: Session, lake_dir: Path, viewer: User, params: PageParams, q: str | None
+    session: Session,
+    lake_dir: Path,
+    viewer: User,
+    params: PageParams,
+    q: str | None,
+    filters: schemas.CustomerFilters | None = None,
 ) -> tuple[list[schemas.CustomerRow], int]:
     """Customers found by id, phone or name through accounts (masked, audited there), with their headline
-    profile figures from the store."""
-    users, total = accounts.search_users(session, viewer, params, q=q, is_staff=False)
+    profile figures from the store. With filters over the profile (RFM group, city tier, age band, orders), the
+    store picks the page of matching customers — among the first SEARCH_CAP accounts the search finds, if there
+    is one — and the read is audited here."""
+    where = filters.model_dump(exclude_none=True) if filters else {}
     perms = accounts.permissions_of(viewer)
+    if not where:
+        users, total = accounts.search_users(session, viewer, params, q=q, is_staff=False)
+    else:
+        among = None
+        if q:
+            found, _ = accounts.search_users(
+                session, viewer, PageParams(limit=SEARCH_CAP, offset=0), q=q, is_staff=False
+            )
+            among = [str(u.id) for u in found]
+        ids, total = store.find_customers(lake_dir, where, params.limit, params.offset, among)
+        numeric = [int(i) for i in ids if i.isdigit()]
+        by_id = {u.id: u for u in accounts.customers_by_ids(session, numeric)}
+        users = [by_id[i] for i in numeric if i in by_id]
+        audit(
+            session,
+            actor_id=viewer.id,
+            actor_login=viewer.login,
+            action="profiles.list",
+            subject_type="user",
+            detail={"q": q or "", "filters": where, "returned": [u.id for u in users]},
+        )
+        session.commit()
     summary = store.customers_summary(lake_dir, [str(u.id) for u in users])
     rows = []
     for user in users:
-        found = summary.get(str(user.id))
+        found_row = summary.get(str(user.id))
         rows.append(
             schemas.CustomerRow(
                 **accounts.user_view(user, perms).model_dump(),
-                profile=schemas.CustomerSummary(**found) if found else None,
+                profile=schemas.CustomerSummary(**found_row) if found_row else None,
             )
         )
     return rows, total

@@ -251,6 +251,41 @@ def customers_summary(lake_dir: Path, user_ids: list[str]) -> dict[str, dict[str
     return {row["user_id"]: row for row in table.to_pylist()}
 
 
+def find_customers(
+    lake_dir: Path,
+    where: dict[str, Any],
+    limit: int,
+    offset: int,
+    among: list[str] | None = None,
+) -> tuple[list[str], int]:
+    """The ids of the customers whose row matches every filter of `where` (rfm_group, city_tier, age_band: equal;
+    min_orders: at least), newest id first, one page of them, and how many match; only among `among` if given."""
+    try:
+        source = relation(lake_dir, "customers")
+    except StoreMissing:
+        return [], 0
+    conds: list[str] = []
+    params: list[Any] = []
+    for column in ("rfm_group", "city_tier", "age_band"):
+        if where.get(column) is not None:
+            conds.append(f"{column} = ?")
+            params.append(where[column])
+    if where.get("min_orders") is not None:
+        conds.append("orders >= ?")
+        params.append(where["min_orders"])
+    if among is not None:
+        conds.append("list_contains(?, user_id)")
+        params.append(among)
+    clause = " AND ".join(conds) or "true"
+    total = int(query(f"SELECT count(*) AS n FROM {source} WHERE {clause}", params)["n"][0].as_py())
+    table = query(
+        f"SELECT user_id FROM {source} WHERE {clause} "
+        "ORDER BY TRY_CAST(user_id AS BIGINT) DESC NULLS LAST, user_id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return [str(u) for u in table.column("user_id").to_pylist()], total
+
+
 def interests(lake_dir: Path, user_id: str) -> list[dict[str, Any]]:
     return _rows(lake_dir, "interests", "user_id = ?", [user_id], "ORDER BY kind, score DESC, key")
 

@@ -90,6 +90,12 @@ def internal_source(session: Session, name: str, kind: str) -> int:
     return source_id
 
 
+def internal_source_ids(session: Session) -> set[int]:
+    """The sources whose events MedReach writes itself: the only ones whose business events (an Order Completed,
+    say) are facts rather than a client's say-so."""
+    return set(session.scalars(select(Source.id).where(Source.internal.is_(True))))
+
+
 def _manageable(session: Session, source_id: int) -> Source:
     source = get_source(session, source_id)
     if source.internal:
