@@ -51,9 +51,11 @@ def with_batch(row: dict) -> dict:
 
 
 def load_catalog(session: Session) -> int:
-    """Categories and products from the curated files; products already present are left as they are."""
+    """Categories and products from the curated files; products already present are left as they are, but
+    their online-sale ban is derived again (the negative list or the ingredient knowledge may have changed)."""
     catalog.upsert_categories(session, read_csv("categories.csv"))
     if session.scalar(select(func.count()).select_from(Product)):
+        catalog.recheck_negative_list(session)
         return 0
     report = catalog.import_products(session, None, [with_batch(row) for row in read_csv("demo_products.csv")])
     if report.errors:

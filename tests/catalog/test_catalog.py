@@ -23,6 +23,35 @@ def test_negative_list_rules():
     assert not check("伏立康唑滴眼液", form="滴眼液").banned or not negative_list.rules().topical_forms
     assert not check("布洛芬缓释胶囊", form="胶囊剂").banned
     assert check("布洛芬缓释胶囊").version == negative_list.rules().version
+    # 二(四) is limited to single-ingredient preparations, and listed anti-infectives are allowed in topical forms
+    assert negative_list.check(generic_name="夫西地酸乳膏", dosage_form="乳膏", ingredients=["fusidic_acid"]).banned is False
+    assert negative_list.check(generic_name="替格瑞洛片", dosage_form="片剂", ingredients=["ticagrelor"]).banned
+    # TCM containing the herb 麻黄 is not an ephedrine-type compound (不包括含麻黄的中成药)
+    assert not negative_list.check(generic_name="连花清瘟胶囊", dosage_form="胶囊剂",
+                                   ingredients=["tcm_mahuang", "tcm_lianqiao", "tcm_jinyinhua"]).banned
+
+
+def test_import_requires_known_ingredients_for_drugs(client, shop, staff):
+    _, h = staff("admin")
+    base = {**SHOP_PRODUCTS["otc"], "generic_name": "布洛芬片", "drug_class": "otc_a"}
+    rows = [{**base, "sku": "ING-1", "active_ingredients": "ibuprofen:200mg"},
+            {**base, "sku": "ING-2", "active_ingredients": ""},
+            {**base, "sku": "ING-3", "active_ingredients": "unobtainium:5mg"},
+            {**base, "sku": "ING-4", "active_ingredients": "ibuprofen;布洛芬"},
+            {**base, "sku": "ING-5", "drug_class": "device", "generic_name": "体温计", "active_ingredients": ""}]
+    report = client.post("/api/v1/admin/products/import", headers=h,
+                         files={"file": ("p.csv", _csv(rows), "text/csv")}, params={"dry_run": True}).json()
+    assert report["created"] == 2  # ING-1 and the device
+    assert {(e["sku"], e["field"].split(".")[0]) for e in report["errors"]} == {
+        ("ING-2", "active_ingredients"), ("ING-3", "active_ingredients"), ("ING-4", "active_ingredients")}
+    body = {**SHOP_PRODUCTS["rx"], "sku": "ING-6", "active_ingredients": []}
+    r = client.post("/api/v1/admin/products", headers=h, json=body)
+    assert r.status_code == 422 and problem_code(r) == "INGREDIENTS_REQUIRED"
+    r = client.patch(f"/api/v1/admin/products/{shop['rx']}", headers=h, json={"active_ingredients": []})
+    assert r.status_code == 422 and problem_code(r) == "INGREDIENTS_REQUIRED"
+    r = client.patch(f"/api/v1/admin/products/{shop['rx']}", headers=h,
+                     json={"active_ingredients": [{"code": "amlodipine", "amount": 10, "unit": "mg"}]})
+    assert r.status_code == 200 and r.json()["active_ingredients"][0]["amount"] == 10
 
 
 def test_banned_products_are_never_listed_found_or_shown(client, shop, staff):
@@ -106,13 +135,22 @@ def test_export_and_reimport_xlsx(client, shop, staff):
     ws = wb.active
     ws.append(header)
     ws.append(["XL-1" if col == "sku" else {"generic_name": "维生素C片", "drug_class": "otc_b",
-                                             "category_code": "cold_flu", "price_fen": 990, "stock": 7}.get(col)
+                                             "active_ingredients": "维生素C:100mg", "category_code": "cold_flu",
+                                             "price_fen": 990, "stock": 7}.get(col)
+               for col in header])
+    ws.append(["XL-2" if col == "sku" else {"generic_name": "维生素E软胶囊", "drug_class": "otc_b",
+                                             "category_code": "cold_flu", "price_fen": 990}.get(col)
                for col in header])
     buf = io.BytesIO()
     wb.save(buf)
     report = client.post("/api/v1/admin/products/import", headers=h,
                          files={"file": ("p.xlsx", buf.getvalue(), "application/octet-stream")}).json()
-    assert report["created"] == 1 and report["errors"] == []
+    assert report["created"] == 1  # a drug without its active ingredients is refused
+    assert [(e["sku"], e["field"]) for e in report["errors"]] == [("XL-2", "active_ingredients")]
+    listed = client.get("/api/v1/admin/products", headers=h, params={"q": "维生素C片"}).json()["items"]
+    assert [(i["code"], i["amount"], i["unit"], i["name_en"]) for i in listed[0]["active_ingredients"]] == [
+        ("vitamin_c", 100.0, "mg", "vitamin C (ascorbic acid)")]  # the Chinese name is stored as its code
+    assert "T-FFGC,复方甘草片" in csv_text and "opium_powder:4mg" in csv_text  # ingredients in the import format
 
 
 def test_bulk_price_and_stock(client, db, shop, staff):

@@ -13,6 +13,7 @@ from medreach.core.db import Base, Timestamped, utcnow
 
 DrugClass = Literal["rx", "otc_a", "otc_b", "device", "health_food", "other"]
 DRUG_CLASSES: tuple[DrugClass, ...] = get_args(DrugClass)
+MEDICINE_CLASSES: frozenset[str] = frozenset({"rx", "otc_a", "otc_b"})  # drugs: their active ingredients are required
 DRUG_CLASS_NAMES = {
     "rx": "处方药",
     "otc_a": "甲类非处方药",
@@ -48,6 +49,8 @@ class Product(Timestamped, Base):
     approval_number: Mapped[str] = mapped_column(String(64), default="")  # 国药准字…
     drug_class: Mapped[DrugClass] = mapped_column(String(16), index=True)
     special_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # [{"code": ingredient code (compliance/data/ingredients.toml), "amount": number or null, "unit": "mg"}]
+    active_ingredients: Mapped[list[dict]] = mapped_column(JSON, default=list)
     atc_code: Mapped[str] = mapped_column(String(16), default="")
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"), index=True)
     indications: Mapped[str] = mapped_column(Text, default="")
@@ -77,6 +80,10 @@ class Product(Timestamped, Base):
     @property
     def is_rx(self) -> bool:
         return self.drug_class == "rx"
+
+    @property
+    def ingredient_codes(self) -> list[str]:
+        return [i["code"] for i in self.active_ingredients or []]
 
     @property
     def days_of_supply(self) -> float | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from medreach.catalog.models import DrugClass
+from medreach.compliance import ingredients as knowledge
 from medreach.core.schemas import InputModel, MultiLine
 
 SpecialFlag = Literal[
@@ -42,6 +45,69 @@ Str255 = Annotated[str, Field(max_length=255)]
 Text2000 = Annotated[MultiLine, Field(max_length=2000)]  # descriptions keep their line breaks
 
 
+MAX_INGREDIENTS = 40
+# One ingredient in a CSV cell: code or name, optionally ':' and an amount with its unit ("pseudoephedrine:90mg").
+_INGREDIENT_CELL = re.compile(r"^(?P<name>[^:：]+?)\s*(?:[:：]\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>\S*))?$")
+
+
+def parse_ingredients(cell: str) -> list[dict]:
+    """'paracetamol:325mg; pseudoephedrine:30mg' (a CSV cell) as ingredient dicts; bad parts are kept as codes, so
+    that validation names them."""
+    out: list[dict] = []
+    for part in (p.strip() for p in cell.replace("；", ";").split(";")):
+        if not part:
+            continue
+        m = _INGREDIENT_CELL.match(part)
+        if m is None:
+            out.append({"code": part})
+            continue
+        item: dict = {"code": m["name"].strip()}
+        if m["amount"]:
+            item["amount"], item["unit"] = float(m["amount"]), m["unit"] or ""
+        out.append(item)
+    return out
+
+
+def format_ingredients(items: list[dict]) -> str:
+    """The CSV cell of a product's ingredients (the inverse of parse_ingredients)."""
+
+    def number(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else repr(float(x))  # never an exponent
+
+    return ";".join(
+        f"{i['code']}:{number(i['amount'])}{i.get('unit', '')}" if i.get("amount") is not None else i["code"]
+        for i in items
+    )
+
+
+class ActiveIngredient(InputModel):
+    """An active ingredient of a product: a code of compliance/data/ingredients.toml (its Chinese name or an alias
+    is accepted and stored as the code), with the amount per unit of use where the label gives one."""
+
+    code: Annotated[str, Field(min_length=1, max_length=48)]
+    amount: Annotated[float, Field(gt=0, le=1_000_000_000)] | None = None
+    unit: Annotated[str, Field(max_length=12, pattern=r"^[^\s:;]*$")] = ""
+
+    @field_validator("code")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        code = knowledge.resolve(v)
+        if code is None:
+            raise PydanticCustomError("ingredient_unknown", "unknown active ingredient {name}", {"name": v})
+        return code
+
+
+def _ingredient_list(v):
+    """CSV cells carry ingredients as 'code:amount unit;…'; each code is listed once."""
+    return parse_ingredients(v) if isinstance(v, str) else v
+
+
+def _distinct(items: list[ActiveIngredient] | None) -> list[ActiveIngredient] | None:
+    if items is not None and len({i.code for i in items}) != len(items):
+        raise PydanticCustomError("ingredient_repeated", "an active ingredient is listed twice")
+    return items
+
+
 class CategoryOut(BaseModel):
     id: int
     code: str
@@ -72,6 +138,8 @@ class ProductIn(InputModel):
     approval_number: Str64 = ""
     drug_class: DrugClass
     special_flags: list[SpecialFlag] = []
+    # Required for drugs (rx, otc_a, otc_b); the negative list reads them.
+    active_ingredients: Annotated[list[ActiveIngredient], Field(max_length=MAX_INGREDIENTS)] = []
     atc_code: Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = ""
     category_code: Annotated[str, Field(min_length=1, max_length=32)]
     indications: Text2000 = ""
@@ -100,6 +168,9 @@ class ProductIn(InputModel):
             return [x.strip() for x in v.replace("；", ";").split(";") if x.strip()]
         return v
 
+    _ingredients = field_validator("active_ingredients", mode="before")(_ingredient_list)
+    _ingredients_once = field_validator("active_ingredients")(_distinct)
+
 
 class ProductPatch(InputModel):
     generic_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
@@ -110,6 +181,7 @@ class ProductPatch(InputModel):
     approval_number: Str64 | None = None
     drug_class: DrugClass | None = None
     special_flags: list[SpecialFlag] | None = None
+    active_ingredients: Annotated[list[ActiveIngredient], Field(max_length=MAX_INGREDIENTS)] | None = None
     atc_code: Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z0-9]*$")] | None = None
     category_code: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     indications: Text2000 | None = None
@@ -130,12 +202,37 @@ class ProductPatch(InputModel):
     image_url: Str255 | None = None
     is_active: bool | None = None
 
+    _ingredients = field_validator("active_ingredients", mode="before")(_ingredient_list)
+    _ingredients_once = field_validator("active_ingredients")(_distinct)
+
+
+class ActiveIngredientOut(BaseModel):
+    code: str
+    amount: float | None
+    unit: str
+    name_zh: str
+    name_en: str
+
+
+class BanFinding(BaseModel):
+    """One banned category of a product. derived: from its ingredients, generic name or form, so no staff flag
+    can clear it; otherwise it comes only from a special flag."""
+
+    flag: str
+    label: str
+    ingredients: list[str]  # codes
+    generic: str  # for listed_generic: the listed generic name
+    derived: bool
+
 
 class ProductAdminOut(ProductIn):
     id: int
+    active_ingredients: list[ActiveIngredientOut]  # type: ignore[assignment]  # with their names
     category_name: str
     online_banned: bool
     banned_reason: str
+    ban_findings: list[BanFinding]
+    ban_derived: bool  # banned whatever the flags say
     negative_list_version: str
     sales: int
     days_of_supply: float | None

@@ -18,12 +18,14 @@ from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from medreach.catalog import schemas
-from medreach.catalog.models import DRUG_CLASS_NAMES, Category, Product, StockMovement
+from medreach.catalog.models import DRUG_CLASS_NAMES, MEDICINE_CLASSES, Category, Product, StockMovement
 from medreach.catalog.search import SearchDoc, SearchIndex, SearchQuery
+from medreach.compliance import ingredients as knowledge
 from medreach.compliance import negative_list
 from medreach.core.db import get_or_404
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
+from medreach.core.exports import unescape_cell, write_csv, write_xlsx
 from medreach.core.pagination import PageParams, paginate
 from medreach.core.schemas import FROM_TEXT
 from medreach.ops.service import audit
@@ -145,16 +147,47 @@ def visible():
     return (Product.is_active.is_(True), Product.online_banned.is_(False))
 
 
-def apply_negative_list(product: Product) -> None:
-    verdict = negative_list.check(
+def verdict_of(product: Product) -> negative_list.Verdict:
+    """The negative list's verdict on a product: from its ingredients, generic name and form, and its flags."""
+    return negative_list.check(
         generic_name=product.generic_name,
         dosage_form=product.dosage_form,
         special_flags=product.special_flags or [],
         atc_code=product.atc_code,
         drug_class=product.drug_class,
+        ingredients=product.ingredient_codes,
     )
+
+
+def apply_negative_list(product: Product) -> None:
+    """Derive online_banned on every save. No value given by staff takes part but the product's own data, so a
+    derived ban (ingredients, generic name, form) cannot be cleared or overridden by editing the flags."""
+    verdict = verdict_of(product)
     product.online_banned, product.banned_reason = verdict.banned, verdict.reason
     product.negative_list_version = verdict.version
+
+
+def recheck_negative_list(session: Session, index: SearchIndex | None = None) -> int:
+    """Re-derive every product's ban (after the rules or the ingredient knowledge changed); the number changed."""
+    changed = []
+    for product in session.scalars(select(Product)):
+        before = (product.online_banned, product.banned_reason, product.negative_list_version)
+        apply_negative_list(product)
+        if before != (product.online_banned, product.banned_reason, product.negative_list_version):
+            changed.append(product)
+    session.commit()
+    sync_index(index, changed)
+    return len(changed)
+
+
+def missing_ingredients(drug_class: str, items: list | None) -> bool:
+    """A drug (rx, OTC) needs its active ingredients; devices, health food and other goods do not."""
+    return drug_class in MEDICINE_CLASSES and not items
+
+
+def _require_ingredients(product: Product) -> None:
+    if missing_ingredients(product.drug_class, product.active_ingredients):
+        raise AppError(422, "INGREDIENTS_REQUIRED", field="active_ingredients", drug_class=product.drug_class)
 
 
 def _assign(session: Session, product: Product, values: dict) -> None:
@@ -165,15 +198,41 @@ def _assign(session: Session, product: Product, values: dict) -> None:
     apply_negative_list(product)
 
 
+def ingredients_view(items: list[dict] | None) -> list[schemas.ActiveIngredientOut]:
+    out = []
+    for item in items or []:
+        known = knowledge.get(item["code"])
+        out.append(
+            schemas.ActiveIngredientOut(
+                code=item["code"],
+                amount=item.get("amount"),
+                unit=item.get("unit", ""),
+                name_zh=known.name_zh if known else item["code"],
+                name_en=known.name_en if known else item["code"],
+            )
+        )
+    return out
+
+
 def admin_view(p: Product) -> schemas.ProductAdminOut:
-    data = {f: getattr(p, f) for f in schemas.ProductIn.model_fields if f != "category_code"}
+    skip = ("category_code", "active_ingredients")
+    data = {f: getattr(p, f) for f in schemas.ProductIn.model_fields if f not in skip}
+    verdict = verdict_of(p)
     return schemas.ProductAdminOut(
         **data,
+        active_ingredients=ingredients_view(p.active_ingredients),
         category_code=p.category.code,
         id=p.id,
         category_name=p.category.name_zh,
         online_banned=p.online_banned,
         banned_reason=p.banned_reason,
+        ban_findings=[
+            schemas.BanFinding(
+                flag=f.flag, label=f.label, ingredients=list(f.ingredients), generic=f.generic, derived=f.derived
+            )
+            for f in verdict.findings
+        ],
+        ban_derived=verdict.derived,
         negative_list_version=p.negative_list_version,
         sales=p.sales,
         days_of_supply=p.days_of_supply,
@@ -209,6 +268,7 @@ def create_product(session: Session, actor: User, data: schemas.ProductIn, index
         raise AppError(409, "SKU_TAKEN", field="sku", sku=data.sku)
     product = Product()
     _assign(session, product, data.model_dump())
+    _require_ingredients(product)
     session.add(product)
     session.flush()
     _movement(session, product.id, product.stock, "initial", actor_id=actor.id)
@@ -235,6 +295,8 @@ def update_product(
     changes = {k: v for k, v in changes.items() if v is not None or k in nullable}
     old_stock = product.stock
     _assign(session, product, dict(changes))
+    if {"active_ingredients", "drug_class"} & set(changes):
+        _require_ingredients(product)
     if "stock" in changes and changes["stock"] != old_stock:
         _movement(session, product.id, changes["stock"] - old_stock, "manual", actor_id=actor.id)
     audit(
@@ -328,6 +390,7 @@ def _clean(row: dict) -> dict:
             continue
         if k in ("sku", "atc_code", "category_code") and isinstance(v, (int, float)):
             v = str(v)
+        v = unescape_cell(v)  # a cell our own export escaped
         out[k] = v.strip() if isinstance(v, str) else v
     return out
 
@@ -370,6 +433,16 @@ def import_products(
             continue
         if data.sku in seen:
             errors.append(schemas.ImportRowError(row=i, sku=sku, field="sku", message="duplicate SKU in the file"))
+            continue
+        if missing_ingredients(data.drug_class, data.active_ingredients):
+            errors.append(
+                schemas.ImportRowError(
+                    row=i,
+                    sku=sku,
+                    field="active_ingredients",
+                    message="a drug (rx, otc_a, otc_b) needs its active ingredients, e.g. pseudoephedrine:90mg;…",
+                )
+            )
             continue
         seen.add(data.sku)
         values = data.model_dump()
@@ -433,30 +506,19 @@ def import_file(
 
 
 def export_products(session: Session, fmt: str) -> bytes:
+    """All products in the import format, as CSV or XLSX; cells are written through core.exports, so no text
+    staff typed becomes a formula in a spreadsheet."""
     rows = []
     for p in session.scalars(select(Product).order_by(Product.id)):
         row = {f: getattr(p, f, "") for f in EXPORT_COLUMNS if f != "category_code"}
         row["category_code"] = p.category.code
         row["special_flags"] = ";".join(p.special_flags or [])
+        row["active_ingredients"] = schemas.format_ingredients(p.active_ingredients or [])
         row["tags"] = ";".join(p.tags or [])
-        rows.append({c: ("" if row.get(c) is None else row.get(c)) for c in EXPORT_COLUMNS})
+        rows.append(row)
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "products"
-        ws.append(EXPORT_COLUMNS)
-        for r in rows:
-            ws.append([str(v) if not isinstance(v, (int, float, str)) else v for v in r.values()])
-        workbook = io.BytesIO()
-        wb.save(workbook)
-        return workbook.getvalue()
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=EXPORT_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return text.getvalue().encode("utf-8-sig")  # with BOM, so Excel opens it as UTF-8
+        return write_xlsx(EXPORT_COLUMNS, rows, title="products")
+    return write_csv(EXPORT_COLUMNS, rows)
 
 
 def bulk_update(
@@ -580,10 +642,12 @@ def notice_for(p: Product) -> str:
 @dataclass(frozen=True)
 class CardFacts:
     """What only the domains above catalog know about the products on a card, handed in by them: the Rx
-    products the viewer's approved prescriptions unlock, average ratings and counts from reviews, and the
-    running promotions' one-unit prices with their labels."""
+    products the viewer may buy now (an approved prescription not yet used) and those whose package image and
+    instructions the viewer may see (an approved prescription, used or not), average ratings and counts from
+    reviews, and the running promotions' one-unit prices with their labels."""
 
     rx_unlocked: frozenset[int] = frozenset()
+    rx_shown: frozenset[int] = frozenset()
     ratings: Mapping[int, tuple[float, int]] = dataclass_field(default_factory=dict)
     promo_prices: Mapping[int, tuple[int, str]] = dataclass_field(default_factory=dict)
 
@@ -593,10 +657,11 @@ FactsOf = Callable[[list[Product]], CardFacts]  # the facts for these products, 
 
 
 def card(p: Product, facts: CardFacts = NO_FACTS) -> schemas.ProductCard:
-    """The display rules (COMPLIANCE A3/A4) in one place: an Rx product shows no package image and no
-    add-to-cart until the viewer's prescription for it is approved; a promotional price shows beside the list
-    price (the promotions never price Rx products)."""
+    """The display rules (COMPLIANCE A3/A4) in one place: an Rx product shows no package image until the viewer's
+    prescription for it is approved, and no add-to-cart without an approved one not yet used; a promotional price
+    shows beside the list price (the promotions never price Rx products)."""
     locked = p.is_rx and p.id not in facts.rx_unlocked
+    hidden = p.is_rx and p.id not in facts.rx_shown | facts.rx_unlocked
     mode: schemas.PurchaseMode = "unavailable" if p.stock <= 0 else "prescription" if locked else "cart"
     rating, review_count = facts.ratings.get(p.id, (None, 0))
     promo_price, promo_label = facts.promo_prices.get(p.id, (None, ""))
@@ -610,7 +675,7 @@ def card(p: Product, facts: CardFacts = NO_FACTS) -> schemas.ProductCard:
         drug_class=p.drug_class,
         class_label=DRUG_CLASS_NAMES[p.drug_class],
         price_fen=p.price_fen,
-        image_url=None if locked else image_url(p),
+        image_url=None if hidden else image_url(p),
         stock_status=stock_status(p),
         purchase_mode=mode,
         notice=notice_for(p),
@@ -623,7 +688,7 @@ def card(p: Product, facts: CardFacts = NO_FACTS) -> schemas.ProductCard:
 
 def detail(p: Product, facts: CardFacts = NO_FACTS) -> schemas.ProductDetail:
     rx_approved = p.id in facts.rx_unlocked
-    shown = not p.is_rx or rx_approved
+    shown = not p.is_rx or p.id in facts.rx_shown | facts.rx_unlocked
     return schemas.ProductDetail(
         **card(p, facts).model_dump(),
         dosage_form=p.dosage_form,

@@ -57,6 +57,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "IMPORT_UNREADABLE": ("无法读取导入文件（{reason}）", "The import file cannot be read ({reason})"),
     "IMPORT_UNSUPPORTED": ("仅支持 CSV 或 XLSX 文件", "Only CSV or XLSX files are supported"),
     "IMPORT_TOO_MANY_ROWS": ("单次导入最多 {limit} 行", "At most {limit} rows per import"),
+    "INGREDIENTS_REQUIRED": (
+        "药品（处方药、甲类/乙类非处方药）须填写有效成分",
+        "A drug (Rx or OTC) needs its active ingredients",
+    ),
     # cart and orders
     "OUT_OF_STOCK": ("库存不足：{product}", "Out of stock: {product}"),
     "QUANTITY_LIMIT": ("超出限购数量（每单最多 {limit} 件）", "Over the quantity limit ({limit} per order)"),
