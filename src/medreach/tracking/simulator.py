@@ -783,7 +783,8 @@ OCCUPATIONS = (
 )
 # The optional purposes on the registration form (all off until ticked): each person's chance of ticking it.
 CONSENT_SHARES = {"personalization": 0.6, "marketing_sms": 0.35, "marketing_email": 0.25, "health_profile": 0.2}
-LATER_CHANGE = 0.06  # the share who later switch a purpose back on their account page
+# The share who later change their mind on the account page: withdraw a purpose granted, grant one refused.
+LATER_WITHDRAW, LATER_GRANT = 0.08, 0.03
 
 
 def customer(world: World, person: Person, signed_up: datetime):
@@ -821,7 +822,8 @@ def customer(world: World, person: Person, signed_up: datetime):
     end = datetime.fromtimestamp(world.day_ms(world.days) / 1000, UTC)
     changes = []
     for purpose, granted in choices.items():
-        if purpose != "behaviour_analytics" and rng.random() < LATER_CHANGE and end > signed_up:
+        later = LATER_WITHDRAW if granted else LATER_GRANT
+        if purpose != "behaviour_analytics" and rng.random() < later and end > signed_up:
             at = signed_up + (end - signed_up) * rng.uniform(0.05, 0.95)
             changes.append((purpose, not granted, at))
     return DemoCustomer(
