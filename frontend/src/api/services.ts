@@ -15,6 +15,16 @@ import type {
   QualityReport,
   QualityReportQuery,
   QualityReportSummary,
+  CustomerHealth,
+  CustomerProfile,
+  CustomerRow,
+  ProfilesStatus,
+  TagDefinition,
+  TagDetail,
+  TagFamily,
+  TagImportReport,
+  TagInput,
+  TagPatch,
   JobRun,
   JobRunDetail,
   JobRunQuery,
@@ -480,4 +490,47 @@ export const adminQualityApi = {
   reports: (query: QualityReportQuery = {}) =>
     api.get<Page<QualityReportSummary>>('/admin/quality/reports', { ...query }),
   report: (id: number) => api.get<QualityReport>(`/admin/quality/reports/${id}`),
+}
+
+// ---------------------------------------------------------------- console: customer profiles and the tag catalogue
+
+const tagPath = (code: string) => `/admin/tags/${encodeURIComponent(code)}`
+
+export const adminProfilesApi = {
+  status: () => api.get<ProfilesStatus>('/admin/profiles/status'),
+  /** Rebuild the store now (pipeline:run): the build_profiles job run. */
+  build: () => api.post<JobRun>('/admin/profiles/build'),
+  /** Found by id, phone, e-mail or name (masked), with their headline profile figures. */
+  customers: (
+    query: {
+      q?: string
+      rfm_group?: string
+      city_tier?: number
+      age_band?: string
+      min_orders?: number
+      limit?: number
+      offset?: number
+    } = {},
+  ) =>
+    api.get<Page<CustomerRow>>('/admin/profiles/customers', { ...query }),
+  /** The customer 360 (audited). */
+  customer: (id: number | string) => api.get<CustomerProfile>(`/admin/profiles/customers/${id}`),
+  /** Health tags (profiles:read_health; only with the customer's consent; audited). */
+  health: (id: number | string) => api.get<CustomerHealth>(`/admin/profiles/customers/${id}/health`),
+}
+
+export const adminTagsApi = {
+  list: (family?: TagFamily | '') => api.get<TagDefinition[]>('/admin/tags', family ? { family } : undefined),
+  get: (code: string) => api.get<TagDetail>(tagPath(code)),
+  create: (input: TagInput) => api.post<TagDefinition>('/admin/tags', input),
+  update: (code: string, patch: TagPatch) => api.patch<TagDefinition>(tagPath(code), patch),
+  remove: (code: string) => api.del(tagPath(code)),
+  /** Recompute now, in the background: the job run to follow. */
+  refresh: (code: string) => api.post<JobRun>(`${tagPath(code)}/refresh`),
+  /** A CSV of user_id,value (UTF-8): replaces the imported tag's values. */
+  import: (code: string, file: File) => {
+    const form = new FormData()
+    form.append('file', file, file.name)
+    return api.post<TagImportReport>(`/admin/tag-imports/${encodeURIComponent(code)}`, form)
+  },
 }

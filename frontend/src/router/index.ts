@@ -42,6 +42,13 @@ const routes: RouteRecordRaw[] = [
         component: item.component,
         meta: { titleKey: item.titleKey, permission: item.permission },
       })),
+      {
+        // A customer's 360 page, opened from the customer profiles list (not a menu item of its own).
+        path: 'profiles/customers/:id(\\d+)',
+        name: 'console-customer-detail',
+        component: () => import('@/views/console/CustomerDetailView.vue'),
+        meta: { titleKey: 'profiles.detailTitle', permission: 'profiles:read' },
+      },
       { path: ':pathMatch(.*)*', redirect: { name: 'console-dashboard' } },
     ],
   },
