@@ -1231,3 +1231,167 @@ export interface ImportRunResult {
   columns: string[]
   seconds: number
 }
+
+// ---------------------------------------------------------------- profiles: the tag catalogue, the customer 360
+
+export const TAG_FAMILIES = ['demographic', 'consumption', 'interest', 'health', 'model', 'imported', 'custom'] as const
+export type TagFamily = (typeof TAG_FAMILIES)[number]
+export type TagKind = 'builtin' | 'rule' | 'model' | 'import'
+
+export interface TagDefinition {
+  id: number
+  code: string
+  name_zh: string
+  name_en: string
+  description: string
+  family: TagFamily | string
+  kind: TagKind | string
+  /** builtin: {column, evidence, edges?, labels?}; rule: {when, value}; import: {file, rows, imported, unknown}. */
+  definition: Record<string, unknown>
+  /** Cron in Beijing time (rule and imported tags); null: with every profile build. */
+  schedule: string | null
+  owner_id: number | null
+  /** The owner's name (in the catalogue's list; built-in tags have none). */
+  owner_name?: string | null
+  sensitive: boolean
+  coverage: number | null
+  customers: number | null
+  computed_at: string | null
+  version: number
+  created_at: string
+  updated_at: string
+}
+
+export interface TagDetail extends TagDefinition {
+  distribution: { value: string | null; customers: number; mean_score: number | null }[]
+  histogram: { lo: number; hi: number; customers: number }[]
+  total_customers: number
+}
+
+export interface TagInput {
+  code: string
+  name_zh: string
+  name_en?: string
+  description?: string
+  kind: 'rule' | 'import'
+  definition?: { when: Record<string, unknown>; value: string } | null
+  schedule?: string | null
+}
+
+export type TagPatch = Partial<Omit<TagInput, 'code' | 'kind'>>
+
+export interface TagImportReport {
+  rows: number
+  imported: number
+  unknown: number
+  unknown_ids: string[]
+  duplicates: number
+}
+
+export interface ProfileSummary {
+  orders: number | null
+  monetary_fen: number | null
+  rfm_group: string | null
+  last_order_at: string | null
+  last_seen_at: string | null
+  age_band: string | null
+  city_tier: number | null
+}
+
+export interface CustomerRow extends StaffUser {
+  profile: ProfileSummary | null
+}
+
+export interface CustomerTag {
+  code: string
+  name_zh: string
+  name_en: string
+  family: string
+  kind: string
+  value: string | null
+  score: number | null
+  evidence: Record<string, unknown>
+  computed_at: string | null
+}
+
+/** One row of the profile store's customer table (the columns of docs/profiles.md). */
+export interface CustomerProfileRow {
+  user_id: string
+  computed_at: string
+  gender: string | null
+  age: number | null
+  age_band: string | null
+  is_minor: boolean
+  city: string | null
+  city_tier: number | null
+  region: string | null
+  occupation: string | null
+  orders: number
+  first_order_at: string | null
+  last_order_at: string | null
+  recency_days: number | null
+  monetary_fen: number
+  aov_fen: number | null
+  purchase_interval_days: number | null
+  price_sensitivity: number | null
+  r_score: number | null
+  f_score: number | null
+  m_score: number | null
+  rfm_group: string | null
+  p_alive: number | null
+  expected_orders_90d: number | null
+  expected_value_12m_fen: number | null
+  churn_risk: number | null
+  propensity_30d: number | null
+  top_categories: string[]
+  top_brands: string[]
+  events: number
+  sessions: number
+  product_views: number
+  searches: number
+  cart_adds: number
+  last_seen_at: string | null
+  last_active_days: number | null
+  consent_marketing_sms: boolean
+  consent_marketing_email: boolean
+  consent_marketing_push: boolean
+  consent_personalization: boolean
+  consent_health_profile: boolean
+  [column: string]: unknown
+}
+
+export interface CustomerProfile {
+  user: StaffUserDetail
+  built: boolean
+  as_of: string | null
+  profile: CustomerProfileRow | null
+  tags: CustomerTag[]
+  interests: { kind: 'category' | 'brand' | string; key: string; score: number }[]
+  activity: { day: string; event: string; count: number }[]
+  /** Null until segments exist. */
+  segments: { id: number; name: string }[] | null
+  timeline_user_id: string
+  can_read_health: boolean
+}
+
+export interface HealthCondition {
+  condition: string
+  name_zh: string
+  name_en: string
+  confidence: number
+  evidence: Record<string, unknown>
+  medicine_product_id: number | null
+  next_refill_date: string | null
+}
+
+export interface CustomerHealth {
+  user_id: number
+  /** The health_profile consent in force now. */
+  consent: boolean
+  conditions: HealthCondition[]
+}
+
+export interface ProfilesStatus {
+  built: boolean
+  manifest: { build: string; as_of: string; built_at: string; engine: string; rows: Record<string, number> } | null
+}
