@@ -9,7 +9,9 @@ Most of them follow from a route's shape, and `declare_problems` adds them to ev
   (an optional token: a bad one is refused) 401, and the token is declared optional.
 
 What only the route knows (409 for a state conflict, 429 when throttled, 502 when a gateway fails, …) it declares
-itself: `responses=problem_responses(409, 429)`. Each operation also says who may call it (`x-access`).
+itself: `responses=problem_responses(409, 429)`. Each operation also says who may call it (`x-access`). A route
+called with credentials other than the bearer token names them with `openapi_extra=basic_auth(...)` (the
+collector's write key): the scheme joins the document, and the route gets 401.
 """
 
 from __future__ import annotations
@@ -81,6 +83,14 @@ def problem_responses(*statuses: int, **described: str) -> dict[int | str, dict[
     return out
 
 
+_SCHEMES = "x-security-schemes"  # carried in a route's openapi_extra until declare_problems moves it to components
+
+
+def basic_auth(name: str, description: str) -> dict[str, Any]:
+    """`openapi_extra` of an operation that requires HTTP Basic credentials (security scheme `name`)."""
+    return {"security": [{name: []}], _SCHEMES: {name: {"type": "http", "scheme": "basic", "description": description}}}
+
+
 def access_of(route: APIRoute) -> set[str]:
     """What the route's dependencies declare (`access`): "authenticated", "public", permission codes."""
     found: set[str] = set()
@@ -110,8 +120,8 @@ def implied_statuses(route: APIRoute, access: set[str]) -> set[int]:
         statuses.add(422)
     if "{" in route.path:
         statuses.add(404)
-    if access:  # any declared access reads the bearer token ("public": an optional one, refused when bad)
-        statuses.add(401)
+    if access or (route.openapi_extra or {}).get("security"):  # any declared access reads the bearer token
+        statuses.add(401)  # ("public": an optional one, refused when bad); other credentials are declared
     if access - {"public", "authenticated"}:
         statuses.add(403)
     return statuses
@@ -120,7 +130,11 @@ def implied_statuses(route: APIRoute, access: set[str]) -> set[int]:
 def declare_problems(app: FastAPI) -> None:
     """Add the implied problem answers and `x-access` to every route of `app`, and the `Problem` schema to its
     document. A status a route declared itself keeps its description, and gains the problem body."""
+    schemes: dict[str, Any] = {}
     for route in api_routes(app.routes):
+        if route.openapi_extra and _SCHEMES in route.openapi_extra:
+            schemes.update(route.openapi_extra[_SCHEMES])
+            route.openapi_extra = {k: v for k, v in route.openapi_extra.items() if k != _SCHEMES}
         access = access_of(route)
         for implied in implied_statuses(route, access):
             route.responses.setdefault(implied, problem_response(implied))
@@ -137,7 +151,10 @@ def declare_problems(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         schema = generate()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        if schemes:
+            components.setdefault("securitySchemes", {}).update(schemes)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

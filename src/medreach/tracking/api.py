@@ -17,6 +17,7 @@ from medreach.accounts.models import User
 from medreach.core.context import client_info
 from medreach.core.errors import AppError, problem
 from medreach.core.http import check_json_depth
+from medreach.core.openapi import basic_auth, problem_responses
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
 from medreach.tracking import collector, identity, schemas, service, tasks
@@ -96,10 +97,34 @@ def _route(kind: str | None):
     return endpoint
 
 
+WRITE_KEY = basic_auth("writeKey", "A source's write key as the user name, the password empty (Segment's convention)")
+
+
+def _add_collector_route(path: str, kind: str | None) -> None:
+    """The route with its document: the body (collector.check's rules), the write key, and its problem answers."""
+    responses = problem_responses(
+        **{
+            "400": "Not JSON or nested too deeply, no `batch` array, or every event refused (MALFORMED_BODY, "
+            "BODY_TOO_DEEP, EVENT_REJECTED with `reason` and each event's field in `errors`)",
+            "401": "No valid write key (INVALID_WRITE_KEY)",
+            "413": "Larger than 500 KB, or an event over 32 KB (BODY_TOO_LARGE, BATCH_TOO_LARGE, EVENT_REJECTED)",
+            "429": "Too many calls from this address with this key, or with bad keys (TRACKING_RATE_LIMITED)",
+        }
+    )
+    router.add_api_route(
+        path,
+        _route(kind),
+        methods=["POST"],
+        tags=["collector"],
+        responses=responses,
+        openapi_extra={**schemas.collector_body(kind), **WRITE_KEY},
+    )
+
+
 for _kind in collector.TYPES:
-    router.add_api_route(f"/v1/{_kind}", _route(_kind), methods=["POST"], tags=["collector"])
-router.add_api_route("/v1/batch", _route(None), methods=["POST"], tags=["collector"])
-router.add_api_route("/v1/import", _route(None), methods=["POST"], tags=["collector"])
+    _add_collector_route(f"/v1/{_kind}", _kind)
+_add_collector_route("/v1/batch", None)
+_add_collector_route("/v1/import", None)
 
 
 @router.get("/api/v1/tracking/config", tags=["collector"])

@@ -98,7 +98,7 @@ def check(event, kind: str | None, index: int | None) -> Rejected | None:
         return Rejected(index, "type", "unknown_type", _id(event))
     for key in ("userId", "anonymousId"):
         v = event.get(key)
-        if (v is not None and not isinstance(v, (str, int))) or isinstance(v, bool):
+        if v is not None and (isinstance(v, bool) or (not isinstance(v, (str, int)) and not _whole(v))):
             return Rejected(index, key, "must_be_a_string", _id(event))
     if not event.get("userId") and not event.get("anonymousId"):
         return Rejected(index, "userId", "missing_user_id_and_anonymous_id", _id(event))
@@ -120,6 +120,11 @@ def check(event, kind: str | None, index: int | None) -> Rejected | None:
     return None
 
 
+def _whole(v) -> bool:
+    """A whole number written as a float (`7.0`): JSON, and JSON Schema, count it as the integer 7."""
+    return isinstance(v, float) and v.is_integer()
+
+
 def _id(event) -> str | None:
     v = event.get("messageId") if isinstance(event, dict) else None
     return v if isinstance(v, str) else None
@@ -135,7 +140,7 @@ def normalize(
     out["type"] = kind or event["type"]
     for key in ("userId", "anonymousId"):
         if key in out and not isinstance(out[key], str):
-            out[key] = str(out[key])
+            out[key] = str(int(out[key]))  # 7 and 7.0 alike: "7"
     if "messageId" not in out:
         out["messageId"] = f"server-{uuid.uuid4()}"
     out["receivedAt"] = received_iso
