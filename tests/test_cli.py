@@ -64,7 +64,9 @@ def test_demo_catalog_is_rich_and_the_ban_is_visible(cli_env):
     assert len(products) >= 300
     assert len(used) >= 20 and len(top_level) >= 20
     banned = {p.generic_name for p in products if p.online_banned}
-    assert {"复方甘草片", "华法林钠片", "注射用头孢曲松钠", "艾司唑仑片"} <= banned
+    assert {"复方甘草片", "华法林钠片", "注射用头孢曲松钠", "艾司唑仑片", "复方盐酸伪麻黄碱缓释胶囊", "酚麻美敏片"} <= banned
+    drugs = [p for p in products if p.drug_class in ("rx", "otc_a", "otc_b")]
+    assert all(p.active_ingredients for p in drugs)  # every drug of the demo catalog lists its ingredients
     insulin = [p for p in products if "胰岛素" in p.generic_name]
     assert insulin and not any(p.online_banned for p in insulin)  # blood-sugar-lowering injections are exempt
     classes = {p.drug_class for p in products}
@@ -76,10 +78,12 @@ def test_catalog_import_reindex_and_expire(cli_env, tmp_path):
     run("db", "upgrade")
     run("demo")
     good = tmp_path / "more.csv"
-    good.write_text("sku,generic_name,drug_class,category_code,price_fen,stock\n"
-                    "CLI-1,维生素C片,otc_b,vitamins,590,10\nCLI-2,,otc_b,vitamins,590,10\n", encoding="utf-8")
+    good.write_text("sku,generic_name,drug_class,active_ingredients,category_code,price_fen,stock\n"
+                    "CLI-1,维生素C片,otc_b,vitamin_c:100mg,vitamins,590,10\nCLI-2,,otc_b,,vitamins,590,10\n"
+                    "CLI-3,维生素E软胶囊,otc_b,,vitamins,590,10\n", encoding="utf-8")
     r = run("catalog", "import", str(good))
     assert r.exit_code == 1 and "created 1" in r.output and "row 3 CLI-2 generic_name" in r.output
+    assert "row 4 CLI-3 active_ingredients" in r.output  # a drug needs its active ingredients
     r = run("catalog", "reindex")
     assert r.exit_code == 0 and "indexed" in r.output
     assert int(r.output.split("indexed ")[1].split()[0]) >= 300
