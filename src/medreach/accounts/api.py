@@ -10,6 +10,7 @@ from medreach.accounts import consents, legal, schemas, service
 from medreach.accounts.deps import AppCache, CurrentUser, DbSession, require
 from medreach.accounts.legal import DocumentName
 from medreach.accounts.models import User
+from medreach.core.openapi import problem_responses
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
 
@@ -17,22 +18,74 @@ router = APIRouter(prefix="/api/v1")
 NO_CONTENT: dict[str, Any] = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
 
 
+def _body_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` adding rules the body's model cannot say to its schema (merged beside its `$ref`)."""
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+# Registration names exactly one login and accepts the version in force of every legal document; a signed-in
+# user accepts the version in force of the document named.
+REGISTER_RULES = _body_schema(
+    {
+        "required": ["agreements"],
+        "properties": {
+            "agreements": {
+                "required": sorted(legal.CURRENT),
+                "properties": {name: {"const": v.version} for name, v in legal.CURRENT.items()},
+            }
+        },
+        "oneOf": [{"required": [login], "properties": {login: {"type": "string"}}} for login in ("phone", "email")],
+    }
+)
+AGREEMENT_RULES = _body_schema(
+    {
+        "oneOf": [
+            {"properties": {"document": {"const": name}, "version": {"const": v.version}}}
+            for name, v in legal.CURRENT.items()
+        ]
+    }
+)
+
+
 # --- auth (public) ---------------------------------------------------------------------------
 
 
-@router.post("/auth/register", response_model=schemas.AuthOut, status_code=201, tags=["auth"])
+@router.post(
+    "/auth/register",
+    response_model=schemas.AuthOut,
+    status_code=201,
+    tags=["auth"],
+    responses=problem_responses(**{"409": "The phone or e-mail is another account's login (LOGIN_TAKEN)"}),
+    openapi_extra=REGISTER_RULES,
+)
 def register(data: schemas.RegisterIn, session: DbSession):
     user = service.register(session, data)
     return schemas.AuthOut(user=service.me(session, user), tokens=service.issue_tokens(session, user))
 
 
-@router.post("/auth/login", response_model=schemas.AuthOut, tags=["auth"])
+@router.post(
+    "/auth/login",
+    response_model=schemas.AuthOut,
+    tags=["auth"],
+    responses=problem_responses(
+        **{
+            "401": "Wrong login or password (INVALID_CREDENTIALS)",
+            "403": "The account is disabled (ACCOUNT_DISABLED)",
+            "429": "Too many failed tries for this account or address: wait `retry_after` seconds (LOGIN_LOCKED)",
+        }
+    ),
+)
 def login(data: schemas.LoginIn, session: DbSession, cache: AppCache):
     user = service.authenticate(session, cache, data.login, data.password)
     return schemas.AuthOut(user=service.me(session, user), tokens=service.issue_tokens(session, user))
 
 
-@router.post("/auth/refresh", response_model=schemas.TokensOut, tags=["auth"])
+@router.post(
+    "/auth/refresh",
+    response_model=schemas.TokensOut,
+    tags=["auth"],
+    responses=problem_responses(**{"401": "Unknown, spent, revoked or expired (INVALID_TOKEN, TOKEN_EXPIRED)"}),
+)
 def refresh(data: schemas.RefreshIn, session: DbSession, cache: AppCache):
     return service.refresh(session, cache, data.refresh_token)
 
@@ -100,7 +153,7 @@ def my_agreements(user: CurrentUser, session: DbSession):
     return legal.standings(session, user.id)
 
 
-@router.post("/me/agreements", response_model=schemas.AgreementOut, tags=["me"])
+@router.post("/me/agreements", response_model=schemas.AgreementOut, tags=["me"], openapi_extra=AGREEMENT_RULES)
 def accept_agreement(data: schemas.AgreementIn, user: CurrentUser, session: DbSession):
     """Accept the version in force of a document that changed since the caller last accepted it."""
     return legal.accept(session, user.id, data.document, data.version)

@@ -15,7 +15,12 @@ from medreach.accounts.legal import DocumentName
 from medreach.accounts.permissions import PERMISSIONS
 from medreach.core.schemas import InputModel
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits: other scripts' digits are other spellings
+# What `_phone` accepts, for the OpenAPI document: the number with any spaces and hyphens inside, after `+86`, and
+# surrounded by any whitespace `str.strip` removes (the characters of Python's str.isspace, listed one by one).
+_SPACE = r"[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
+PHONE_PATTERN = rf"^{_SPACE}(\+86)?[ -]*1[ -]*[3-9]([ -]*[0-9]){{9}}[ -]*{_SPACE}$"
+ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"  # exactly 18 characters: no room for spaces (the check digit: _id_number)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -29,7 +34,7 @@ def _phone(v: str) -> str:
 def _id_number(v: str) -> str:
     """A resident ID (GB 11643): 17 digits and an ISO 7064 MOD 11-2 check character."""
     v = v.strip().upper()
-    if not re.fullmatch(r"\d{17}[\dX]", v):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", v):
         raise ValueError("must be an 18-character resident ID number")
     check = "10X98765432"[sum(int(c) * w for c, w in zip(v[:17], _ID_WEIGHTS, strict=False)) % 11]
     if v[17] != check:
@@ -47,8 +52,10 @@ def _role_names(v: list[str]) -> list[str]:
     return sorted(set(v))
 
 
-Phone = Annotated[str, Field(max_length=20), AfterValidator(_phone)]
-IdNumber = Annotated[str, Field(max_length=18), AfterValidator(_id_number)]
+Phone = Annotated[str, Field(max_length=20, json_schema_extra={"pattern": PHONE_PATTERN}), AfterValidator(_phone)]
+IdNumber = Annotated[
+    str, Field(max_length=18, json_schema_extra={"pattern": ID_NUMBER_PATTERN}), AfterValidator(_id_number)
+]
 # The rule itself (length, common passwords, likeness to the login) is accounts/passwords.py: localized reasons.
 Password = Annotated[
     str,
