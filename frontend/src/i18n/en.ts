@@ -5,7 +5,7 @@ import type { Messages } from './zh-CN'
 
 const en: Messages = {
   app: {
-    name: 'MedReach 医药',
+    name: 'MedReach Pharmacy',
     consoleName: 'MedReach Console',
   },
   lang: {
@@ -32,7 +32,7 @@ const en: Messages = {
     membership: 'Membership',
   },
   footer: {
-    text: '© {year} MedReach 医药',
+    text: '© {year} MedReach Pharmacy',
   },
   home: {
     heroTitle: 'Medicines you can trust, from MedReach',
@@ -342,6 +342,7 @@ const en: Messages = {
     orders: { list: 'Listed orders', ship: 'Shipped an order', refund_approve: 'Approved a refund', refund_reject: 'Refused a refund' },
     payments: { late_refund: 'Refunded a late payment', notify_rejected: 'Rejected a payment callback' },
     permission: { denied: 'Refused for lack of permission' },
+    pii: { reveal: 'Revealed full personal data' },
     pipeline: { sync: 'Synced the data lake' },
     prescriptions: { list: 'Listed prescriptions', read: 'Viewed a prescription', approve: 'Approved a prescription', reject: 'Rejected a prescription' },
     tags: { create: 'Created a tag', update: 'Edited a tag', delete: 'Deleted a tag', refresh: 'Refreshed a tag', import: 'Imported tag values' },
@@ -378,6 +379,7 @@ const en: Messages = {
     users_manage: 'Manage staff, roles and permissions',
     profiles_read: 'View user profiles and segments',
     profiles_read_sensitive: 'View full personal data',
+    pii_reveal: 'Reveal full personal data when needed (a stated purpose; every reveal audited)',
     profiles_read_health: 'View health tags (sensitive; every view audited)',
     tags_write: 'Edit the tag catalogue',
     catalog_read: 'View catalogue back-office data',
@@ -459,6 +461,8 @@ const en: Messages = {
     rxInfoLocked: 'Sold with a prescription: the leaflet is shown once a pharmacist has approved your prescription',
     genericName: 'Generic name',
     brand: 'Brand',
+    genericNameIs: 'Generic name: {value}',
+    brandIs: 'Brand: {value}',
     stock: {
       in_stock: 'In stock',
       low: 'Few left',

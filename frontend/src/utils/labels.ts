@@ -52,6 +52,90 @@ export function orderReasonLabel(reason: string): string {
   return reason
 }
 
+// The catalogue's dosage forms and pack units are Chinese words of the product data (剂型, 包装单位); the English
+// page shows the English term for the usual ones and any other as written.
+const DOSAGE_FORMS_EN: Record<string, string> = {
+  片剂: 'Tablets',
+  咀嚼片: 'Chewable tablets',
+  阴道片: 'Vaginal tablets',
+  胶囊剂: 'Capsules',
+  软胶囊: 'Soft capsules',
+  阴道软胶囊: 'Vaginal soft capsules',
+  颗粒剂: 'Granules',
+  丸剂: 'Pills',
+  滴丸剂: 'Dropping pills',
+  散剂: 'Powder',
+  粉剂: 'Powder',
+  口服液: 'Oral liquid',
+  口服溶液剂: 'Oral solution',
+  合剂: 'Mixture',
+  糖浆剂: 'Syrup',
+  混悬剂: 'Suspension',
+  煎膏剂: 'Concentrated decoction',
+  胶剂: 'Gelatin',
+  酊剂: 'Tincture',
+  注射剂: 'Injection',
+  注射液: 'Injection',
+  吸入剂: 'Inhalant',
+  粉雾剂: 'Inhalation powder',
+  气雾剂: 'Aerosol',
+  喷雾剂: 'Spray',
+  滴剂: 'Drops',
+  滴眼液: 'Eye drops',
+  滴耳剂: 'Ear drops',
+  眼膏: 'Eye ointment',
+  软膏: 'Ointment',
+  乳膏: 'Cream',
+  乳霜: 'Cream',
+  乳液: 'Lotion',
+  洗剂: 'Lotion',
+  凝胶: 'Gel',
+  膏体: 'Paste',
+  贴剂: 'Patches',
+  贴膏剂: 'Plasters',
+  栓剂: 'Suppositories',
+  灌肠剂: 'Enema',
+  饮片: 'Decoction pieces',
+  消毒液: 'Disinfectant',
+  牙膏: 'Toothpaste',
+  唇膏: 'Lip balm',
+  花露水: 'Floral water',
+  试纸: 'Test strips',
+  器械: 'Device',
+}
+/** Singular and plural of a pack unit in English. */
+const PACK_UNITS_EN: Record<string, [string, string]> = {
+  片: ['tablet', 'tablets'],
+  粒: ['capsule', 'capsules'],
+  丸: ['pill', 'pills'],
+  袋: ['sachet', 'sachets'],
+  支: ['unit', 'units'],
+  瓶: ['bottle', 'bottles'],
+  盒: ['box', 'boxes'],
+  贴: ['patch', 'patches'],
+  条: ['strip', 'strips'],
+  个: ['piece', 'pieces'],
+  台: ['device', 'devices'],
+  喷: ['spray', 'sprays'],
+  揿: ['puff', 'puffs'],
+}
+
+/** A product's dosage form in the current language (the usual forms; any other as the catalogue wrote it). */
+export function dosageFormName(form: string | null | undefined): string {
+  if (!form) return ''
+  return i18n.global.locale.value === 'en' ? (DOSAGE_FORMS_EN[form] ?? form) : form
+}
+
+/** A pack size with its unit: 9袋 in Chinese, "9 sachets" in English (g and ml as they are). */
+export function packText(size: number | null | undefined, unit: string | null | undefined): string {
+  if (size === null || size === undefined) return ''
+  const u = unit ?? ''
+  if (i18n.global.locale.value !== 'en') return `${size}${u}`
+  const words = PACK_UNITS_EN[u]
+  if (words) return `${size} ${size === 1 ? words[0] : words[1]}`
+  return u ? `${size} ${u}` : String(size)
+}
+
 /** A category's name in the current language (Chinese when there is no English name). */
 export function categoryName(cat: { name_zh: string; name_en: string }): string {
   return i18n.global.locale.value === 'en' && cat.name_en ? cat.name_en : cat.name_zh

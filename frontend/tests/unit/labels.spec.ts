@@ -3,11 +3,13 @@ import { setLocale } from '@/i18n'
 import {
   auditActionLabel,
   categoryName,
+  dosageFormName,
   eventLabel,
   flattenCategories,
   keyLabel,
   memberLevelName,
   orderReasonLabel,
+  packText,
   permissionLabel,
   roleDescription,
   roleLabel,
@@ -27,6 +29,26 @@ describe('order history reasons', () => {
     expect(orderReasonLabel('包装破损，申请退款')).toBe('包装破损，申请退款')
     expect(orderReasonLabel('paid')).toBe('paid')
     expect(orderReasonLabel('')).toBe('')
+  })
+})
+
+describe('product data words', () => {
+  it('gives the usual dosage forms in English and keeps an unknown one', () => {
+    expect(dosageFormName('颗粒剂')).toBe('颗粒剂')
+    setLocale('en')
+    expect(dosageFormName('颗粒剂')).toBe('Granules')
+    expect(dosageFormName('胶囊剂')).toBe('Capsules')
+    expect(dosageFormName('鼻用喷雾凝胶')).toBe('鼻用喷雾凝胶')
+    expect(dosageFormName(null)).toBe('')
+  })
+
+  it('writes a pack with its unit, in English with a plural', () => {
+    expect(packText(9, '袋')).toBe('9袋')
+    setLocale('en')
+    expect(packText(9, '袋')).toBe('9 sachets')
+    expect(packText(1, '盒')).toBe('1 box')
+    expect(packText(100, 'ml')).toBe('100 ml')
+    expect(packText(3, '枚')).toBe('3 枚')
   })
 })
 
