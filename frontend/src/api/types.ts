@@ -685,6 +685,10 @@ export interface Breakdown {
   points_earned: number
   gifts: GiftOut[]
   coupon_problem: CouponProblem | null
+  /** The free-shipping threshold in force for this cart (a running promotion's or the default). */
+  free_shipping_from_fen: number
+  /** What the goods (after discounts) still lack for free shipping; 0 when it is free. */
+  free_shipping_gap_fen: number
 }
 
 export type PromotionKind =

@@ -19,3 +19,9 @@ export function yuanToFen(yuan: string | number | null | undefined): number | nu
 export function fenToYuan(fen: number | null | undefined): number | null {
   return fen === null || fen === undefined ? null : fen / 100
 }
+
+/** Fen as yuan without needless decimals, for amounts in a sentence: 5900 → "¥59", 5950 → "¥59.50". */
+export function formatFenShort(fen: number | null | undefined): string {
+  if (fen === null || fen === undefined || !Number.isFinite(fen)) return '—'
+  return fen % 100 === 0 ? `${fen < 0 ? '-' : ''}¥${Math.abs(fen) / 100}` : formatFen(fen)
+}

@@ -212,6 +212,12 @@ def redeem_code(data: schemas.RedeemIn, session: DbSession, cache: AppCache, use
     return _grant_out(grant, service.get_coupon(session, grant.coupon_id))
 
 
+@router.get("/shipping", response_model=schemas.ShippingTermsOut, tags=["promotions"])
+def shipping_terms(session: DbSession):
+    """The shipping fee and the free-shipping threshold in force now (the storefront's 满X元包邮)."""
+    return service.shipping_terms(session)
+
+
 @router.get("/flash-sales", response_model=list[schemas.PromotionOut], tags=["flash sales"])
 def flash_sales(request: Request, session: DbSession):
     """Running and upcoming flash sales with their remaining stock."""

@@ -26,6 +26,7 @@ member level (from the buyer's own past spend) and points, nothing about who the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -158,6 +159,8 @@ class Breakdown:
     points_earned: int
     gifts: list[tuple[int, str, int]] = field(default_factory=list)  # (product id, name, quantity)
     coupon_problem: str | None = None  # why the chosen coupon did not apply
+    free_shipping_from_fen: int = 0  # the lowest free-shipping threshold in force (a rule's or the default)
+    free_shipping_gap_fen: int = 0  # what the goods still lack to reach it; 0 when shipping is free
 
 
 def percent_of(amount_fen: int, percent: int) -> int:
@@ -296,10 +299,8 @@ def price(inp: PricingInput) -> Breakdown:
         allocate(Adjustment("points", None, "points", f"积分抵扣 {points}", points_fen), list(open_fen))
     # 7. shipping
     paid_goods = goods - points_fen
-    thresholds = [policy.free_shipping_from_fen] + [
-        r.rules.get("threshold_fen", 0) for r in inp.rules if r.kind == "free_shipping"
-    ]
-    shipping = 0 if subtotal_is_zero(lines) or goods >= min(thresholds) else policy.shipping_fen
+    free_from = free_shipping_from(policy, inp.rules)
+    shipping = 0 if subtotal_is_zero(lines) or goods >= free_from else policy.shipping_fen
     # 8. gifts
     gifts = []
     for r in inp.rules:
@@ -331,6 +332,16 @@ def price(inp: PricingInput) -> Breakdown:
         points_earned=earned,
         gifts=gifts,
         coupon_problem=coupon_problem,
+        free_shipping_from_fen=free_from,
+        free_shipping_gap_fen=free_from - goods if shipping else 0,
+    )
+
+
+def free_shipping_from(policy: Policy, rules: Sequence[Rule]) -> int:
+    """The goods amount (after discounts, before points) from which shipping is free: the lowest threshold of
+    the running free-shipping rules and the default."""
+    return min(
+        [policy.free_shipping_from_fen] + [r.rules.get("threshold_fen", 0) for r in rules if r.kind == "free_shipping"]
     )
 
 

@@ -251,6 +251,16 @@ class BreakdownOut(BaseModel):
     points_earned: int
     gifts: list[dict]
     coupon_problem: str | None
+    free_shipping_from_fen: int  # the free-shipping threshold in force for this cart (goods after discounts)
+    free_shipping_gap_fen: int  # what the goods still lack for free shipping; 0 when it is free
+
+
+class ShippingTermsOut(BaseModel):
+    """The shipping the storefront advertises, from the settings and the running free-shipping promotions."""
+
+    shipping_fen: int  # the flat fee below the threshold
+    free_shipping_from_fen: int  # goods after discounts from which shipping is free
+    promotion_name: str | None  # the running promotion that sets the threshold, when one does
 
 
 class PreviewItem(BaseModel):

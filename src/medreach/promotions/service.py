@@ -557,6 +557,19 @@ def _policy() -> engine.Policy:
     )
 
 
+def shipping_terms(session: Session, at: datetime | None = None) -> schemas.ShippingTermsOut:
+    """The shipping fee and the free-shipping threshold in force now, as the pricing engine applies them."""
+    policy = _policy()
+    rules = [_rule(p) for p in running(session, at, kind="free_shipping")]
+    threshold = engine.free_shipping_from(policy, rules)
+    setter = next((r.name for r in rules if r.rules.get("threshold_fen", 0) == threshold), None)
+    return schemas.ShippingTermsOut(
+        shipping_fen=policy.shipping_fen,
+        free_shipping_from_fen=threshold,
+        promotion_name=setter if threshold < policy.free_shipping_from_fen else None,
+    )
+
+
 def flash_sales_for(session: Session, product_ids: list[int], at: datetime | None = None) -> list[FlashSale]:
     live = [p.id for p in running(session, at, kind="flash_sale")]
     if not live or not product_ids:
@@ -718,6 +731,8 @@ def breakdown_out(b: engine.Breakdown) -> schemas.BreakdownOut:
         points_earned=b.points_earned,
         gifts=[{"product_id": g[0], "name": g[1], "quantity": g[2]} for g in b.gifts],
         coupon_problem=b.coupon_problem,
+        free_shipping_from_fen=b.free_shipping_from_fen,
+        free_shipping_gap_fen=b.free_shipping_gap_fen,
     )
 
 
