@@ -1,5 +1,7 @@
 """The `medreach` command against a fresh SQLite database."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -101,6 +103,10 @@ def test_demo_has_running_promotions(cli_env):
     with cli_env.session() as s:
         kinds = {p.kind for p in promotions.running(s)}
         claimable = promotions.claimable(s)
+        flash = promotions.running(s, kind="flash_sale")[0]
+        tiers = promotions.running(s, kind="spend_tier")[0]
+        assert timedelta(hours=1) < flash.ends_at - flash.starts_at <= timedelta(hours=12)  # hours, not 60 days
+        assert tiers.ends_at - tiers.starts_at > timedelta(days=30)  # the other promotions run for the season
         assert s.scalar(sa.select(sa.func.count()).select_from(Coupon)) >= 4
     assert {"flash_sale", "spend_tier", "catalog_discount", "free_shipping", "member_price", "gift"} <= kinds
     assert len(claimable) >= 2

@@ -115,6 +115,9 @@ def _find(session: Session, generic_contains: str, drug_class: tuple[str, ...]) 
     )
 
 
+FLASH_SALE_HOURS = 8  # the demo's flash sale: started an hour before the demo was loaded, over 7 hours after
+
+
 def load_promotions(session: Session) -> int:
     """Running promotions for the demo (created by the marketer, approved by the admin): a flash sale,
     spend-X-save-Y tiers, a category discount, free shipping, a non-drug gift, member prices and coupons."""
@@ -126,6 +129,7 @@ def load_promotions(session: Session) -> int:
         return 0
     marketer, admin = _staff(session, "marketer"), _staff(session, "admin")
     start, end = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(days=60)
+    flash_end = start + timedelta(hours=FLASH_SALE_HOURS)  # a flash sale lasts hours, not the season
     flash_item = _find(session, "感冒灵", ("otc_a", "otc_b")) or _find(session, "", ("otc_b",))
     if flash_item is None:
         raise RuntimeError("the demo catalog has no OTC product for the flash sale")
@@ -159,7 +163,14 @@ def load_promotions(session: Session) -> int:
             session,
             marketer,
             ps.PromotionIn.model_validate(
-                {"name": name, "kind": kind, "rules": rules, "scope": scope, "starts_at": start, "ends_at": end}
+                {
+                    "name": name,
+                    "kind": kind,
+                    "rules": rules,
+                    "scope": scope,
+                    "starts_at": start,
+                    "ends_at": flash_end if kind == "flash_sale" else end,
+                }
             ),
         )
         promotions.act(session, marketer, promo, "submit")
