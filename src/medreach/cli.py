@@ -266,7 +266,12 @@ def demo(
     with progress:
         if via == "lake":
             result = simulator.write_lake(
-                db.session, settings.lake_path, settings.events_path / "simulator", plan, advance=advance
+                db.session,
+                settings.lake_path,
+                settings.events_path / "simulator",
+                plan,
+                advance=advance,
+                previous=previous if replace else None,
             )
         else:
             result = simulator.send(db.session, url, write_key, plan, advance=advance)

@@ -162,7 +162,10 @@ def test_replacing_the_world_removes_its_accounts_links_and_consents(db, demo_wo
     real, lake_dir, manifest = demo_world
     with db.session() as s:
         some = s.scalar(sa.select(User.id).where(User.is_demo.is_(True)))
+        highest = s.scalar(sa.select(sa.func.max(User.id)))
         simulator.remove_world(s, lake_dir, manifest)
+        # The next world's ids are new ones: no account of the removed world lends its id to another person.
+        assert demo_customers.reserve_ids(s, 10, manifest["first_user_id"] + PLAN.users) > highest
     with db.session() as s:
         assert demo_customers.count(s) == 0 and s.get(User, some) is None
         assert s.scalar(sa.select(sa.func.count()).select_from(Consent).where(Consent.user_id == some)) == 0

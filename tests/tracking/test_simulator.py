@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from medreach.demo import DATA as DATA_DIR
@@ -202,7 +203,10 @@ def test_bulk_world_into_the_lake_with_links_and_a_manifest(db, tmp_path, shop):
 
 
 def test_the_demo_command_simulates_once_and_replaces_on_request(tmp_path, monkeypatch):
+    from medreach.accounts import demo_customers
+    from medreach.accounts.models import User
     from medreach.cli import app
+    from medreach.core.db import Database
     from medreach.core.settings import get_settings
 
     monkeypatch.setenv("MEDREACH_VAR_DIR", str(tmp_path))
@@ -214,14 +218,31 @@ def test_the_demo_command_simulates_once_and_replaces_on_request(tmp_path, monke
         first = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01")
         assert first.exit_code == 0 and "Behaviour:" in first.output and "120 people" in first.output
         assert "Pipeline:" in first.output and list((tmp_path / "lake" / "marts" / "daily_events").glob("*.parquet"))
+        accounts = simulator.existing_world(tmp_path / "lake")["accounts"]
+        assert accounts > 0 and f"Customers: {accounts:,} simulated shoppers signed up" in first.output
         again = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01")
-        assert "already in the lake" in again.output
+        assert "already in the lake" in again.output and f"{accounts:,} customer accounts" in again.output
+        assert "clean_events is up to date" in again.output and "build_profiles is up to date" in again.output
         other = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01", "--seed", "5")
         assert "--replace" in other.output
         assert simulator.existing_world(tmp_path / "lake")["seed"] == 2026
+        db = Database(get_settings().db_url)
+        with db.session() as s:
+            old_ids = set(s.scalars(sa.select(User.id).where(User.is_demo.is_(True))))
+        assert len(old_ids) == accounts
         replaced = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01", "--seed", "5", "--replace")
         assert replaced.exit_code == 0 and simulator.existing_world(tmp_path / "lake")["seed"] == 5
         assert not list((tmp_path / "lake" / "events").glob("day=*/sim2026-*.parquet"))
+        with db.session() as s:  # the old world's customers went with it; the new world's are new accounts
+            new_ids = set(s.scalars(sa.select(User.id).where(User.is_demo.is_(True))))
+            assert new_ids and not new_ids & old_ids
+            assert len(new_ids) == simulator.existing_world(tmp_path / "lake")["accounts"]
+            demo_customers.remove(s)  # a database made anew beside the lake: the world is simulated again
+        remade = run("demo", "--users", "120", "--days", "30", "--end", "2026-01-01", "--seed", "5")
+        assert "simulating it again" in remade.output and "Customers:" in remade.output
+        with db.session() as s:
+            assert demo_customers.count(s) == len(new_ids)
+        db.engine.dispose()
         # `make run` on a later day (no --end): the world already there is the one wanted.
         assert "already in the lake" in run("demo", "--users", "120", "--days", "30", "--seed", "5").output
         bad = run("demo", "--via", "kafka")

@@ -54,14 +54,23 @@ def unusable_password_hash() -> str:
     return hash_password(secrets.token_urlsafe(32))
 
 
-def reserve_ids(session: Session, count: int) -> int:
-    """The first of `count` consecutive user ids nobody holds, kept from ordinary registrations while the demo
-    writes them (the id sequence of PostgreSQL and MariaDB is moved past them; SQLite takes max(id) + 1)."""
-    first = (session.scalar(select(func.max(User.id))) or 0) + 1
+def reserve_ids(session: Session, count: int, above: int = 0) -> int:
+    """The first of `count` consecutive user ids that nobody holds or held (no id of a removed world, nor any
+    id above `above`, is handed out again), kept from ordinary registrations while the demo writes them: the id
+    sequence of PostgreSQL and MariaDB is moved past them (SQLite gives a new account max(id) + 1)."""
+    first = max(session.scalar(select(func.max(User.id))) or 0, above) + 1
     dialect = session.get_bind().dialect.name
-    if count and dialect == "postgresql":
+    if dialect == "postgresql":
+        first = max(first, session.scalar(text("SELECT nextval(pg_get_serial_sequence('users', 'id'))")) or 0)
         session.execute(text("SELECT setval(pg_get_serial_sequence('users', 'id'), :last)"), {"last": first + count})
-    elif count and dialect in ("mysql", "mariadb"):
+    elif dialect in ("mysql", "mariadb"):
+        counter = session.scalar(
+            text(
+                "SELECT AUTO_INCREMENT FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users'"
+            )
+        )
+        first = max(first, int(counter or 0))
         session.execute(text(f"ALTER TABLE users AUTO_INCREMENT = {int(first + count + 1)}"))
     session.commit()
     return first

@@ -977,12 +977,19 @@ def remove_world(session, lake_dir: Path, previous: dict) -> None:
 
 
 def write_lake(
-    session_factory, lake_dir: Path, staging: Path, plan: Plan, workers: int = 0, advance=lambda people, events: None
+    session_factory,
+    lake_dir: Path,
+    staging: Path,
+    plan: Plan,
+    workers: int = 0,
+    advance=lambda people, events: None,
+    previous: dict | None = None,
 ) -> dict:
     """Simulate `plan` in bulk into the lake (the compaction's own schema and layout; files named
     `sim<seed>-…` so the world can be replaced), the signed-in shoppers' customer accounts (ids reserved up
     front: shopper i is account first_user_id + i) and the identity links into the database, and the ground
-    truth beside the lake in simulation/people.parquet. Returns the manifest."""
+    truth beside the lake in simulation/people.parquet. `previous`: the manifest of the world this one replaces
+    (its ids are not handed out again). Returns the manifest."""
     from sqlalchemy import insert
 
     from medreach.accounts import demo_customers
@@ -994,7 +1001,8 @@ def write_lake(
         items = catalog_items(s)
         source_id = internal_source(s, SIMULATOR_SOURCE, "import")
         World(items, plan.start, plan.days, plan.seed, source_id)  # fail early on an empty catalog
-        first_user_id = demo_customers.reserve_ids(s, plan.users)
+        above = (previous.get("first_user_id") or 0) + previous["users"] if previous else 0
+        first_user_id = demo_customers.reserve_ids(s, plan.users, above)
     staging.mkdir(parents=True, exist_ok=True)
     workers = workers or min(os.cpu_count() or 1, max(1, plan.users // CHUNK))
     total, people_files, customers = 0, [], 0
