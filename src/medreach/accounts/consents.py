@@ -203,8 +203,8 @@ def record_many(session: Session, decisions: Iterable[tuple[int, str, bool, str,
             {"user_id": user_id, "purpose": purpose, "granted": granted, "channel": channel, "ip": "", "at": at}
         )
         if len(rows) == 2000:
-            session.execute(insert(Consent), rows)
+            session.execute(insert(Consent.metadata.tables["consents"]), rows)
             total, rows = total + len(rows), []
     if rows:
-        session.execute(insert(Consent), rows)
+        session.execute(insert(Consent.metadata.tables["consents"]), rows)
     return total + len(rows)

@@ -82,7 +82,7 @@ def _chunks(rows: list[dict], size: int = ROWS_PER_STATEMENT) -> Iterator[list[d
 
 
 def create(session: Session, customers: Sequence[DemoCustomer]) -> int:
-    """Insert these customers in bulk (executemany, a few thousand rows a statement) and commit. A phone or
+    """Insert these customers in bulk (Core executemany, a few thousand rows a statement) and commit. A phone or
     e-mail address a real account already uses is left out (the other login is used). Returns how many."""
     if not customers:
         return 0
@@ -105,7 +105,7 @@ def create(session: Session, customers: Sequence[DemoCustomer]) -> int:
             {
                 "id": c.id,
                 "email": email,
-                "phone": phone,
+                "phone_enc": phone,  # the column's EncryptedString encrypts it, as the ORM's would
                 "phone_index": index,
                 "password_hash": password,
                 "name": c.name,
@@ -114,8 +114,8 @@ def create(session: Session, customers: Sequence[DemoCustomer]) -> int:
                 "region": c.region,
                 "city": c.city,
                 "occupation": c.occupation,
-                "real_name": c.real_name,
-                "id_number": None,
+                "real_name_enc": c.real_name,
+                "id_number_enc": None,
                 "is_staff": False,
                 "licence_no": "",
                 "is_active": True,
@@ -139,12 +139,13 @@ def create(session: Session, customers: Sequence[DemoCustomer]) -> int:
         ]
         decisions += [(c.id, p, granted, "registration", c.signed_up_at) for p, granted in c.choices.items()]
         decisions += [(c.id, p, granted, "account", at) for p, granted, at in c.changes]
+    # Core inserts of the tables (one executemany a chunk; the ORM's bulk path would split rows by their NULLs).
     for rows in _chunks(users):
-        session.execute(insert(User), rows)
+        session.execute(insert(User.metadata.tables["users"]), rows)
     for rows in _chunks(roles):
         session.execute(insert(user_roles), rows)
     for rows in _chunks(agreements):
-        session.execute(insert(AgreementAcceptance), rows)
+        session.execute(insert(AgreementAcceptance.metadata.tables["agreement_acceptances"]), rows)
     consents.record_many(session, decisions)
     session.commit()
     return len(users)
