@@ -160,6 +160,9 @@ def test_orders_reviews_prescriptions_and_coupons_hang_together(population, worl
             assert not any(r.get("event") == "Order Completed" for r in records)
     assert names["Order Completed"] < names["Product Added"] < names["Product Viewed"]  # a funnel
     assert names["Coupon Applied"] > 0 and names["Product Reviewed"] > 0 and names["page"] > names["identify"]
+    searches = [r["properties"] for _, records in population for r in records if r.get("event") == "Products Searched"]
+    zero = [p["query"] for p in searches if p["results"] == 0]
+    assert 0.02 < len(zero) / len(searches) < 0.15 and set(zero) <= set(simulator.ZERO_RESULT_QUERIES)
 
 
 def test_server_copies_are_canonical_and_browser_pages_too(population):

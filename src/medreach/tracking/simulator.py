@@ -136,6 +136,17 @@ BOT_AGENTS = [
     "Sogou web spider/4.0(+http://www.sogou.com/docs/help/webmasters.htm#07)",
     "python-requests/2.32.3",
 ]
+# What shoppers search for and do not find: typos, products the shop does not sell or may not sell online.
+ZERO_RESULT_QUERIES = (
+    "布落芬",
+    "阿莫西休",
+    "999感冒零",
+    "复方甘草片",
+    "曲马多",
+    "进口靶向药",
+    "胰岛素针头批发",
+    "头孢拉定胶襄",
+)
 RATINGS = [5] * 55 + [4] * 28 + [3] * 10 + [2] * 4 + [1] * 3
 TIERS = ((9900, 1000), (19900, 3000))  # the demo's 满99减10 / 满199减30
 FREE_SHIPPING_FEN, SHIPPING_FEN = 5900, 800
@@ -494,6 +505,15 @@ class Recorder:
         buying = rng.random() < min(1.0, intent.buy * (1.4 if occasion in ("618", "双11", "双12") else 1))
         if buying and device not in self.logged_in:
             self.identify(step((10, 40)), device)
+        if rng.random() < 0.05:  # a search that finds nothing (the storefront records those too)
+            self.emit(
+                step(),
+                "track",
+                SERVER,
+                device,
+                event="Products Searched",
+                properties={"query": rng.choice(ZERO_RESULT_QUERIES), "results": 0},
+            )
         item = intent.item
         if item is not None:  # a refill: straight to the product
             query = item.brand or item.name
