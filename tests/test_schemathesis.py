@@ -82,16 +82,14 @@ KNOWN: dict[str, dict[str, str]] = {
     "POST /api/v1/me/password": {VALID_REFUSED: "WRONG_PASSWORD (the account's own password) and the password rule "
                                  "are 422s"},
     # orders
-    "POST /api/v1/cart/items": {VALID_REFUSED: "QUANTITY_LIMIT is a 422 (a product's own limit)",
-                                UNDECLARED: "404 for an unknown product"},
+    "POST /api/v1/cart/items": {VALID_REFUSED: "QUANTITY_LIMIT is a 422 (a product's own limit)"},
     "PATCH /api/v1/cart/items/{product_id}": {VALID_REFUSED: "QUANTITY_LIMIT is a 422 (a product's own limit)"},
     "POST /api/v1/checkout/preview": {VALID_REFUSED: "COUPON_NOT_FOUND and points over the balance are 422s"},
-    "POST /api/v1/orders": {UNDECLARED: "404 for an unknown product or address",
-                            VALID_REFUSED: "CART_EMPTY, limits and Rx rules are 422s"},
-    "POST /api/v1/products/{product_id}/reviews": {UNDECLARED: "403 REVIEW_NOT_A_BUYER"},
-    "POST /api/v1/prescriptions": {VALID_REFUSED: "an empty `items` form field counts as missing"},
-    "POST /api/v1/payments/sandbox/notify": {UNDECLARED: "400 fail (text/plain)",
-                                              VALID_REFUSED: "no request body declared; unsigned is a 400"},
+    "POST /api/v1/orders": {VALID_REFUSED: "CART_EMPTY, limits and Rx rules are 422s"},
+    "POST /api/v1/prescriptions": {VALID_REFUSED: "`items` and `patient` are JSON inside form fields (the schema "
+                                                  "can say only string), and the patient's rules are 422s"},
+    "POST /api/v1/payments/sandbox/notify": {VALID_REFUSED: "only a notification the gateway signed is accepted; "
+                                                            "any other object is a 400 fail"},
     # tracking: a batch keeps its valid events and lists the others in `rejected` (Segment's semantics), so a batch
     # with one invalid event among valid ones is a 200, not the 4xx schema-invalid input gets elsewhere
     **{f"POST /v1/{kind}": {"negative_data_rejection": "a batch refuses only when every event is invalid"}

@@ -1,8 +1,11 @@
 """Prescriptions: upload checks, de-duplication, pharmacist review, single use, and the Rx display rules."""
 
 import json
+from datetime import timedelta
 
 import sqlalchemy as sa
+
+from medreach.orders.prescriptions import today
 
 from medreach.core.events import DomainEvent
 from medreach.orders.models import Prescription
@@ -10,12 +13,21 @@ from tests.conftest import problem_code
 from tests.orders.test_orders import key, pay, stock
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PATIENT = {"name": "王小明", "sex": "female", "birth_date": "1990-05-06", "allergies": "青霉素",
+           "pregnancy": "breastfeeding", "relationship": "spouse"}
 
 
-def upload(client, headers, product_id, content=PNG, quantity=2, name="rx.png"):
+def upload(client, headers, product_id, content=PNG, quantity=2, name="rx.png", patient=None):
     return client.post("/api/v1/prescriptions", headers=headers, files={"file": (name, content, "image/png")},
                        data={"items": json.dumps([{"product_id": product_id, "quantity": quantity}]),
-                             "filename": name})
+                             "patient": json.dumps(patient or PATIENT), "filename": name})
+
+
+def e_rx(issued_on=None, validity_days=1, rx_number="RX-2026-0001", product_id=None, **patient):
+    return {"hospital": "深圳市人民医院", "doctor": "李医生", "rx_number": rx_number,
+            "issued_on": (issued_on or today()).isoformat(), "validity_days": validity_days,
+            "patient": {**PATIENT, **patient}, "diagnosis": "原发性高血压",
+            "items": [{"product_id": product_id, "quantity": 1}]}
 
 
 def review(client, headers, rx_id, decision="approve", reason=""):
@@ -39,7 +51,7 @@ def test_upload_checks_and_deduplication(client, shop, customer, register):
     r5 = upload(client, headers, shop["otc"], content=PNG + b"1")
     assert r5.status_code == 422 and problem_code(r5) == "PRESCRIPTION_NOT_NEEDED"
     r6 = client.post("/api/v1/prescriptions", headers=headers, files={"file": ("a.png", PNG + b"2", "image/png")},
-                     data={"items": "not json"})
+                     data={"items": "not json", "patient": json.dumps(PATIENT)})
     assert r6.status_code == 422 and r6.json()["errors"][0]["field"] == "items"
     assert client.get(f"/api/v1/prescriptions/{r.json()['id']}/file", headers=headers).content == PNG
     assert client.get(f"/api/v1/prescriptions/{r.json()['id']}", headers=other).status_code == 404
@@ -134,9 +146,9 @@ def test_review_needs_a_licensed_pharmacist(client, shop, customer, staff):
 
 def test_e_prescription(client, shop, customer):
     _, headers, _ = customer
-    body = {"hospital": "深圳市人民医院", "doctor": "李医生", "rx_number": "RX-2026-0001", "issued_on": "2026-11-20",
-            "patient_name": "张三", "diagnosis": "原发性高血压", "items": [{"product_id": shop["rx"], "quantity": 1}]}
+    body = e_rx(product_id=shop["rx"], name="张三", validity_days=3)
     r = client.post("/api/v1/prescriptions/e-rx", headers=headers, json=body)
-    assert r.status_code == 201 and r.json()["kind"] == "e_rx" and r.json()["patient_name"] == "张三"
+    assert r.status_code == 201 and r.json()["kind"] == "e_rx" and r.json()["patient"]["name"] == "张三"
+    assert r.json()["valid_until"] == (today() + timedelta(days=2)).isoformat()
     assert client.post("/api/v1/prescriptions/e-rx", headers=headers, json=body).json()["duplicate"] is True
     assert [p["id"] for p in client.get("/api/v1/prescriptions", headers=headers).json()] == [r.json()["id"]]

@@ -206,6 +206,14 @@ def read_user(user_id: IdPath, session: DbSession, viewer: Annotated[User, requi
     return service.read_user(session, viewer, user_id)
 
 
+@router.post("/admin/users/{user_id}/reveal", response_model=schemas.RevealOut, tags=["admin"])
+def reveal_user(
+    user_id: IdPath, data: schemas.RevealIn, session: DbSession, viewer: Annotated[User, require("pii:reveal")]
+):
+    """The customer's e-mail, phone, real name and ID number in full, for the stated purpose (audited)."""
+    return service.reveal_user(session, viewer, user_id, data.purpose)
+
+
 @router.post("/admin/users", response_model=schemas.UserOut, status_code=201, tags=["admin"])
 def create_staff(data: schemas.StaffIn, session: DbSession, actor: Annotated[User, require("users:manage")]):
     return service.user_view(service.create_staff(session, actor, data), service.permissions_of(actor))

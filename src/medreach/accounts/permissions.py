@@ -10,13 +10,13 @@ PERMISSIONS: dict[str, str] = {
     "users:read": "查看客户资料（脱敏）",
     "users:manage": "管理员工、角色与权限",
     "profiles:read": "查看用户画像与分群",
-    "profiles:read_sensitive": "查看完整个人信息（手机号、身份证、真实姓名）",
     "profiles:read_health": "查看健康标签（敏感个人信息；每次查看都记入审计）",
     "tags:write": "编辑标签目录（规则标签、导入标签、刷新）",
     "catalog:read": "查看商品后台数据",
     "catalog:write": "编辑商品、分类与库存",
     "orders:read_all": "查看所有订单",
     "orders:write": "处理订单（发货、退款、取消）",
+    "pii:reveal": "按需查看完整个人信息（须说明用途，每次记入审计）",
     "rx:review": "审核处方",
     "reviews:moderate": "审核商品评价",
     "promotions:write": "编辑促销与优惠券",
@@ -58,7 +58,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "service": (
         "客服：订单、退款、投诉与隐私请求",
-        frozenset({"orders:read_all", "orders:write", "users:read", "reviews:moderate", "catalog:read"}),
+        frozenset({"orders:read_all", "orders:write", "users:read", "reviews:moderate", "catalog:read", "pii:reveal"}),
     ),
     "admin": ("管理员：用户、角色、审计与系统", frozenset(PERMISSIONS)),
 }

@@ -197,7 +197,7 @@ class AddressOut(BaseModel):
 
 
 class UserOut(BaseModel):
-    """A user as staff see them: personal fields masked unless the viewer may see them in full."""
+    """A user as staff see them: a customer's personal fields masked (the full values through the reveal)."""
 
     id: int
     email: str | None
@@ -220,6 +220,21 @@ class UserDetailOut(UserOut):
     real_name: str | None
     id_number: str | None
     masked: bool
+
+
+class RevealIn(InputModel):
+    """Why the full personal data is needed (e.g. 联系收件人确认配送): kept in the audit log with who and what."""
+
+    purpose: Annotated[str, Field(min_length=2, max_length=200)]
+
+
+class RevealOut(BaseModel):
+    """The full values of a record's masked personal fields, read for the stated purpose (audited)."""
+
+    subject_type: str
+    subject_id: int
+    values: dict[str, str | None]
+    purpose: str
 
 
 class StaffIn(InputModel):

@@ -26,10 +26,7 @@ from medreach.core.security import (
     blind_index,
     hash_password,
     issue_access_token,
-    mask_email,
-    mask_id_number,
-    mask_name,
-    mask_phone,
+    mask_fields,
     new_opaque_token,
     sha256_hex,
     verify_password,
@@ -410,13 +407,16 @@ def delete_address(session: Session, user: User, address_id: int) -> None:
 # --- staff views of users -------------------------------------------------------------------------------------
 
 
-def _staff_fields(user: User, viewer_permissions: set[str]) -> dict[str, Any]:
-    """A user's fields as a staff member sees them: personal data masked unless profiles:read_sensitive."""
-    full = "profiles:read_sensitive" in viewer_permissions
-    return {
+CUSTOMER_PII = {"email": "email", "phone": "phone", "real_name": "name", "id_number": "id_number"}
+
+
+def _staff_fields(user: User) -> dict[str, Any]:
+    """A user's fields as staff see them: a customer's personal data masked, for every viewer (the full values
+    only through reveal_user). Staff accounts show their work login in full to those who manage them."""
+    fields = {
         "id": user.id,
-        "email": user.email if full else mask_email(user.email),
-        "phone": user.phone if full else mask_phone(user.phone),
+        "email": user.email,
+        "phone": user.phone,
         "name": user.name,
         "is_staff": user.is_staff,
         "licence_no": user.licence_no,
@@ -429,20 +429,57 @@ def _staff_fields(user: User, viewer_permissions: set[str]) -> dict[str, Any]:
         "region": user.region,
         "city": user.city,
         "occupation": user.occupation,
-        "real_name": user.real_name if full else mask_name(user.real_name),
-        "id_number": user.id_number if full else mask_id_number(user.id_number),
-        "masked": not full,
+        "real_name": user.real_name,
+        "id_number": user.id_number,
+        "masked": not user.is_staff,
     }
+    return mask_fields(fields, CUSTOMER_PII) if fields["masked"] else fields
 
 
-def user_view(user: User, viewer_permissions: set[str]) -> schemas.UserOut:
-    """A user in a staff list (personal data masked unless profiles:read_sensitive)."""
-    return schemas.UserOut.model_validate(_staff_fields(user, viewer_permissions))
+def user_view(user: User, viewer_permissions: set[str] | None = None) -> schemas.UserOut:
+    """A user in a staff list, masked alike for every viewer (`viewer_permissions` unmasks nothing)."""
+    return schemas.UserOut.model_validate(_staff_fields(user))
 
 
-def user_detail_view(user: User, viewer_permissions: set[str]) -> schemas.UserDetailOut:
-    """A user's page for staff (personal data masked unless profiles:read_sensitive)."""
-    return schemas.UserDetailOut.model_validate(_staff_fields(user, viewer_permissions))
+def user_detail_view(user: User, viewer_permissions: set[str] | None = None) -> schemas.UserDetailOut:
+    """A user's page for staff, masked alike for every viewer (`viewer_permissions` unmasks nothing)."""
+    return schemas.UserDetailOut.model_validate(_staff_fields(user))
+
+
+def reveal(
+    session: Session,
+    viewer: User,
+    subject_type: str,
+    subject_id: int,
+    values: dict[str, str | None],
+    purpose: str,
+    needs: str,
+) -> schemas.RevealOut:
+    """Hand a record's full personal data to a viewer who stated why: audited (who, which record, which fields,
+    why) in the same transaction. Every domain's reveal ends here. The route asks for pii:reveal; the viewer must
+    also hold `needs`, the permission of the masked view itself (a reveal opens no view the viewer lacks)."""
+    if needs not in permissions_of(viewer):
+        raise AppError(403, "PERMISSION_DENIED", permission=needs)
+    audit(
+        session,
+        actor_id=viewer.id,
+        actor_login=viewer.login,
+        action="pii.reveal",
+        subject_type=subject_type,
+        subject_id=subject_id,
+        detail={"purpose": purpose, "fields": sorted(values)},
+    )
+    session.commit()
+    return schemas.RevealOut(subject_type=subject_type, subject_id=subject_id, values=values, purpose=purpose)
+
+
+def reveal_user(session: Session, viewer: User, user_id: int, purpose: str) -> schemas.RevealOut:
+    """A customer's masked fields in full, for the stated purpose."""
+    user = get_or_404(session, User, user_id, "user")
+    if user.is_staff:  # staff logins are shown in full already; a reveal is for customers' personal data
+        raise not_found("user")
+    values = {f: getattr(user, f) for f in CUSTOMER_PII}
+    return reveal(session, viewer, "user", user.id, values, purpose, needs="users:read")
 
 
 def search_users(
@@ -483,8 +520,7 @@ def search_users(
 
 def read_user(session: Session, viewer: User, user_id: int) -> schemas.UserDetailOut:
     user = get_or_404(session, User, user_id, "user")
-    perms = permissions_of(viewer)
-    view = user_detail_view(user, perms)
+    view = user_detail_view(user)
     audit(
         session,
         actor_id=viewer.id,

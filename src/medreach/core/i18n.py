@@ -91,6 +91,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "PRESCRIPTION_NOT_NEEDED": ("非处方药无需上传处方：{product}", "Not a prescription drug: {product}"),
     "PRESCRIPTION_USED": ("处方已被使用，一张处方只能购药一次", "The prescription has already been used"),
     "PRESCRIPTION_ALREADY_REVIEWED": ("处方已审核（{current}）", "The prescription was already reviewed ({current})"),
+    "PRESCRIPTION_DATED_IN_FUTURE": (
+        "处方开具日期（{issued_on}）不能晚于今天",
+        "The prescription cannot be dated in the future ({issued_on})",
+    ),
+    "PRESCRIPTION_EXPIRED": (
+        "处方已过有效期（有效至 {valid_until}）：处方开具当日有效，医师注明时最长 3 天",
+        "The prescription is no longer valid (valid until {valid_until}): a prescription is valid on the day "
+        "it is issued, at most 3 days when the prescriber says so",
+    ),
+    "PATIENT_AGE_REQUIRED": ("请填写用药人的出生日期或年龄", "Give the patient's birth date or age"),
+    "PATIENT_BIRTH_DATE_INVALID": ("用药人出生日期不正确", "The patient's birth date is not valid"),
+    "PATIENT_PREGNANCY_INVALID": (
+        "男性用药人无需填写妊娠或哺乳情况",
+        "Pregnancy or breastfeeding applies to a female patient only",
+    ),
     "PHARMACIST_LICENCE_REQUIRED": (
         "审方药师须登记执业药师注册证号",
         "A pharmacist's practice licence must be on file to review",

@@ -3,7 +3,6 @@ storefront's product list and page, where catalog, promotions and orders meet (o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,10 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from medreach.accounts.deps import CurrentUser, DbSession, MaybeUser, anonymous_id, require
 from medreach.accounts.models import User
+from medreach.accounts.schemas import RevealIn, RevealOut
 from medreach.catalog import schemas as catalog_schemas
 from medreach.catalog.search import SearchIndex, SearchQuery
 from medreach.core.db import retrying
-from medreach.core.errors import AppError
+from medreach.core.errors import PROBLEM, AppError
+from medreach.core.openapi import PROBLEM_REF, problem_responses
 from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath, Moment
 from medreach.orders import cart as carts
@@ -94,7 +95,12 @@ def get_cart(request: Request, session: DbSession, user: MaybeUser, token: CartT
     return carts.show(session, user, token, anonymous_id(request), flash_of(request))
 
 
-@router.post("/cart/items", response_model=schemas.CartOut, tags=["cart"])
+@router.post(
+    "/cart/items",
+    response_model=schemas.CartOut,
+    tags=["cart"],
+    responses=problem_responses(**{"404": "No such product on sale (NOT_FOUND)"}),
+)
 def add_to_cart(
     data: schemas.CartItemIn, request: Request, session: DbSession, user: MaybeUser, token: CartToken = None
 ):
@@ -142,7 +148,18 @@ def checkout_preview(data: schemas.PreviewIn, request: Request, session: DbSessi
     return service.preview(session, user, data, flash_of(request))
 
 
-@router.post("/orders", response_model=schemas.OrderOut, status_code=201, tags=["orders"])
+@router.post(
+    "/orders",
+    response_model=schemas.OrderOut,
+    status_code=201,
+    tags=["orders"],
+    responses=problem_responses(
+        **{
+            "404": "No such product or address of the caller's (NOT_FOUND)",
+            "409": "Out of stock, or the prescription was used (OUT_OF_STOCK, PRESCRIPTION_USED)",
+        }
+    ),
+)
 def place_order(
     data: schemas.CheckoutIn,
     request: Request,
@@ -234,21 +251,42 @@ def order_payment(order_id: IdPath, request: Request, session: DbSession, user: 
     return _payment_out(service.current_payment(session, provider(request), user, order_id))
 
 
-@router.post("/payments/sandbox/notify", tags=["payments"], response_class=PlainTextResponse)
+NOTIFY_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "The gateway's signed notification (notify_id, out_trade_no, amount_fen, currency, "
+                "timestamp, sign, …); at most 8 KB",
+            }
+        }
+    },
+}
+NOTIFY_ANSWERS = {
+    200: {"description": "Applied, or applied before: `success`", "content": {"text/plain": {}}},
+    400: {
+        "description": "`fail` (text/plain): not verified, or not for a payment of ours; or a body nested too "
+        "deeply (problem+json, BODY_TOO_DEEP)",
+        "content": {"text/plain": {"schema": {"type": "string"}}, PROBLEM: {"schema": PROBLEM_REF}},
+    },
+    **problem_responses(413),
+}
+
+
+@router.post(
+    "/payments/sandbox/notify",
+    tags=["payments"],
+    response_class=PlainTextResponse,
+    responses=NOTIFY_ANSWERS,
+    openapi_extra={"requestBody": NOTIFY_BODY},
+)
 async def payment_notification(request: Request):
-    """The gateway's asynchronous notification. Answers `success` (stop retrying) or `fail`."""
-    try:
-        body = json.loads(await request.body())
-        assert isinstance(body, dict)
-    except (ValueError, AssertionError):
-        return PlainTextResponse("fail", status_code=400)
+    """The gateway's asynchronous notification (at most 8 KB). Answers `success` (stop retrying) or `fail`; only
+    a verified notification is stored."""
     p = provider(request)
-
-    def handle() -> bool:
-        with request.app.state.db.sessions() as session:
-            return payments.handle_notification(session, p, body, service.on_paid(p))
-
-    ok = await run_in_threadpool(handle)
+    raw = await payments.read_body(request)
+    ok = await run_in_threadpool(payments.receive_notification, request.app.state.db, p, raw, service.on_paid(p))
     return PlainTextResponse("success" if ok else "fail", status_code=200 if ok else 400)
 
 
@@ -296,9 +334,34 @@ def buy_flash(
 # --- prescriptions -------------------------------------------------------------------------------------------
 
 _items_adapter = TypeAdapter(list[schemas.OrderItemIn])
+_patient_adapter = TypeAdapter(schemas.PatientIn)
 
 
-@router.post("/prescriptions", response_model=schemas.PrescriptionOut, status_code=201, tags=["prescriptions"])
+def _form_json(adapter: TypeAdapter, text: str, field: str):
+    """A multipart field holding JSON, validated; a refusal names the field (and the part inside it)."""
+    try:
+        return adapter.validate_json(text)
+    except ValidationError as e:
+        inner = [str(part) for part in e.errors()[0]["loc"]] if e.errors() else []
+        raise AppError(422, "VALIDATION_ERROR", field=".".join([field, *inner])) from e
+
+
+@router.post(
+    "/prescriptions",
+    response_model=schemas.PrescriptionOut,
+    status_code=201,
+    tags=["prescriptions"],
+    responses={
+        200: {"model": schemas.PrescriptionOut, "description": "The caller sent this file before: that prescription"},
+        **problem_responses(
+            **{
+                "409": "The same file was uploaded by another customer (PRESCRIPTION_DUPLICATE)",
+                "413": "The file is larger than 5 MB (PRESCRIPTION_FILE_TOO_LARGE, BODY_TOO_LARGE)",
+                "415": "Not a JPEG, PNG or PDF (PRESCRIPTION_FILE_TYPE)",
+            }
+        ),
+    },
+)
 def upload_prescription(
     request: Request,
     response: Response,
@@ -306,15 +369,22 @@ def upload_prescription(
     user: CurrentUser,
     file: Annotated[bytes, File(description="JPEG, PNG or PDF, at most 5 MB")],
     items: Annotated[str, Form(max_length=2000, description='JSON: [{"product_id": 1, "quantity": 1}]')],
+    patient: Annotated[
+        str,
+        Form(
+            max_length=2000,
+            description='JSON, the patient (用药人): {"name": "张三", "sex": "female", "birth_date": "1990-01-01" or '
+            '"age": 36, "allergies": "", "pregnancy": "none", "relationship": "self"}',
+        ),
+    ],
     filename: Annotated[str, Form(max_length=128)] = "prescription",
 ):
-    try:
-        parsed = _items_adapter.validate_json(items)
-    except ValidationError as e:
-        raise AppError(422, "VALIDATION_ERROR", field="items") from e
+    parsed = _form_json(_items_adapter, items, "items")
     if not parsed:
         raise AppError(422, "VALIDATION_ERROR", field="items")
-    rx, duplicate = prescriptions.submit_upload(session, user, file, filename, parsed, uploads(request))
+    rx, duplicate = prescriptions.submit_upload(
+        session, user, file, filename, parsed, _form_json(_patient_adapter, patient, "patient"), uploads(request)
+    )
     if duplicate:
         response.status_code = 200
     return prescriptions.view(session, rx, masked=False).model_copy(update={"duplicate": duplicate})
@@ -358,14 +428,19 @@ def review_queue(
     status: Literal["pending", "approved", "rejected", "consumed", "all"] = "pending",
 ):
     rows, total = prescriptions.queue(session, viewer, paging, None if status == "all" else status)
-    return Page(
-        items=[prescriptions.view(session, rx, masked=False) for rx in rows], total=total, **paging.model_dump()
-    )
+    return Page(items=[prescriptions.view(session, rx, masked=True) for rx in rows], total=total, **paging.model_dump())
 
 
-@router.get("/admin/prescriptions/{rx_id}", response_model=schemas.PrescriptionOut, tags=["pharmacist"])
+@router.get("/admin/prescriptions/{rx_id}", response_model=schemas.PrescriptionReviewOut, tags=["pharmacist"])
 def review_detail(rx_id: IdPath, session: DbSession, viewer: Annotated[User, require("rx:review")]):
-    return prescriptions.view(session, prescriptions.read_for_review(session, viewer, rx_id), masked=False)
+    """The prescription with its patient (name masked, age shown) and the buyer's earlier Rx orders."""
+    return prescriptions.review_view(session, prescriptions.read_for_review(session, viewer, rx_id))
+
+
+@router.post("/admin/prescriptions/{rx_id}/reveal", response_model=RevealOut, tags=["pharmacist"])
+def reveal_patient(rx_id: IdPath, data: RevealIn, session: DbSession, viewer: Annotated[User, require("pii:reveal")]):
+    """The patient's name and birth date in full, for the stated purpose (audited)."""
+    return prescriptions.reveal_patient(session, viewer, rx_id, data.purpose)
 
 
 @router.get("/admin/prescriptions/{rx_id}/file", tags=["pharmacist"], response_class=Response)
@@ -373,7 +448,7 @@ def review_file(rx_id: IdPath, request: Request, session: DbSession, viewer: Ann
     return _file(prescriptions.read_for_review(session, viewer, rx_id), request)
 
 
-@router.post("/admin/prescriptions/{rx_id}/review", response_model=schemas.PrescriptionOut, tags=["pharmacist"])
+@router.post("/admin/prescriptions/{rx_id}/review", response_model=schemas.PrescriptionReviewOut, tags=["pharmacist"])
 def review_prescription(
     rx_id: IdPath,
     data: schemas.ModerateIn,
@@ -389,7 +464,7 @@ def review_prescription(
         data.reason,
         on_decided=service.on_prescription_decided(flash_of(request)),
     )
-    return prescriptions.view(session, rx, masked=False)
+    return prescriptions.review_view(session, rx)
 
 
 # --- service agents -------------------------------------------------------------------------------------------
@@ -416,6 +491,14 @@ def search_orders(
 @router.get("/admin/orders/{order_id}", response_model=schemas.OrderOut, tags=["orders admin"])
 def order_detail(order_id: IdPath, session: DbSession, _: Annotated[User, require("orders:read_all")]):
     return service.view(session, service.get_any(session, order_id), staff=True)
+
+
+@router.post("/admin/orders/{order_id}/reveal", response_model=RevealOut, tags=["orders admin"])
+def reveal_address(
+    order_id: IdPath, data: RevealIn, session: DbSession, viewer: Annotated[User, require("pii:reveal")]
+):
+    """The shipping address's recipient, phone and street in full, for the stated purpose (audited)."""
+    return service.reveal_address(session, viewer, order_id, data.purpose)
 
 
 @router.post("/admin/orders/{order_id}/ship", response_model=schemas.OrderOut, tags=["orders admin"])
@@ -482,7 +565,18 @@ def product_reviews(product_id: IdPath, session: DbSession, paging: Paging):
     return Page(items=[reviews.view(r, name) for r, name in rows], total=total, **paging.model_dump())
 
 
-@router.post("/products/{product_id}/reviews", response_model=schemas.ReviewOut, status_code=201, tags=["reviews"])
+@router.post(
+    "/products/{product_id}/reviews",
+    response_model=schemas.ReviewOut,
+    status_code=201,
+    tags=["reviews"],
+    responses=problem_responses(
+        **{
+            "403": "Only a buyer of the product reviews it (REVIEW_NOT_A_BUYER)",
+            "409": "The caller reviewed it already (REVIEW_EXISTS)",
+        }
+    ),
+)
 def post_review(product_id: IdPath, data: schemas.ReviewIn, session: DbSession, user: CurrentUser):
     return reviews.view(reviews.post(session, user, product_id, data), user.name)
 

@@ -53,7 +53,10 @@ class Prescription(Timestamped, Base):
     doctor: Mapped[str] = mapped_column(String(64), default="")
     rx_number: Mapped[str] = mapped_column(String(64), default="")
     issued_on: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)  # the last day it may be used (an e-prescription's)
     patient_name: Mapped[str | None] = mapped_column("patient_name_enc", EncryptedString())
+    # The rest of the patient (用药人) as JSON: sex, birth date or age, allergies, pregnancy, relationship to the buyer.
+    patient: Mapped[str | None] = mapped_column("patient_enc", EncryptedString())
     diagnosis: Mapped[str | None] = mapped_column("diagnosis_enc", EncryptedString())
     reviewer_id: Mapped[int | None] = mapped_column(Integer)
     reviewer_name: Mapped[str] = mapped_column(String(64), default="")
@@ -160,17 +163,21 @@ class Payment(Timestamped, Base):
 
 
 class PaymentNotification(Base):
-    """Every asynchronous notification received, kept whether it was accepted or not."""
+    """A verified asynchronous notification (signed by the gateway) with its outcome: one row per notification id,
+    however often it is delivered. Notifications that fail verification are never stored (payments.REJECTED)."""
 
     __tablename__ = "payment_notifications"
+    __table_args__ = (UniqueConstraint("provider", "notify_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider: Mapped[str] = mapped_column(String(32))
     notify_id: Mapped[str] = mapped_column(String(64), index=True)
     out_trade_no: Mapped[str] = mapped_column(String(64), default="", index=True)
-    outcome: Mapped[str] = mapped_column(String(32))  # applied | duplicate | bad_signature | mismatch | unknown_trade
+    outcome: Mapped[str] = mapped_column(String(32))  # applied | duplicate | mismatch | unknown_trade
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_count: Mapped[int] = mapped_column(Integer, default=1)  # deliveries of this notification id
+    last_received_at: Mapped[datetime | None] = mapped_column()
 
 
 class Review(Timestamped, Base):

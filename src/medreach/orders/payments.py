@@ -1,19 +1,33 @@
 """Payments: the provider interface, the sandbox provider (a real HTTP client of the sandbox gateway),
-and the handling of asynchronous notifications: verified, idempotent, amount- and currency-checked."""
+and the handling of asynchronous notifications: verified, idempotent, amount- and currency-checked.
+
+The notification URL is public and unauthenticated, so what it costs to post there is bounded: a body is at most
+`NOTIFY_MAX_BYTES`; a notification that fails verification touches no database at all (it is counted in
+`REJECTED`, a per-process trace with a warning logged at most once a minute); a verified one is kept as one row
+per notification id, however often the gateway (or a replay) delivers it."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import threading
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, cast
 
 import httpx
+import structlog
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
+from medreach.core.db import Database
 from medreach.core.errors import AppError, not_found
 from medreach.core.events import emit
+from medreach.core.http import check_json_depth
 from medreach.ops.service import audit
 from medreach.orders import state
 from medreach.orders.models import Order, Payment, PaymentNotification
@@ -171,64 +185,152 @@ def latest(session: Session, order_id: int) -> Payment:
     return payment
 
 
-def _record(session: Session, provider: str, notify_id: str, out_trade_no: str, outcome: str, payload: dict) -> None:
-    session.add(
-        PaymentNotification(
-            provider=provider,
-            notify_id=notify_id[:64],
-            out_trade_no=out_trade_no[:64],
-            outcome=outcome,
-            payload=payload,
-        )
-    )
+NOTIFY_MAX_BYTES = 8 * 1024  # a real notification is about 400 bytes
+NOTIFY_MAX_DEPTH = 4  # and a flat object
 
 
-def handle_notification(session: Session, provider: PaymentProvider, body: dict[str, Any], on_paid) -> bool:
-    """Apply a gateway notification. True means 'answer success' (applied or already applied)."""
+class RejectionTrace:
+    """What is left of notifications that failed verification (not JSON, not an object, a bad signature): counts
+    per reason in this process, and a warning with the counts since the last one logged at most once per
+    `interval` seconds. Nothing is stored: anyone can post to the notification URL."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self.interval = interval
+        self.counts: Counter[str] = Counter()
+        self._pending: Counter[str] = Counter()
+        self._logged_at = float("-inf")
+        self._lock = threading.Lock()
+        self._log = structlog.get_logger("medreach.payments")
+
+    def note(self, reason: str) -> None:
+        with self._lock:
+            self.counts[reason] += 1
+            self._pending[reason] += 1
+            now = time.monotonic()
+            if now - self._logged_at < self.interval:
+                return
+            pending, self._pending, self._logged_at = dict(self._pending), Counter(), now
+        self._log.warning("payment notifications rejected", counts=pending)
+
+
+REJECTED = RejectionTrace()
+
+
+def _too_large() -> AppError:
+    REJECTED.note("too_large")
+    return AppError(413, "BODY_TOO_LARGE", limit=NOTIFY_MAX_BYTES)
+
+
+async def read_body(request: Request) -> bytes:
+    """A notification's body, read no further than NOTIFY_MAX_BYTES (413 beyond, also when the declared length
+    says so before anything is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > NOTIFY_MAX_BYTES:
+        raise _too_large()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > NOTIFY_MAX_BYTES:
+            raise _too_large()
+    return bytes(raw)
+
+
+def read_notification(raw: bytes) -> dict[str, Any] | None:
+    """The notification body as a JSON object, or None (counted in REJECTED). Too large a body is a 413 and too
+    deep a one a 400, before any parser sees it."""
+    if len(raw) > NOTIFY_MAX_BYTES:
+        raise _too_large()
+    try:
+        check_json_depth(raw, NOTIFY_MAX_DEPTH)
+    except AppError:
+        REJECTED.note("too_deep")
+        raise
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        REJECTED.note("malformed")
+        return None
+    if not isinstance(body, dict):
+        REJECTED.note("not_an_object")
+        return None
+    return body
+
+
+def receive_notification(db: Database, provider: PaymentProvider, raw: bytes, on_paid) -> bool:
+    """A gateway notification as posted. True means 'answer success' (applied, or applied before). Only a
+    verified notification opens a database session."""
+    body = read_notification(raw)
+    if body is None:
+        return False
     try:
         note = provider.parse_notification(body)
     except SignatureError:
-        _record(
-            session,
-            provider.name,
-            str(body.get("notify_id", "")),
-            str(body.get("out_trade_no", "")),
-            "bad_signature",
-            body,
-        )
-        audit(
-            session,
-            actor_id=None,
-            actor_login=provider.name,
-            action="payments.notify_rejected",
-            subject_type="payment",
-            subject_id=str(body.get("out_trade_no", ""))[:64],
-            outcome="denied",
-            detail={"reason": "bad signature"},
-        )
-        session.commit()
+        REJECTED.note("bad_signature")
         return False
+    with db.session() as session:
+        return handle_notification(session, provider, note, body, on_paid)
+
+
+def _record(session: Session, provider: str, note: Notification, outcome: str, payload: dict) -> bool:
+    """Keep a verified notification: one row per notification id (a repeat counts on the first row). True the
+    first time this notification id is seen."""
+    notify_id = note.notify_id[:64]
+    kept = session.scalar(
+        select(PaymentNotification).where(
+            PaymentNotification.provider == provider, PaymentNotification.notify_id == notify_id
+        )
+    )
+    if kept is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    PaymentNotification(
+                        provider=provider,
+                        notify_id=notify_id,
+                        out_trade_no=note.out_trade_no[:64],
+                        outcome=outcome,
+                        payload=payload,
+                    )
+                )
+            return True
+        except IntegrityError:  # the same notification, delivered twice at once: the other copy was first
+            kept = session.scalar(
+                select(PaymentNotification).where(
+                    PaymentNotification.provider == provider, PaymentNotification.notify_id == notify_id
+                )
+            )
+            if kept is None:
+                raise
+    kept.received_count += 1
+    kept.last_received_at = datetime.now(UTC)
+    return False
+
+
+def handle_notification(
+    session: Session, provider: PaymentProvider, note: Notification, body: dict[str, Any], on_paid
+) -> bool:
+    """Apply a verified notification. True means 'answer success' (applied or already applied)."""
     payment = session.scalar(select(Payment).where(Payment.out_trade_no == note.out_trade_no))
     if payment is None:
-        _record(session, provider.name, note.notify_id, note.out_trade_no, "unknown_trade", body)
+        _record(session, provider.name, note, "unknown_trade", body)
         session.commit()
         return False
     if note.amount_fen != payment.amount_fen or note.currency != payment.currency:
-        _record(session, provider.name, note.notify_id, note.out_trade_no, "mismatch", body)
-        audit(
-            session,
-            actor_id=None,
-            actor_login=provider.name,
-            action="payments.notify_rejected",
-            subject_type="payment",
-            subject_id=payment.id,
-            outcome="denied",
-            detail={
-                "reason": "amount or currency mismatch",
-                "expected": [payment.amount_fen, payment.currency],
-                "got": [note.amount_fen, note.currency],
-            },
-        )
+        if _record(session, provider.name, note, "mismatch", body):
+            audit(
+                session,
+                actor_id=None,
+                actor_login=provider.name,
+                action="payments.notify_rejected",
+                subject_type="payment",
+                subject_id=payment.id,
+                outcome="denied",
+                detail={
+                    "reason": "amount or currency mismatch",
+                    "expected": [payment.amount_fen, payment.currency],
+                    "got": [note.amount_fen, note.currency],
+                },
+            )
         session.commit()
         return False
     # Idempotent: only the first notification moves the payment to paid. A payment we closed (the order
@@ -242,13 +344,10 @@ def handle_notification(session: Session, provider: PaymentProvider, body: dict[
             .values(status="paid", paid_at=now, gateway_trade_no=note.gateway_trade_no, updated_at=now)
         ),
     ).rowcount
-    if not moved:
-        _record(session, provider.name, note.notify_id, note.out_trade_no, "duplicate", body)
-        session.commit()
-        return True
-    _record(session, provider.name, note.notify_id, note.out_trade_no, "applied", body)
-    session.refresh(payment)
-    on_paid(session, payment)
+    _record(session, provider.name, note, "applied" if moved else "duplicate", body)
+    if moved:
+        session.refresh(payment)
+        on_paid(session, payment)
     session.commit()
     return True
 

@@ -1,20 +1,28 @@
-"""Prescriptions: upload or e-prescription, the pharmacist's review, and single use (COMPLIANCE A2).
+"""Prescriptions: upload or e-prescription, the patient (用药人), the pharmacist's review, validity and single use
+(COMPLIANCE A2).
 
-A prescription covers Rx products in stated quantities. It is bound to at most one order; the binding is
-released if that order is cancelled before payment, and the prescription is consumed when it is paid.
+A prescription covers Rx products in stated quantities for one patient. It is bound to at most one order; the
+binding is released if that order is cancelled before payment, and the prescription is consumed when it is paid.
+An e-prescription is valid from its issue date for the days its prescriber allowed (处方管理办法 Art 18: the day of
+issue, at most 3 days), in Beijing days: it is refused when dated in the future or already lapsed, and cannot be
+approved or bought with after its last day.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from medreach.accounts import service as accounts
+from medreach.accounts.schemas import RevealOut
 from medreach.catalog import service as catalog
 from medreach.core.db import get_or_404
 from medreach.core.errors import AppError
@@ -28,6 +36,8 @@ from medreach.orders.models import Order, Prescription, PrescriptionItem
 if TYPE_CHECKING:  # types only: users are read through their domain's service
     from medreach.accounts.models import User
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EARLIER_ORDERS_SHOWN = 20
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # Recognised by their first bytes, whatever the client claims the type is.
 SIGNATURES = {
@@ -42,6 +52,40 @@ def sniff(content: bytes) -> tuple[str, str]:
         if content.startswith(magic):
             return kind
     raise AppError(415, "PRESCRIPTION_FILE_TYPE", field="file")
+
+
+def today() -> date:
+    """Today in Beijing: the day a prescription is dated and valid on."""
+    return datetime.now(SHANGHAI).date()
+
+
+def valid_until(issued_on: date, validity_days: int, on: date) -> date:
+    """The last day a prescription issued on `issued_on` may be used (Art 18), refusing one dated after `on` or
+    no longer valid on it (422, the field `issued_on`)."""
+    if issued_on > on:
+        raise AppError(422, "PRESCRIPTION_DATED_IN_FUTURE", field="issued_on", issued_on=issued_on.isoformat())
+    last = issued_on + timedelta(days=validity_days - 1)
+    if last < on:
+        raise AppError(422, "PRESCRIPTION_EXPIRED", field="issued_on", valid_until=last.isoformat())
+    return last
+
+
+def check_still_valid(rx: Prescription, field: str | None = None) -> None:
+    """Refuse to approve or sell on a prescription past its last day."""
+    if rx.valid_until is not None and rx.valid_until < today():
+        raise AppError(422, "PRESCRIPTION_EXPIRED", field=field, valid_until=rx.valid_until.isoformat())
+
+
+def _patient(data: schemas.PatientIn, on: date) -> str:
+    """The patient's details besides the name, checked, as the JSON the encrypted column keeps."""
+    if data.birth_date is None and data.age is None:
+        raise AppError(422, "PATIENT_AGE_REQUIRED", field="patient.age")
+    born = data.birth_date
+    if born is not None and (born > on or on.year - born.year > 130):
+        raise AppError(422, "PATIENT_BIRTH_DATE_INVALID", field="patient.birth_date")
+    if data.sex == "male" and data.pregnancy != "none":
+        raise AppError(422, "PATIENT_PREGNANCY_INVALID", field="patient.pregnancy")
+    return json.dumps(data.model_dump(mode="json", exclude={"name"}), ensure_ascii=False)
 
 
 def _items(session: Session, items: list[schemas.OrderItemIn]) -> list[PrescriptionItem]:
@@ -85,13 +129,20 @@ def _existing(session: Session, user: User, digest: str) -> Prescription | None:
 
 
 def submit_upload(
-    session: Session, user: User, content: bytes, filename: str, items: list[schemas.OrderItemIn], storage: Path
+    session: Session,
+    user: User,
+    content: bytes,
+    filename: str,
+    items: list[schemas.OrderItemIn],
+    patient: schemas.PatientIn,
+    storage: Path,
 ) -> tuple[Prescription, bool]:
     if not content:
         raise AppError(422, "PRESCRIPTION_FILE_EMPTY", field="file")
     if len(content) > MAX_UPLOAD_BYTES:
         raise AppError(413, "PRESCRIPTION_FILE_TOO_LARGE", field="file", limit=MAX_UPLOAD_BYTES)
     content_type, ext = sniff(content)
+    details = _patient(patient, today())
     digest = hashlib.sha256(content).hexdigest()
     found = _existing(session, user, digest)
     if found is not None:
@@ -108,12 +159,17 @@ def submit_upload(
         file_name=Path(filename).name[:128],
         content_type=content_type,
         size_bytes=len(content),
+        patient_name=patient.name,
+        patient=details,
         items=rx_items,
     )
     return _save(session, user, rx), False
 
 
 def submit_e_rx(session: Session, user: User, data: schemas.EPrescriptionIn) -> tuple[Prescription, bool]:
+    on = today()
+    last_day = valid_until(data.issued_on, data.validity_days, on)
+    details = _patient(data.patient, on)
     digest = hashlib.sha256(f"e_rx\x00{data.hospital}\x00{data.rx_number}".encode()).hexdigest()
     found = _existing(session, user, digest)
     if found is not None:
@@ -126,7 +182,9 @@ def submit_e_rx(session: Session, user: User, data: schemas.EPrescriptionIn) -> 
         doctor=data.doctor,
         rx_number=data.rx_number,
         issued_on=data.issued_on,
-        patient_name=data.patient_name,
+        valid_until=last_day,
+        patient_name=data.patient.name,
+        patient=details,
         diagnosis=data.diagnosis,
         items=_items(session, data.items),
     )
@@ -196,6 +254,8 @@ def review(session: Session, pharmacist: User, rx_id: int, approve: bool, reason
     if not approve and not reason.strip():
         raise AppError(422, "VALIDATION_ERROR", field="reason")
     rx = get_or_404(session, Prescription, rx_id, "prescription")
+    if approve:
+        check_still_valid(rx)
     to = "approved" if approve else "rejected"
     now = datetime.now(UTC)
     moved = cast(
@@ -240,14 +300,30 @@ def review(session: Session, pharmacist: User, rx_id: int, approve: bool, reason
 
 
 def approved_product_ids(session: Session, user_id: int | None) -> set[int]:
-    """Products the user holds an approved, not yet used prescription for (unlocks the Rx display rules)."""
+    """Rx products the user holds a pharmacist-approved prescription for, used or not: their images and
+    instructions show to this user (COMPLIANCE A4 hides them only before approval)."""
+    if user_id is None:
+        return set()
+    rows = session.scalars(
+        select(PrescriptionItem.product_id)
+        .join(Prescription)
+        .where(Prescription.user_id == user_id, Prescription.status.in_(("approved", "consumed")))
+    )
+    return set(rows)
+
+
+def usable_product_ids(session: Session, user_id: int | None) -> set[int]:
+    """Rx products the user may buy now: an approved prescription, not yet bound to an order, still valid."""
     if user_id is None:
         return set()
     rows = session.scalars(
         select(PrescriptionItem.product_id)
         .join(Prescription)
         .where(
-            Prescription.user_id == user_id, Prescription.status == "approved", Prescription.consumed_order_id.is_(None)
+            Prescription.user_id == user_id,
+            Prescription.status == "approved",
+            Prescription.consumed_order_id.is_(None),
+            or_(Prescription.valid_until.is_(None), Prescription.valid_until >= today()),
         )
     )
     return set(rows)
@@ -291,7 +367,27 @@ def consume(session: Session, rx_id: int | None) -> None:
         )
 
 
+def _age(birth_date: date, on: date) -> int:
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def _patient_out(rx: Prescription, masked: bool) -> schemas.PatientOut:
+    details: dict[str, Any] = json.loads(rx.patient) if rx.patient else {}
+    birth = date.fromisoformat(details["birth_date"]) if details.get("birth_date") else None
+    return schemas.PatientOut(
+        name=mask_name(rx.patient_name) if masked else rx.patient_name,
+        sex=details.get("sex"),
+        birth_date=None if masked else birth,
+        age=_age(birth, today()) if birth else details.get("age"),
+        allergies=details.get("allergies"),
+        pregnancy=details.get("pregnancy"),
+        relationship=details.get("relationship"),
+    )
+
+
 def view(session: Session, rx: Prescription, masked: bool) -> schemas.PrescriptionOut:
+    """A prescription as its owner (`masked=False`) or as staff (`masked=True`: the patient's name masked and
+    their birth date left out) see it."""
     products = catalog.products_by_id(session, [i.product_id for i in rx.items])
     names = {pid: catalog.display_name(p) for pid, p in products.items()}
     return schemas.PrescriptionOut(
@@ -306,7 +402,8 @@ def view(session: Session, rx: Prescription, masked: bool) -> schemas.Prescripti
         doctor=rx.doctor,
         rx_number=rx.rx_number,
         issued_on=rx.issued_on,
-        patient_name=mask_name(rx.patient_name) if masked else rx.patient_name,
+        valid_until=rx.valid_until,
+        patient=_patient_out(rx, masked),
         diagnosis=rx.diagnosis,
         reviewer_name=rx.reviewer_name,
         reviewer_licence=rx.reviewer_licence,
@@ -318,4 +415,49 @@ def view(session: Session, rx: Prescription, masked: bool) -> schemas.Prescripti
             schemas.PrescriptionItemOut(product_id=i.product_id, quantity=i.quantity, name=names.get(i.product_id, ""))
             for i in rx.items
         ],
+        masked=masked,
     )
+
+
+def earlier_rx_orders(session: Session, rx: Prescription) -> list[schemas.RxOrderOut]:
+    """The buyer's other orders with prescription drugs, newest first, with their Rx lines."""
+    query = select(Order).where(Order.user_id == rx.user_id, Order.requires_rx.is_(True))
+    if rx.consumed_order_id is not None:
+        query = query.where(Order.id != rx.consumed_order_id)
+    orders = session.scalars(query.order_by(Order.id.desc()).limit(EARLIER_ORDERS_SHOWN))
+    return [
+        schemas.RxOrderOut(
+            id=o.id,
+            number=o.number,
+            status=o.status,
+            created_at=o.created_at,
+            paid_at=o.paid_at,
+            prescription_id=o.prescription_id,
+            lines=[
+                schemas.RxOrderLineOut(
+                    product_id=line.product_id,
+                    name=" ".join(filter(None, (line.brand_name, line.generic_name, line.specification))),
+                    drug_class=line.drug_class,
+                    quantity=line.quantity,
+                )
+                for line in o.lines
+                if line.drug_class == "rx"
+            ],
+        )
+        for o in orders
+    ]
+
+
+def review_view(session: Session, rx: Prescription) -> schemas.PrescriptionReviewOut:
+    """What the reviewing pharmacist sees: the prescription (masked) and the buyer's earlier Rx orders."""
+    return schemas.PrescriptionReviewOut(
+        **view(session, rx, masked=True).model_dump(), earlier_rx_orders=earlier_rx_orders(session, rx)
+    )
+
+
+def reveal_patient(session: Session, viewer: User, rx_id: int, purpose: str) -> RevealOut:
+    """The patient's name and birth date in full, for the stated purpose (audited)."""
+    rx = get_or_404(session, Prescription, rx_id, "prescription")
+    birth = json.loads(rx.patient).get("birth_date") if rx.patient else None
+    values = {"patient_name": rx.patient_name, "patient_birth_date": birth}
+    return accounts.reveal(session, viewer, "prescription", rx.id, values, purpose, needs="rx:review")

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from medreach.catalog import service as catalog
-from medreach.orders import schemas
-from medreach.orders.prescriptions import approved_product_ids
+from medreach.orders import prescriptions, schemas
 from medreach.promotions import schemas as promotion_schemas
 from medreach.promotions import service as promotions
 from medreach.promotions.flash import FlashStock
@@ -44,12 +43,15 @@ def priced(
     products = {p.id: p for p in catalog.visible_by_ids(session, [pid for pid, _ in items])}
     items = [(pid, q) for pid, q in items if pid in products]
     b = promotions.quote(session, user, items, coupon_grant_id=coupon_grant_id, points=points, flash=flash)
-    approved = approved_product_ids(session, user.id if user else None)
-    facts = catalog.CardFacts(rx_unlocked=frozenset(approved))
+    user_id = user.id if user else None
+    usable = frozenset(prescriptions.usable_product_ids(session, user_id))
+    facts = catalog.CardFacts(
+        rx_unlocked=usable, rx_shown=frozenset(prescriptions.approved_product_ids(session, user_id))
+    )
     lines = []
     for line in b.lines:
         p = products[line.product_id]
-        rx_ok = p.id in approved
+        rx_ok = p.id in usable
         lines.append(
             schemas.CartLineOut(
                 product=catalog.card(p, facts),

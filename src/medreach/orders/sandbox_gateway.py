@@ -85,6 +85,29 @@ def verify(params: dict[str, Any], key: str, now: float | None = None) -> bool:
     return fresh and hmac.compare_digest(given, sign(params, key))
 
 
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object; anything else (not JSON, a list, a number) reads as an empty one, which no
+    signature check passes."""
+    try:
+        params = await request.json()
+    except ValueError:
+        return {}
+    return params if isinstance(params, dict) else {}
+
+
+def _positive_int(value: Any) -> int | None:
+    """A whole amount above zero, given as a number or as digits (what a signed form carries)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value)
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _texts(params: dict[str, Any], *names: str) -> bool:
+    """Whether each named parameter is a non-empty string."""
+    return all(isinstance(params.get(name), str) and params[name] for name in names)
+
+
 class SandboxGateway:
     def __init__(
         self,
@@ -155,14 +178,12 @@ class SandboxGateway:
 
         @app.post("/v1/trades")
         async def create_trade(request: Request):
-            params = await request.json()
+            params = await _json_object(request)
             key = gw._check(params)
             if not key:
                 return fail("invalid signature", 401)
-            try:
-                amount = int(params["amount_fen"])
-                assert amount > 0 and params["currency"] == "CNY" and params["out_trade_no"]
-            except (KeyError, ValueError, AssertionError):
+            amount = _positive_int(params.get("amount_fen"))
+            if amount is None or params.get("currency") != "CNY" or not _texts(params, "out_trade_no", "notify_url"):
                 return fail("invalid trade parameters")
             with gw.engine.begin() as conn:
                 trade = gw._trade(conn, merchant_id=params["merchant_id"], out_trade_no=params["out_trade_no"])
@@ -225,10 +246,13 @@ class SandboxGateway:
 
         @app.post("/v1/refunds")
         async def refund(request: Request):
-            params = await request.json()
+            params = await _json_object(request)
             key = gw._check(params)
             if not key:
                 return fail("invalid signature", 401)
+            amount = _positive_int(params.get("amount_fen"))
+            if amount is None or not _texts(params, "out_trade_no", "out_refund_no"):
+                return fail("invalid refund parameters")
             with gw.engine.begin() as conn:
                 trade = gw._trade(conn, merchant_id=params.get("merchant_id"), out_trade_no=params.get("out_trade_no"))
                 if not trade or trade["status"] != "SUCCESS":
@@ -244,8 +268,7 @@ class SandboxGateway:
                     .first()
                 )
                 if done is None:
-                    amount = int(params["amount_fen"])
-                    if amount <= 0 or trade["refunded_fen"] + amount > trade["amount_fen"]:
+                    if trade["refunded_fen"] + amount > trade["amount_fen"]:
                         return fail("refund exceeds the paid amount", 409)
                     refund_no = "SBR" + uuid.uuid4().hex[:20].upper()
                     conn.execute(

@@ -148,6 +148,7 @@ class OrderOut(BaseModel):
     adjustments: list[AdjustmentOut]
     history: list[StatusChangeOut]
     allowed_actions: list[str]
+    masked: bool = False  # the address's personal data masked (every staff view; the full values by reveal)
 
 
 class ReasonIn(InputModel):
@@ -175,12 +176,33 @@ class PaymentOut(BaseModel):
     paid_at: datetime | None
 
 
+Sex = Literal["male", "female"]
+Pregnancy = Literal["none", "pregnant", "breastfeeding", "planning"]  # planning: 备孕
+Relationship = Literal["self", "spouse", "parent", "child", "other"]
+
+
+class PatientIn(InputModel):
+    """The person who will take the medicine (用药人), as Chinese online pharmacies collect it with every
+    prescription: the pharmacist reviews against their sex, age, allergies and pregnancy. A birth date or an
+    age is required; pregnancy or breastfeeding only for a woman."""
+
+    name: Annotated[str, Field(min_length=1, max_length=32)]
+    sex: Sex
+    birth_date: date | None = None
+    age: Annotated[int, Field(ge=0, le=130)] | None = None
+    allergies: Annotated[str, Field(max_length=255)] = ""  # "" = no known drug allergies
+    pregnancy: Pregnancy = "none"
+    relationship: Relationship
+
+
 class EPrescriptionIn(InputModel):
     hospital: Annotated[str, Field(min_length=2, max_length=128)]
     doctor: Annotated[str, Field(min_length=1, max_length=64)]
     rx_number: Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
     issued_on: date
-    patient_name: Annotated[str, Field(min_length=1, max_length=32)]
+    # 处方管理办法 Art 18: valid on the day of issue; up to 3 days when the prescriber notes a longer validity.
+    validity_days: Annotated[int, Field(ge=1, le=3)] = 1
+    patient: PatientIn
     diagnosis: Annotated[str, Field(max_length=255)] = ""
     items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=20)]
 
@@ -189,6 +211,20 @@ class PrescriptionItemOut(BaseModel):
     product_id: int
     quantity: int
     name: str
+
+
+class PatientOut(BaseModel):
+    """The patient as the viewer may see them: for staff the name masked and the birth date left out (the age
+    shows); the full values through the audited reveal. Fields are null on prescriptions submitted before the
+    patient was collected."""
+
+    name: str | None
+    sex: Sex | None
+    birth_date: date | None
+    age: int | None
+    allergies: str | None
+    pregnancy: Pregnancy | None
+    relationship: Relationship | None
 
 
 class PrescriptionOut(BaseModel):
@@ -203,7 +239,8 @@ class PrescriptionOut(BaseModel):
     doctor: str
     rx_number: str
     issued_on: date | None
-    patient_name: str | None
+    valid_until: date | None
+    patient: PatientOut
     diagnosis: str | None
     reviewer_name: str
     reviewer_licence: str
@@ -212,7 +249,33 @@ class PrescriptionOut(BaseModel):
     order_id: int | None
     created_at: datetime
     items: list[PrescriptionItemOut]
+    masked: bool = False  # personal data masked (every staff view)
     duplicate: bool = False
+
+
+class RxOrderLineOut(BaseModel):
+    product_id: int
+    name: str
+    drug_class: str
+    quantity: int
+
+
+class RxOrderOut(BaseModel):
+    """One of the buyer's earlier orders with prescription drugs, as the reviewing pharmacist sees it."""
+
+    id: int
+    number: str
+    status: str
+    created_at: datetime
+    paid_at: datetime | None
+    prescription_id: int | None
+    lines: list[RxOrderLineOut]
+
+
+class PrescriptionReviewOut(PrescriptionOut):
+    """A prescription under review: the patient (masked) and the buyer's earlier Rx orders, newest first."""
+
+    earlier_rx_orders: list[RxOrderOut]
 
 
 class ReviewIn(InputModel):

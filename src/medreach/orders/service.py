@@ -14,12 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from medreach.accounts import service as accounts
+from medreach.accounts.schemas import RevealOut
 from medreach.catalog import service as catalog
 from medreach.catalog.schemas import RX_NOTICE
 from medreach.core.db import get_or_404
 from medreach.core.errors import AppError
 from medreach.core.events import emit
 from medreach.core.pagination import PageParams, paginate
+from medreach.core.security import mask_fields
 from medreach.ops.service import audit
 from medreach.orders import cart as carts
 from medreach.orders import payments, prescriptions, pricing, schemas, state
@@ -109,6 +111,7 @@ def _check_prescription(
         raise AppError(422, "RX_PRESCRIPTION_REQUIRED", field="prescription_id", product=rx_lines[0][0].sku)
     if rx.status not in ("pending", "approved") or rx.consumed_order_id is not None:
         raise AppError(409, "PRESCRIPTION_USED", field="prescription_id")
+    prescriptions.check_still_valid(rx, field="prescription_id")
     covered = {i.product_id: i.quantity for i in rx.items}
     for product, quantity in rx_lines:
         if covered.get(product.id, 0) < quantity:
@@ -489,18 +492,25 @@ STAFF_ACTIONS = {
 }
 
 
+# The shipping address's personal data and the rule that masks each field in staff views.
+ADDRESS_PII = {"recipient": "name", "phone": "phone", "detail": "street"}
+
+
 def view(session: Session, order: Order, staff: bool = False) -> schemas.OrderOut:
+    """An order as its buyer sees it, or as staff do (`staff=True`: the recipient, phone and street masked)."""
+    address = json.loads(order.address)
     return schemas.OrderOut(
         **{
             f: getattr(order, f)
             for f in schemas.OrderOut.model_fields
-            if f not in ("address", "lines", "history", "allowed_actions", "adjustments")
+            if f not in ("address", "lines", "history", "allowed_actions", "adjustments", "masked")
         },
         adjustments=[
             schemas.AdjustmentOut(**{f: getattr(a, f) for f in schemas.AdjustmentOut.model_fields})
             for a in promotions.adjustments_of(session, order.id)
         ],
-        address=json.loads(order.address),
+        address=mask_fields(address, ADDRESS_PII) if staff else address,
+        masked=staff,
         lines=[
             schemas.OrderLineOut(**{f: getattr(line, f) for f in schemas.OrderLineOut.model_fields})
             for line in order.lines
@@ -511,6 +521,14 @@ def view(session: Session, order: Order, staff: bool = False) -> schemas.OrderOu
         ],
         allowed_actions=(STAFF_ACTIONS if staff else CUSTOMER_ACTIONS).get(order.status, []),
     )
+
+
+def reveal_address(session: Session, viewer: User, order_id: int, purpose: str) -> RevealOut:
+    """The shipping address's recipient, phone and street in full, for the stated purpose (audited)."""
+    order = get_any(session, order_id)
+    address = json.loads(order.address)
+    values = {k: address.get(k) for k in ADDRESS_PII}
+    return accounts.reveal(session, viewer, "order", order.id, values, purpose, needs="orders:read_all")
 
 
 def get_own(session: Session, user: User, order_id: int) -> Order:

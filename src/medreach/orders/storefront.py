@@ -20,12 +20,15 @@ if TYPE_CHECKING:  # types only: users and products are read through their domai
 
 
 def facts_for(session: Session, viewer: User | None) -> catalog.FactsOf:
-    """The facts of products as this viewer sees them: the Rx products their approved prescriptions
-    unlock, ratings from approved reviews, and the running promotions' prices."""
+    """The facts of products as this viewer sees them: the Rx products they may buy now (an approved
+    prescription not yet used) and those whose images and instructions they may read (any approved one, used
+    or not), ratings from approved reviews, and the running promotions' prices."""
+    user_id = viewer.id if viewer else None
 
     def of(products: list[Product]) -> catalog.CardFacts:
         return catalog.CardFacts(
-            rx_unlocked=frozenset(prescriptions.approved_product_ids(session, viewer.id if viewer else None)),
+            rx_unlocked=frozenset(prescriptions.usable_product_ids(session, user_id)),
+            rx_shown=frozenset(prescriptions.approved_product_ids(session, user_id)),
             ratings=reviews.ratings(session, [p.id for p in products]),
             promo_prices=promotions.unit_prices(session, products),
         )
