@@ -23,9 +23,20 @@ ROUTER = ROOT / "frontend" / "src" / "router"
 SHOTS = os.environ.get("MEDREACH_LAYOUT_SHOTS")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
-# Storefront routes (as written in router/index.ts) -> the pages visited for them; {product} and {order} are filled
-# in from the demo. Guests see the login and registration pages, a signed-in customer the rest.
+# Storefront routes (as written in router/index.ts) -> the pages visited for them; {product}, {rx_product},
+# {category}, {order} and {cancelled_order} are filled in from the demo. Guests see the login and registration pages,
+# a signed-in customer the rest; the public pages are visited by a guest too (the header and the prices differ).
 GUEST_ROUTES = {"login": ["/login"], "register": ["/register"]}
+GUEST_PUBLIC = [
+    "/",
+    "/products",
+    "/products/{product}",
+    "/products/{rx_product}",
+    "/cart",
+    "/coupons",
+    "/flash-sales",
+    "/legal/privacy",
+]
 CUSTOMER_ROUTES = {
     "": ["/"],
     "legal/:name(terms|privacy)": ["/legal/terms", "/legal/privacy"],
@@ -36,16 +47,17 @@ CUSTOMER_ROUTES = {
     "account/membership": ["/account/membership"],
     "coupons": ["/coupons"],
     "flash-sales": ["/flash-sales"],
-    "products": ["/products", "/products?q=感冒"],
-    "products/:id(\\\\d+)": ["/products/{product}"],
+    "products": ["/products", "/products?q=感冒", "/products?category={category}&sort=price_asc"],
+    "products/:id(\\\\d+)": ["/products/{product}", "/products/{rx_product}"],
     "cart": ["/cart"],
     "checkout": ["/checkout"],
     "orders": ["/orders"],
-    "orders/:id(\\\\d+)": ["/orders/{order}"],
+    "orders/:id(\\\\d+)": ["/orders/{order}", "/orders/{cancelled_order}"],
     ":pathMatch(.*)*": ["/no-such-page"],
 }
 CONSOLE_GUEST = ["/console/login"]
-CONSOLE_EXTRA = ["/console/no-access"]
+# Pages the menu does not list, or a menu page in another state: a customer's timeline.
+CONSOLE_EXTRA = ["/console/no-access", "/console/events/timeline?user={customer}"]
 
 # Loaded: no loading mask or skeleton shows.
 LOADED_JS = (
@@ -123,11 +135,15 @@ def login_tokens(base: str, login: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def demo_ids(live_server) -> dict[str, int]:
-    """A product, and an order of the demo customer (placed here), plus something in the cart for checkout."""
+def demo_ids(live_server) -> dict[str, int | str]:
+    """An OTC and an Rx product, a category, the demo customer's id and two orders of theirs (placed here, one of them
+    cancelled), plus something in the cart for checkout."""
     headers = {"Authorization": f"Bearer {login_tokens(live_server, DEMO_CUSTOMER[0])['access_token']}"}
     with httpx.Client(base_url=f"{live_server}/api/v1", headers=headers, timeout=20) as api:
         product = api.get("/products", params={"drug_class": "otc_a", "limit": 1}).raise_for_status().json()["items"][0]
+        rx = api.get("/products", params={"drug_class": "rx", "limit": 1}).raise_for_status().json()["items"][0]
+        category = api.get("/categories").raise_for_status().json()[0]["code"]
+        me = api.get("/me").raise_for_status().json()
         addresses = api.get("/addresses").raise_for_status().json()
         if not addresses:
             address = {
@@ -141,17 +157,27 @@ def demo_ids(live_server) -> dict[str, int]:
             }
             addresses = [api.post("/addresses", json=address).raise_for_status().json()]
         item = {"product_id": product["id"], "quantity": 1}
-        order = (
+        order, cancelled = (
             api.post(
                 "/orders",
                 json={"address_id": addresses[0]["id"], "items": [item]},
-                headers={"Idempotency-Key": "layout-test-order"},
+                headers={"Idempotency-Key": f"layout-test-order-{n}"},
             )
             .raise_for_status()
             .json()
+            for n in (1, 2)
         )
+        if cancelled["status"] != "cancelled":  # a server kept from an earlier run answers with the same orders
+            api.post(f"/orders/{cancelled['id']}/cancel", json={"reason": ""}).raise_for_status()
         api.post("/cart/items", json=item).raise_for_status()
-    return {"product": product["id"], "order": order["id"]}
+    return {
+        "product": product["id"],
+        "rx_product": rx["id"],
+        "category": category,
+        "customer": me["id"],
+        "order": order["id"],
+        "cancelled_order": cancelled["id"],
+    }
 
 
 def start_in(page: Page, lang: str) -> None:
@@ -190,15 +216,37 @@ def check_all(page: Page, urls: list[str], lang: str) -> None:
     assert not found, f"layout problems at {width} px in {lang}: {json.dumps(found, ensure_ascii=False, indent=1)}"
 
 
+def english_only(page: Page, testid: str) -> list[str]:
+    """The texts of the elements with this test id (at least one), none of them with Chinese in it."""
+    elements = page.get_by_test_id(testid)
+    elements.first.wait_for()
+    texts = elements.all_inner_texts()
+    assert texts and not [x for x in texts if CJK.search(x)], (testid, texts)
+    return texts
+
+
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_storefront_fits(page: Page, live_server, demo_ids, lang):
     start_in(page, lang)
-    check_all(page, [u for urls in GUEST_ROUTES.values() for u in urls] + CONSOLE_GUEST, lang)
+    guest = [u for urls in GUEST_ROUTES.values() for u in urls] + [u.format(**demo_ids) for u in GUEST_PUBLIC]
+    check_all(page, guest + CONSOLE_GUEST, lang)
 
     sign_in(page, live_server, DEMO_CUSTOMER[0])
     urls = [u.format(**demo_ids) for urls in CUSTOMER_ROUTES.values() for u in urls]
     check_all(page, urls, lang)
     if lang == "en":
+        # Category names, the brand and the drug notices are English; the legally required Chinese wording of a
+        # notice may follow the English one (COMPLIANCE 3), never replace it.
+        page.goto("/")
+        english_only(page, "home-category")
+        assert "MedReach Pharmacy" in page.get_by_test_id("store-logo").inner_text()
+        page.goto(f"/products/{demo_ids['rx_product']}")
+        notice = page.get_by_test_id("product-rx-notice").inner_text()
+        assert notice.startswith("Prescription medicine"), notice
+        page.goto(f"/products/{demo_ids['product']}")
+        assert page.get_by_test_id("product-otc-notice").inner_text().startswith("Buy and use"), "OTC notice"
+        english_only(page, "product-dosage-form")
+        english_only(page, "product-pack")
         page.goto("/account/membership")
         levels = page.get_by_test_id("membership-level-row")
         levels.first.wait_for()
@@ -207,10 +255,11 @@ def test_storefront_fits(page: Page, live_server, demo_ids, lang):
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_console_fits(page: Page, live_server, lang):
+def test_console_fits(page: Page, live_server, demo_ids, lang):
     start_in(page, lang)
     sign_in(page, live_server, DEMO_STAFF["admin"][0])
-    check_all(page, [f"/console/{p}".rstrip("/") for p in console_paths()] + CONSOLE_EXTRA, lang)
+    extra = [u.format(**demo_ids) for u in CONSOLE_EXTRA]
+    check_all(page, [f"/console/{p}".rstrip("/") for p in console_paths()] + extra, lang)
     if lang == "en":
         page.goto("/console")
         permissions = page.get_by_test_id("dashboard-permission")
