@@ -73,3 +73,14 @@ def test_the_collector_routes_are_documented(client):
         assert body == schemas.collector_body(None if path in ("/v1/batch", "/v1/import") else path[4:])[
             "requestBody"]["content"]["application/json"]["schema"]
     assert "x-security-schemes" not in doc["paths"]["/v1/track"]["post"]
+
+
+@pytest.mark.parametrize("times", [
+    {"originalTimestamp": "0001-01-01", "sentAt": "9999-12-31T23:59:59Z"},  # the correction leaves the calendar
+    {"timestamp": "0001-01-01T00:00:00+05:00"},  # in UTC, the year before year 1
+    {"originalTimestamp": "9999-12-31T23:59:59-05:00"},
+])
+def test_a_time_at_the_calendars_edge_reads_as_when_it_was_received(times):
+    """Such times are ISO 8601 the collector takes; reading the event (the live view) must not fail on them."""
+    record, _ = collector.accept({"userId": "1", "event": "x", **times}, "track", None, 1, "2026-05-01T08:30:00.000Z")
+    assert collector.event_time(record) == "2026-05-01T08:30:00.000Z"

@@ -203,10 +203,13 @@ def event_time(record: dict) -> str:
     received = parse_time(record.get("receivedAt"))
     given, original, sent = (parse_time(record.get(k)) for k in ("timestamp", "originalTimestamp", "sentAt"))
     t: datetime | None
-    if given is not None:
-        t = given
-    elif original is not None and sent is not None and received is not None:
-        t = received - (sent - original)
-    else:
-        t = original or received
-    return iso(t) if t is not None else ""
+    try:
+        if given is not None:
+            t = given
+        elif original is not None and sent is not None and received is not None:
+            t = received - (sent - original)
+        else:
+            t = original or received
+        return iso(t) if t is not None else ""
+    except OverflowError:  # the correction, or UTC, takes a time of year 1 or 9999 off the calendar
+        return iso(received) if received is not None else ""
