@@ -1618,6 +1618,7 @@ const en: Messages = {
     notBuilt: 'The profiles have not been built yet (they build daily at 04:30 Beijing time, or run it now)',
     rebuild: 'Rebuild profiles',
     buildStarted: 'Rebuilding the profiles: follow it on the Data pipeline page',
+    pair: '{key}: {value}',
     buyersOnly: 'Buyers only',
     clearFilters: 'Clear filters',
     customerNo: 'Customer {id}',
@@ -1639,7 +1640,7 @@ const en: Messages = {
     activity: 'Behaviour',
     recentActivity: 'Events in the latest 90 days',
     segments: 'Segments',
-    behaviour: 'Behaviour',
+    behaviour: 'Behaviour analysis',
     segmentsSoon: "Once segments exist, the customer's segments show here.",
     health: 'Health tags',
     healthLocked:

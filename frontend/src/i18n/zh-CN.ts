@@ -1612,6 +1612,7 @@ const zhCN = {
     notBuilt: '用户画像尚未构建（每天凌晨 4:30 自动构建，也可手动运行）',
     rebuild: '重新计算画像',
     buildStarted: '已开始重新计算画像，可在“数据管道”查看进度',
+    pair: '{key}：{value}',
     buyersOnly: '只看已下单客户',
     clearFilters: '清除筛选',
     customerNo: '客户 {id}',
