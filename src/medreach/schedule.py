@@ -15,6 +15,7 @@ from medreach.core.scheduler import Cron, Every, Task
 from medreach.core.settings import Settings
 from medreach.orders import service as orders
 from medreach.pipeline import jobs, sources
+from medreach.profiles import tasks as profiles
 from medreach.tracking.relay import relay
 from medreach.tracking.tasks import compact_sealed
 
@@ -49,6 +50,13 @@ def tasks(settings: Settings, state: Any = None) -> list[Task]:
         pipeline_job("build_features", "0 4 * * *"),  # from the clean events
         pipeline_job("build_profiles", "30 4 * * *"),  # profiles and tags, after the features (profiles.tasks)
         pipeline_job("refresh_tags", "0 * * * *"),  # rule and imported tags whose own schedule came round
+        # Dynamic segments follow the store within seconds of a change (a build, a refreshed tag, a consent).
+        Task(
+            "refresh_segments",
+            Every(settings.segment_refresh_interval_seconds),
+            lambda due: profiles.refresh_segments(state.db, settings.lake_path),
+            exclusive=True,
+        ),
         # Connector sources configured by the operator (MEDREACH_PIPELINE_SOURCES), each on its own schedule.
         *(
             pipeline_job(jobs.source_job(source), source.schedule)

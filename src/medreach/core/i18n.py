@@ -236,6 +236,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "用户画像尚未构建，请先运行“构建用户画像与标签”",
         "The customer profiles have not been built yet: run build_profiles first",
     ),
+    "SEGMENT_EXISTS": ("分群名称“{name}”已存在", "A segment named {name} exists"),
+    "SEGMENT_EXCLUSION_INVALID": ("没有编号为 {segment} 的其他分群", "There is no other segment with the id {segment}"),
+    "SEGMENT_IMPACT_ASSESSMENT_REQUIRED": (
+        "使用健康数据或敏感标签的分群须填写个人信息保护影响评估编号",
+        "A segment that uses health data or a sensitive tag needs the id of its personal information impact assessment",
+    ),
+    "SEGMENT_IN_USE": (
+        "分群“{segment}”排除了此分群，请先修改它",
+        "The segment {segment} excludes this one: change it first",
+    ),
     # profiles: behaviour analysis
     "BEHAVIOUR_NO_DATA": (
         "尚无清洗后的行为事件，请先运行“清洗行为事件并按日汇总”",

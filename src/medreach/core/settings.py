@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     jobs_enabled: bool = True  # in-process periodic jobs (order expiry); off in tests that drive them by hand
     order_expiry_interval_seconds: int = 30
     event_relay_interval_seconds: float = 2.0  # server-side domain events reach the event log this fast
+    segment_refresh_interval_seconds: float = 5.0  # dynamic segments follow a change of the profile store this fast
 
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 6 * 1_048_576

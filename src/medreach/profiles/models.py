@@ -1,12 +1,12 @@
 """The profiles domain's tables. The values themselves live in the lake (`profiles/store.py`); the database keeps
-what people edit and what must be consistent: the tag catalogue."""
+what people edit and what must be consistent: the tag catalogue, the segments and their members and history."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medreach.core.db import Base, Timestamped
@@ -38,3 +38,59 @@ class TagDefinition(Timestamped, Base):
     customers: Mapped[int | None] = mapped_column(Integer)  # how many have a value
     computed_at: Mapped[datetime | None] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=1)  # raised by every change of the definition
+
+
+SEGMENT_KINDS = ("static", "dynamic")
+SEGMENT_PURPOSES = ("marketing", "analysis")
+
+
+class Segment(Timestamped, Base):
+    """A segment (用户分群): the customers a condition tree selects (the rule tags' language, `tags.check_tree`),
+    less the members of the segments it excludes, less minors when it is for marketing. A static segment is a
+    snapshot taken when it is computed; a dynamic one is recomputed on its schedule and whenever the store
+    changes. Its members are `segment_members`, every entry and exit `segment_changes`."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # SEGMENT_KINDS
+    purpose: Mapped[str] = mapped_column(String(16))  # SEGMENT_PURPOSES: marketing segments never hold minors
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the condition tree
+    exclusions: Mapped[list[int]] = mapped_column(JSON, default=list)  # ids of segments whose members are left out
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+    schedule: Mapped[str | None] = mapped_column(String(64))  # cron, Beijing time (dynamic); None: on changes only
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)  # the tree reads health data
+    impact_assessment_id: Mapped[str | None] = mapped_column(String(64))  # required when sensitive (PIPL Art 55)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # raised by every change of what it selects
+    size: Mapped[int | None] = mapped_column(Integer)  # members at the last computation
+    entered: Mapped[int | None] = mapped_column(Integer)  # who entered and left at the last computation
+    left: Mapped[int | None] = mapped_column(Integer)
+    computed_at: Mapped[datetime | None] = mapped_column()
+    computed_build: Mapped[str | None] = mapped_column(String(64))  # the store version it was computed on
+    computed_version: Mapped[int | None] = mapped_column(Integer)  # the segment's version it was computed at
+
+
+class SegmentMember(Base):
+    """A customer in a segment now, since when."""
+
+    __tablename__ = "segment_members"
+
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    since: Mapped[datetime] = mapped_column()
+
+
+class SegmentChange(Base):
+    """One customer entering or leaving a segment: the membership history."""
+
+    __tablename__ = "segment_changes"
+    __table_args__ = (Index("ix_segment_changes_segment_at", "segment_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    change: Mapped[str] = mapped_column(String(8))  # entered | left
+    reason: Mapped[str] = mapped_column(String(16), default="compute")  # compute | consent
+    at: Mapped[datetime] = mapped_column()

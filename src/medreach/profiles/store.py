@@ -454,3 +454,14 @@ def apply_scores(customers: pa.Table, column: str, scores: pa.Table) -> pa.Table
 def load_scores(lake_dir: Path, column: str) -> pa.Table | None:
     path = scores_file(lake_dir, column)
     return pq.read_table(path) if path.exists() else None
+
+
+def version(lake_dir: Path) -> str | None:
+    """The published store's version: its build and the latest change of any of its tables (a refreshed tag,
+    a model's scores, a customer's health rows removed), or None before the first build. Readers that keep
+    results (dynamic segments) recompute when it changes."""
+    meta = manifest(lake_dir)
+    if meta is None:
+        return None
+    stamps = [os.stat(f).st_mtime_ns for name in TABLES for f in files(lake_dir, name) if os.path.exists(f)]
+    return f"{meta.get('build', '')}:{max(stamps, default=0)}"

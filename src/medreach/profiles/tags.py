@@ -254,11 +254,14 @@ def _bad(path: str, reason: str) -> AppError:
     return AppError(422, "CONDITION_INVALID", field=path, reason=reason)
 
 
-def check_tree(tree: Any, catalogue: dict[str, dict[str, Any]], path: str = "definition.when") -> None:
+def check_tree(
+    tree: Any, catalogue: dict[str, dict[str, Any]], path: str = "definition.when", *, segment: bool = False
+) -> None:
     """Refuse a condition tree this evaluator cannot run or a tag may not use, naming the place. Rule tags read
     non-sensitive data only (health conditions and sensitive tags stay in segments, with an impact assessment),
     and tag conditions name built-in or imported tags (rule tags are computed together, so they cannot depend
-    on one another)."""
+    on one another). A segment's tree (`segment=True`) may also read health conditions, sensitive tags and rule
+    tags (their values are in the store when a segment is computed)."""
     count = [0]
 
     def walk(node: Any, where: str, depth: int) -> None:
@@ -280,13 +283,15 @@ def check_tree(tree: Any, catalogue: dict[str, dict[str, Any]], path: str = "def
         elif "field" in node:
             _check_field(node, where)
         elif "tag" in node:
-            _check_tag(node, where, catalogue)
+            _check_tag(node, where, catalogue, segment)
         elif "event" in node:
             _check_event(node, where)
         elif "health" in node:
-            raise AppError(422, "TAG_SENSITIVE_SOURCE", field=where)
+            if not segment:
+                raise AppError(422, "TAG_SENSITIVE_SOURCE", field=where)
+            _check_health(node, where)
         else:
-            raise _bad(where, "one of all, any, not, field, tag, event")
+            raise _bad(where, "one of all, any, not, field, tag, event" + (", health" if segment else ""))
 
     walk(tree, path, 1)
 
@@ -326,14 +331,14 @@ def _check_value(where: str, kind: str, op: str, value: Any) -> None:
         raise _bad(where, f"not a value for {op} on a {kind} column")
 
 
-def _check_tag(node: dict, where: str, catalogue: dict[str, dict[str, Any]]) -> None:
+def _check_tag(node: dict, where: str, catalogue: dict[str, dict[str, Any]], segment: bool = False) -> None:
     code = node["tag"]
     spec = catalogue.get(code) if isinstance(code, str) else None
     if spec is None:
         raise _bad(f"{where}.tag", f"no tag {code!r} in the catalogue")
-    if spec["sensitive"]:
+    if spec["sensitive"] and not segment:
         raise AppError(422, "TAG_SENSITIVE_SOURCE", field=f"{where}.tag")
-    if spec["kind"] == "rule":
+    if spec["kind"] == "rule" and not segment:
         raise _bad(f"{where}.tag", "a rule tag cannot depend on another rule tag")
     if set(node) - {"tag", "op", "value"}:
         raise _bad(where, "a tag condition has tag, op and value")
@@ -357,6 +362,40 @@ def _check_event(node: dict, where: str) -> None:
             raise _bad(f"{where}.{key}", f"a whole number from 1 to {top}")
 
 
+def _check_health(node: dict, where: str) -> None:
+    """A health condition (segments only): customers with the inferred condition, optionally at least a confidence
+    and with a refill of one of its medicines due within `refill_within_days` days of the store's day."""
+    if set(node) - {"health", "min_confidence", "refill_within_days"}:
+        raise _bad(where, "a health condition has health, min_confidence and refill_within_days")
+    if not isinstance(node["health"], str) or node["health"] not in health.rules().conditions:
+        raise _bad(f"{where}.health", f"one of {sorted(health.rules().conditions)}")
+    confidence = node.get("min_confidence")
+    if confidence is not None and not (
+        isinstance(confidence, int | float) and not isinstance(confidence, bool) and 0 <= confidence <= 1
+    ):
+        raise _bad(f"{where}.min_confidence", "a number from 0 to 1")
+    days = node.get("refill_within_days")
+    if days is not None and not (isinstance(days, int) and not isinstance(days, bool) and 0 <= days <= 365):
+        raise _bad(f"{where}.refill_within_days", "a whole number from 0 to 365")
+
+
+def reads_sensitive(tree: Any, catalogue: dict[str, dict[str, Any]]) -> bool:
+    """Whether a (checked) tree reads health data: a health condition or a sensitive tag."""
+    if not isinstance(tree, dict):
+        return False
+    if "health" in tree:
+        return True
+    if isinstance(tree.get("tag"), str) and catalogue.get(tree["tag"], {}).get("sensitive"):
+        return True
+    children: list[Any] = []
+    for key in ("all", "any"):
+        if isinstance(tree.get(key), list):
+            children.extend(tree[key])
+    if "not" in tree:
+        children.append(tree["not"])
+    return any(reads_sensitive(c, catalogue) for c in children)
+
+
 def uses_tags(tree: Any) -> set[str]:
     """The tag codes a tree reads."""
     if isinstance(tree, dict):
@@ -378,6 +417,7 @@ class Scope:
     tags: ir.Table
     activity: ir.Table
     as_of_day: date
+    health: ir.Table | None = None  # segments only: the health table (consenting customers' rows)
 
 
 def members(scope: Scope, tree: dict[str, Any]) -> ir.Table:
@@ -403,12 +443,30 @@ def members(scope: Scope, tree: dict[str, Any]) -> ir.Table:
             column = t.score if op in ("gt", "ge", "lt", "le") else t.value
             t = t.filter(_predicate(column, op, tree.get("value")))
         return t.select("user_id").distinct()
+    if "health" in tree:
+        return _health_members(scope, tree)
     a = scope.activity
     a = a.filter((a.event == tree["event"]) & _category(a, tree.get("category")))
     if tree.get("within_days"):
         a = a.filter(a.day > scope.as_of_day - timedelta(days=tree["within_days"]))
     counted = a.group_by("user_id").aggregate(n=a["count"].sum())
     return counted.filter(counted.n >= tree.get("min", 1)).select("user_id")
+
+
+def _health_members(scope: Scope, tree: dict[str, Any]) -> ir.Table:
+    """Customers with the health condition (rows exist only for consenting customers, and the customer table's
+    consent column must agree), at least `min_confidence`, a refill due from the store's day to `refill_within_days`
+    days after it."""
+    if scope.health is None:
+        return scope.customers.select("user_id").filter(ibis.literal(False))
+    h = scope.health.filter(scope.health.condition == tree["health"])
+    if tree.get("min_confidence") is not None:
+        h = h.filter(h.confidence >= tree["min_confidence"])
+    if tree.get("refill_within_days") is not None:
+        last = scope.as_of_day + timedelta(days=tree["refill_within_days"])
+        h = h.filter(h.next_refill_date.between(scope.as_of_day, last))
+    consenting = scope.customers.filter(scope.customers.consent_health_profile.fill_null(False))
+    return h.select("user_id").distinct().semi_join(consenting, "user_id").select("user_id")
 
 
 def _category(a: ir.Table, category: str | None) -> ir.BooleanValue:

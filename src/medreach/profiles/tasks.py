@@ -7,6 +7,8 @@ listener to accounts' consent hooks.
 - build_profiles: the whole store (`build.build`), then each tag's coverage; daily after build_features.
 - refresh_tag: one rule or imported tag (params: code), from the console's refresh button.
 - refresh_tags: every rule or imported tag whose own schedule has fired since it was computed; hourly.
+- refresh_segments (a scheduler task, not a recorded job: it runs every few seconds): the dynamic segments that
+  are due (`segments.due_segments`: the store changed, the definition changed, their schedule came round).
 
 Their schedules are declared with every other periodic task, in `medreach.schedule`.
 """
@@ -14,12 +16,14 @@ Their schedules are declared with every other periodic task, in `medreach.schedu
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from medreach.accounts import consents
 from medreach.core.settings import Settings
 from medreach.pipeline import jobs
 from medreach.pipeline.jobs import Job, JobContext
-from medreach.profiles import build, health, service, store
+from medreach.profiles import build, health, segments, service, store
 
 
 def _build_profiles(ctx: JobContext) -> dict:
@@ -108,6 +112,14 @@ JOBS = (
 )
 
 
+def refresh_segments(db: Any, lake_dir: Path) -> dict[str, tuple[int, int]]:
+    """Recompute the dynamic segments that are due; returns (entered, left) by segment name (empty: none due)."""
+    if not store.built(lake_dir):
+        return {}
+    with db.session() as s:
+        return segments.refresh_dynamic(s, lake_dir)
+
+
 def register() -> None:
     """Add the profile jobs to the pipeline's registry (idempotent)."""
     for job in JOBS:
@@ -115,8 +127,9 @@ def register() -> None:
 
 
 def install(settings: Settings) -> None:
-    """Register the jobs, and the consent listener that removes a customer's health rows at once when they
-    withdraw their health_profile consent (for the lake of these settings)."""
+    """Register the jobs, and the consent listeners that remove a customer's health rows and their memberships
+    of segments that read health data at once when they withdraw their health_profile consent (for the lake of
+    these settings)."""
     register()
     lake = settings.lake_path
 
@@ -124,3 +137,5 @@ def install(settings: Settings) -> None:
         health.consent_changed(lake, user_id, purpose, granted)
 
     consents.on_change("profiles.health", withdrawn)
+    # after the health rows: the customer leaves every segment that reads health data at once
+    consents.on_change("profiles.segments", segments.consent_withdrawn)
