@@ -37,6 +37,8 @@ const STATE_WORDS: Record<string, string> = {
   ORDER_NOT_PAYABLE: 'orderStatus',
   PROMO_STATE_CONFLICT: 'adminPromo.states',
   COUPON_NOT_AVAILABLE: 'adminPromo.states',
+  PRESCRIPTION_ALREADY_REVIEWED: 'rx.statuses',
+  REVIEW_ALREADY_MODERATED: 'adminReviews.statuses',
 }
 
 /** The UI's message for a refusal because of a state, the state in words (never the raw `（ended）`); '' if none. */

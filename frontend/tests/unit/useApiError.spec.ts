@@ -13,6 +13,15 @@ describe('describeError', () => {
     expect(describeError(err)).toBe('The coupon cannot be used now (Ended)')
   })
 
+  it("names an already reviewed prescription's and moderated review's state in words", () => {
+    const rx = problem(409, { code: 'PRESCRIPTION_ALREADY_REVIEWED', detail: '处方已审核（approved）', current: 'approved' })
+    const review = problem(409, { code: 'REVIEW_ALREADY_MODERATED', detail: '评价已审核（rejected）', current: 'rejected' })
+    expect(describeError(rx)).not.toContain('approved')
+    setLocale('en')
+    expect(describeError(rx)).toBe('This prescription has already been reviewed (Approved)')
+    expect(describeError(review)).toBe('This review has already been moderated (Rejected)')
+  })
+
   it('keeps the message without a state the UI has no word for', () => {
     const err = problem(409, { code: 'COUPON_NOT_AVAILABLE', detail: '优惠券当前不可用（not claimable）', current: 'not claimable' })
     expect(describeError(err)).toBe('优惠券当前不可用')
