@@ -1,6 +1,7 @@
 """The online pharmacy's flows in Chromium, at desktop and phone sizes: a guest finds an OTC medicine by
 pinyin, puts it in the cart, signs up at checkout and pays on the sandbox gateway; a customer orders a
-prescription drug with an uploaded prescription that a pharmacist approves in the console before payment;
+prescription drug with an uploaded prescription and its patient, which a pharmacist approves in the console
+(seeing the patient masked, with the age) before payment, and then reads the drug's leaflet;
 a product on the online-sale negative list cannot be found or opened."""
 
 import os
@@ -133,6 +134,19 @@ def test_rx_order_waits_for_the_pharmacist_then_is_paid(page: Page, browser: Bro
     expect(page.get_by_test_id("rx-file-error")).to_be_visible()
     page.get_by_test_id("rx-file").set_input_files(str(unique_png(tmp_path / "rx.png")))
     expect(page.get_by_test_id("rx-file-preview")).to_be_visible()
+    # The patient (用药人) goes with the prescription: without a name and an age it is refused in the page.
+    patient = page.get_by_test_id("patient-fields")
+    expect(patient).to_be_visible()
+    page.get_by_test_id("rx-submit").click()
+    expect(patient.locator(".el-form-item__error")).to_have_count(2)
+    page.get_by_test_id("patient-name").fill("赵小红")
+    page.get_by_test_id("patient-age-mode-age").click()
+    page.locator("[data-testid=patient-age] input, input[data-testid=patient-age]").fill("36")
+    page.get_by_test_id("patient-allergies").fill("青霉素")
+    expect(page.get_by_test_id("patient-pregnancy")).to_be_visible()  # asked for a woman only
+    page.get_by_test_id("patient-sex-male").click()
+    expect(page.get_by_test_id("patient-pregnancy")).to_have_count(0)
+    page.get_by_test_id("patient-sex-female").click()
     page.get_by_test_id("rx-submit").click()
 
     expect(page).to_have_url(re.compile(r"/checkout\?items=\d+(:|%3A)1&prescription=\d+"))
@@ -166,6 +180,14 @@ def test_rx_order_waits_for_the_pharmacist_then_is_paid(page: Page, browser: Bro
         expect(ph.get_by_test_id("rx-detail-item")).to_contain_text("× 1")
         expect(ph.get_by_test_id("rx-file-image")).to_be_visible()
         expect(ph.get_by_test_id("rx-detail-order")).to_contain_text("#")
+        # The patient, the name masked and the age shown; the buyer has no earlier prescription orders.
+        expect(ph.get_by_test_id("rx-patient-name")).to_have_text("赵*红")
+        expect(ph.get_by_test_id("rx-patient-age")).to_have_text("36 岁")
+        expect(ph.get_by_test_id("rx-patient-sex")).to_have_text("女")
+        expect(ph.get_by_test_id("rx-patient-allergies")).to_have_text("青霉素")
+        expect(ph.get_by_test_id("rx-patient-relationship")).to_have_text("本人")
+        expect(ph.get_by_test_id("rx-no-earlier-orders")).to_be_visible()
+        expect(ph.get_by_test_id("rx-patient-reveal")).to_have_count(0)  # pharmacists hold no pii:reveal
         ph.get_by_test_id("rx-approve").click()
         expect(detail).to_have_attribute("data-status", "approved")
         expect(ph.get_by_test_id("rx-detail-reviewer")).to_contain_text("王药师")
@@ -179,6 +201,11 @@ def test_rx_order_waits_for_the_pharmacist_then_is_paid(page: Page, browser: Bro
     card = page.locator(f"[data-testid=rx-card][data-rx-id='{rx_id}']")
     expect(card).to_have_attribute("data-status", "consumed")
     expect(card.get_by_test_id("rx-card-reviewer")).to_contain_text("王药师")
+
+    # Bought with an approved prescription: the leaflet and the package now show to this customer.
+    page.goto(f"/products/{rx['id']}")
+    expect(page.get_by_test_id("product-image")).to_be_visible()
+    expect(page.get_by_test_id("product-info-locked")).to_have_count(0)
 
 
 def test_a_product_on_the_negative_list_cannot_be_found(page: Page, live_server: str):

@@ -64,8 +64,11 @@ import type {
   OrderItemInput,
   OrderStatus,
   Payment,
+  PatientInput,
   Prescription,
+  PrescriptionReview,
   PrescriptionStatus,
+  RevealResult,
   ProductAdmin,
   ProductDetail,
   ProductInput,
@@ -182,6 +185,9 @@ export interface AuditQuery {
 export const adminApi = {
   listUsers: (query: UserListQuery) => api.get<Page<StaffUser>>('/admin/users', { ...query }),
   getUser: (id: StaffUser['id']) => api.get<StaffUserDetail>(`/admin/users/${id}`),
+  /** A customer's e-mail, phone, real name and ID number in full, for a stated purpose (audited). */
+  revealUser: (id: StaffUser['id'], purpose: string) =>
+    api.post<RevealResult>(`/admin/users/${id}/reveal`, { purpose }),
   createUser: (input: CreateStaffInput) => api.post<StaffUser>('/admin/users', input),
   updateUser: (id: StaffUser['id'], patch: UpdateUserInput) => api.patch<StaffUser>(`/admin/users/${id}`, patch),
 
@@ -252,10 +258,11 @@ export const orderApi = {
 // ---------------------------------------------------------------- prescriptions
 
 export const rxApi = {
-  upload: (file: File | Blob, filename: string, items: OrderItemInput[]) => {
+  upload: (file: File | Blob, filename: string, items: OrderItemInput[], patient: PatientInput) => {
     const form = new FormData()
     form.append('file', file, filename)
     form.append('items', JSON.stringify(items))
+    form.append('patient', JSON.stringify(patient))
     form.append('filename', filename)
     return api.post<Prescription>('/prescriptions', form)
   },
@@ -315,6 +322,8 @@ export const adminOrderApi = {
   refund: (id: number, decision: 'approve' | 'reject', reason: string) =>
     api.post<Order>(`/admin/orders/${id}/refund`, { decision, reason }),
   cancel: (id: number, reason: string) => api.post<Order>(`/admin/orders/${id}/cancel`, { reason }),
+  /** The shipping address's recipient, phone and street in full, for a stated purpose (audited). */
+  reveal: (id: number, purpose: string) => api.post<RevealResult>(`/admin/orders/${id}/reveal`, { purpose }),
 }
 
 // ---------------------------------------------------------------- console: pharmacist, moderation
@@ -322,10 +331,12 @@ export const adminOrderApi = {
 export const adminRxApi = {
   list: (query: { status?: PrescriptionStatus | ''; limit?: number; offset?: number }) =>
     api.get<Page<Prescription>>('/admin/prescriptions', { ...query }),
-  get: (id: number) => api.get<Prescription>(`/admin/prescriptions/${id}`),
+  get: (id: number) => api.get<PrescriptionReview>(`/admin/prescriptions/${id}`),
   file: (id: number) => requestBlob(`/admin/prescriptions/${id}/file`),
   review: (id: number, decision: 'approve' | 'reject', reason: string) =>
-    api.post<Prescription>(`/admin/prescriptions/${id}/review`, { decision, reason }),
+    api.post<PrescriptionReview>(`/admin/prescriptions/${id}/review`, { decision, reason }),
+  /** The patient's name and birth date in full, for a stated purpose (audited). */
+  reveal: (id: number, purpose: string) => api.post<RevealResult>(`/admin/prescriptions/${id}/reveal`, { purpose }),
 }
 
 export const adminReviewApi = {

@@ -564,6 +564,8 @@ export interface Order {
   history: StatusChange[]
   /** Customer: pay, cancel, confirm, refund, review. Staff: ship, approve_refund, reject_refund, cancel. */
   allowed_actions: string[]
+  /** Staff views: the address's recipient, phone and street masked (the full values by reveal). */
+  masked?: boolean
 }
 
 export interface Payment {
@@ -601,7 +603,9 @@ export interface Prescription {
   doctor: string
   rx_number: string
   issued_on: string | null
-  patient_name: string | null
+  /** An e-prescription's last valid day (处方管理办法 Art 18: the day of issue, at most 3 days). */
+  valid_until: string | null
+  patient: PatientOut
   diagnosis: string | null
   reviewer_name: string
   reviewer_licence: string
@@ -610,7 +614,59 @@ export interface Prescription {
   order_id: number | null
   created_at: string
   items: PrescriptionItem[]
+  /** Staff views: the patient's name masked and the birth date left out (the full values by reveal). */
+  masked?: boolean
   duplicate?: boolean
+}
+
+export type PatientSex = 'male' | 'female'
+export type PatientPregnancy = 'none' | 'pregnant' | 'breastfeeding' | 'planning'
+export type PatientRelationship = 'self' | 'spouse' | 'parent' | 'child' | 'other'
+export const PATIENT_PREGNANCIES: PatientPregnancy[] = ['none', 'pregnant', 'breastfeeding', 'planning']
+export const PATIENT_RELATIONSHIPS: PatientRelationship[] = ['self', 'spouse', 'parent', 'child', 'other']
+
+/** The person who takes the medicine (用药人): a birth date or an age is required. */
+export interface PatientInput {
+  name: string
+  sex: PatientSex
+  birth_date?: string | null
+  age?: number | null
+  allergies: string
+  pregnancy: PatientPregnancy
+  relationship: PatientRelationship
+}
+
+/** The patient as the viewer may see them (null on prescriptions from before the patient was collected). */
+export interface PatientOut {
+  name: string | null
+  sex: PatientSex | null
+  birth_date: string | null
+  age: number | null
+  allergies: string | null
+  pregnancy: PatientPregnancy | null
+  relationship: PatientRelationship | null
+}
+
+export interface RxOrderLine {
+  product_id: number
+  name: string
+  drug_class: string
+  quantity: number
+}
+
+/** One of the buyer's earlier orders with prescription drugs, as the reviewing pharmacist sees it. */
+export interface RxOrder {
+  id: number
+  number: string
+  status: OrderStatus
+  created_at: string
+  paid_at: string | null
+  prescription_id: number | null
+  lines: RxOrderLine[]
+}
+
+export interface PrescriptionReview extends Prescription {
+  earlier_rx_orders: RxOrder[]
 }
 
 export interface EPrescriptionInput {
@@ -618,9 +674,19 @@ export interface EPrescriptionInput {
   doctor: string
   rx_number: string
   issued_on: string
-  patient_name: string
+  /** 1 (the day of issue) to 3 days, when the prescriber says so. */
+  validity_days: number
+  patient: PatientInput
   diagnosis: string
   items: OrderItemInput[]
+}
+
+/** The full values of a record's masked personal fields, read for a stated purpose (audited). */
+export interface RevealResult {
+  subject_type: string
+  subject_id: number
+  values: Record<string, string | null>
+  purpose: string
 }
 
 export type ReviewStatus = 'pending' | 'approved' | 'rejected'
