@@ -67,7 +67,7 @@ def customers(
 def customer_profile(
     user_id: IdPath, request: Request, session: DbSession, viewer: Annotated[User, require("profiles:read")]
 ):
-    """The customer 360 (personal data masked unless profiles:read_sensitive; health tags apart)."""
+    """The customer 360 (personal data masked for every viewer, as accounts masks it; health tags apart)."""
     return service.customer_profile(session, lake(request), viewer, user_id)
 
 
