@@ -260,9 +260,11 @@ def test_customers_are_filtered_by_their_profile(client, staff, world, db):
     assert (both["total"], [r["id"] for r in both["items"]]) == (1, [b["id"]])
     none = client.get(url, headers=marketer, params={"q": b["phone"], "rfm_group": group_a}).json()
     assert (none["total"], none["items"]) == (0, [])
+    nobody = client.get(url, headers=marketer, params={"q": "无此人", "city_tier": 2})
+    assert nobody.status_code == 200 and nobody.json()["total"] == 0
     with db.session() as s:
         entries = s.query(AuditEntry).filter_by(action="profiles.list", actor_id=viewer_user["id"]).all()
-        assert len(entries) == 6 and entries[0].detail["filters"] == {"rfm_group": group_a}
+        assert len(entries) == 7 and entries[0].detail["filters"] == {"rfm_group": group_a}
     for bad in ({"rfm_group": "VIP"}, {"city_tier": 5}, {"age_band": "10-17"}, {"min_orders": -1}):
         assert client.get(url, headers=marketer, params=bad).status_code == 422, bad
 

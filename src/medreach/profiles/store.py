@@ -260,6 +260,8 @@ def find_customers(
 ) -> tuple[list[str], int]:
     """The ids of the customers whose row matches every filter of `where` (rfm_group, city_tier, age_band: equal;
     min_orders: at least), newest id first, one page of them, and how many match; only among `among` if given."""
+    if among is not None and not among:
+        return [], 0
     try:
         source = relation(lake_dir, "customers")
     except StoreMissing:
