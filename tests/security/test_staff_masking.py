@@ -11,6 +11,8 @@ from medreach.ops.models import AuditEntry
 from tests.conftest import problem_code
 from tests.orders.test_orders import place
 from tests.orders.test_prescriptions import PATIENT, upload
+from tests.tracking.test_collector import source  # noqa: F401 (fixture)
+from tests.tracking.test_identity import send
 
 FULL = {"recipient": "张三", "phone": "13800138000", "detail": "科技园 1 号"}
 MASKED = {"recipient": "张*", "phone": "138****8000", "detail": "科技园****"}
@@ -138,3 +140,26 @@ def test_people_search_and_customer_360_are_masked(client, register, admin):
     assert page.status_code == 200, page.text
     assert page.json()["user"]["phone"] == "138****4321" and page.json()["user"]["masked"] is True
     assert "13887654321" not in page.text and "李四" not in page.text
+
+
+def test_the_timeline_and_the_live_view_mask_what_clients_sent_as_personal_traits(client, source, register, staff):
+    user, _, _ = register()
+    uid = str(user["id"])
+    send(client, source["write_key"],
+         {"type": "identify", "anonymousId": "anon-pii", "userId": uid,
+          "traits": {"name": "王五", "phone": "13712345678", "email": "wangwu@example.com", "gender": "男",
+                     "address": {"city": "成都", "street": "天府大道 100 号"}}},
+         {"type": "track", "userId": uid, "event": "Product Viewed",
+          "properties": {"name": "板蓝根颗粒", "product_id": 1, "contact": {"mobile": "13712345678"}}})
+    _, admin_headers = staff("admin")
+    timeline = client.get(f"/api/v1/admin/users/{uid}/timeline", headers=admin_headers)
+    assert timeline.status_code == 200, timeline.text
+    live = client.get("/api/v1/admin/events/live", headers=admin_headers, params={"user": uid})
+    for answer in (timeline, live):
+        text = answer.text
+        assert "13712345678" not in text and "王五" not in text and "wangwu@" not in text and "天府大道" not in text
+        assert "137****5678" in text and "成都" in text and "板蓝根颗粒" in text  # masked, not dropped
+    events = timeline.json()["events"]
+    identify = next(e for e in events if e["type"] == "identify")
+    traits = identify["traits"] if isinstance(identify["traits"], dict) else json.loads(identify["traits"])
+    assert traits["name"] == "王*" and traits["email"] == "w***@example.com" and traits["gender"] == "男"

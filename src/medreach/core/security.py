@@ -192,3 +192,37 @@ PERSONAL_MASKS = {
 def mask_fields(values: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
     """`values` with each field named in `kinds` masked by the rule for its kind of personal data."""
     return {k: PERSONAL_MASKS[kinds[k]](v) if k in kinds else v for k, v in values.items()}
+
+
+# Keys under which free-form data sent by clients (tracking traits and properties) names a person's identifiers.
+PERSONAL_KEYS = {
+    **dict.fromkeys(("name", "firstname", "lastname", "first_name", "last_name", "realname", "real_name"), "name"),
+    **dict.fromkeys(("username", "recipient", "patient_name", "contact"), "name"),
+    **dict.fromkeys(("phone", "mobile", "phone_number", "phonenumber", "tel", "telephone"), "phone"),
+    **dict.fromkeys(("email", "e_mail", "mail"), "email"),
+    **dict.fromkeys(("id_number", "idnumber", "id_card", "idcard"), "id_number"),
+    **dict.fromkeys(("street", "detail", "address", "address_line", "line1", "line2"), "street"),
+}
+
+
+# In an event's properties a "name" (a product's, a page's) or an "address" names no person.
+UNAMBIGUOUS_PERSONAL_KEYS = {
+    k: kind for k, kind in PERSONAL_KEYS.items() if k not in ("name", "username", "contact", "detail", "address")
+}
+
+
+def mask_personal(value: Any, keys: dict[str, str] = PERSONAL_KEYS) -> Any:
+    """Data of unknown shape (a client's traits, say) with every value under a personal key masked by its rule,
+    at any depth; a nested object under such a key (an address with its city) is walked, not masked whole."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            kind = keys.get(str(k).lower())
+            if kind and not isinstance(v, dict | list):
+                out[k] = PERSONAL_MASKS[kind](v if isinstance(v, str) or v is None else str(v))
+            else:
+                out[k] = mask_personal(v, keys)
+        return out
+    if isinstance(value, list):
+        return [mask_personal(v, keys) for v in value]
+    return value

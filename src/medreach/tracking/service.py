@@ -25,7 +25,7 @@ from medreach.core.cache import Cache, RedisCache
 from medreach.core.db import get_or_404
 from medreach.core.errors import AppError
 from medreach.core.pagination import PageParams, paginate
-from medreach.core.security import sha256_hex
+from medreach.core.security import PERSONAL_KEYS, UNAMBIGUOUS_PERSONAL_KEYS, mask_personal, sha256_hex
 from medreach.ops.service import audit
 from medreach.tracking import collector, identity
 from medreach.tracking.collector import Rejected
@@ -510,6 +510,23 @@ def find_people(session: Session, viewer: User, q: str, params: PageParams) -> t
     return people, total
 
 
+def masked_event(event: dict) -> dict:
+    """An event as staff see it: whatever a client put under personal keys of its traits and properties (a name,
+    a phone, an e-mail, a street) masked by the one rule (core.security), kept as JSON text where it was text."""
+    out = dict(event)
+    for key, keys in (("traits", PERSONAL_KEYS), ("properties", UNAMBIGUOUS_PERSONAL_KEYS)):
+        value = out.get(key)
+        if isinstance(value, str | bytes):
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                continue
+            out[key] = orjson.dumps(mask_personal(parsed, keys)).decode()
+        elif isinstance(value, dict | list):
+            out[key] = mask_personal(value, keys)
+    return out
+
+
 def user_timeline(session: Session, state, viewer: User, user_id: str, limit: int) -> dict:
     """One person's events across every id stitched to them, newest first, with the links (the read is audited)."""
     ids = identity.ids_of(session, user_id)
@@ -534,7 +551,7 @@ def user_timeline(session: Session, state, viewer: User, user_id: str, limit: in
         for link in identity.links(session, user_id)
     ]
     events = identity.timeline(state.event_log, state.settings.lake_path, user_id, ids, limit)
-    return {"user_id": user_id, "ids": sorted(ids), "links": links, "events": events}
+    return {"user_id": user_id, "ids": sorted(ids), "links": links, "events": [masked_event(e) for e in events]}
 
 
 def live_events(state, source_id: int | None, event: str | None, user: str | None, limit: int) -> list[dict]:
@@ -545,7 +562,7 @@ def live_events(state, source_id: int | None, event: str | None, user: str | Non
             continue
         if user and user not in (e.get("userId"), e.get("anonymousId")):
             continue
-        out.append({**e, "timestamp": collector.event_time(e)})
+        out.append({**masked_event(e), "timestamp": collector.event_time(e)})
         if len(out) >= limit:
             break
     return out
