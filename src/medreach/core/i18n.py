@@ -255,6 +255,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "日期范围有误：开始日期不能晚于结束日期，范围最长 {max_days} 天",
         "Invalid date range: the start cannot be after the end, and a range spans at most {max_days} days",
     ),
+    # profiles: personas and predictive models
+    "MODEL_NO_DATA": (
+        "湖中尚无行为事件，无法训练模型或划分人群画像",
+        "The lake has no events yet: there is nothing to train a model or find personas on",
+    ),
+    "MODEL_TOO_FEW_LABELS": (
+        "训练数据不足：{customers} 位客户中正例 {positives} 个，每一类至少需要 5 个才能做 5 折交叉验证",
+        "Too little data: {positives} positives among {customers} customers; 5-fold cross-validation needs at least "
+        "5 of each class",
+    ),
+    "MODEL_NOT_PROMOTED": ("任务 {task} 尚无已发布的模型", "No model of the task {task} has been promoted"),
+    "MODEL_ARTIFACT_MISSING": (
+        "模型版本 {version} 的文件不在数据湖中，请重新训练",
+        "The file of model version {version} is not in the lake: train again",
+    ),
+    "MODEL_MINOR": ("不对未成年人做营销预测", "No marketing prediction is made about a minor"),
+    "MODEL_NOT_A_BUYER": (
+        "任务 {task} 只针对已购买过的客户",
+        "The task {task} is defined for customers who have bought only",
+    ),
+    "PERSONAS_TOO_FEW": (
+        "客户太少（{customers} 位），至少需要 {needed} 位才能聚类",
+        "Too few customers ({customers}) to cluster: at least {needed} are needed",
+    ),
+    "PERSONAS_NOT_RUN": ("尚未划分人群画像", "No personas have been computed yet"),
+    "TRUTH_MISSING": (
+        "没有模拟世界的真实情况（simulation/people.parquet），请先运行 medreach demo",
+        "There is no ground truth of a simulated world (simulation/people.parquet): run medreach demo first",
+    ),
     "INTERNAL_ERROR": ("服务器内部错误", "Internal server error"),
 }
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medreach.core.db import Base, Timestamped
+from medreach.core.db import Base, Timestamped, utcnow
 
 FAMILIES = ("demographic", "consumption", "interest", "health", "model", "imported", "custom")
 KINDS = ("builtin", "rule", "model", "import")
@@ -94,3 +94,31 @@ class SegmentChange(Base):
     change: Mapped[str] = mapped_column(String(8))  # entered | left
     reason: Mapped[str] = mapped_column(String(16), default="compute")  # compute | consent
     at: Mapped[datetime] = mapped_column()
+
+
+MODEL_TASKS = ("propensity_30d", "churn_90d")
+
+
+class ModelVersion(Base):
+    """One trained predictive model (`profiles.propensity`): its task, algorithm, the data it saw (the lake's state
+    and the cut-off its features stop at), features, parameters, cross-validated metrics and where its fitted
+    estimator is kept. The algorithms of one training share a `run`; at most one version per task is promoted."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (Index("ix_model_versions_task_created", "task", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task: Mapped[str] = mapped_column(String(32))  # MODEL_TASKS
+    algorithm: Mapped[str] = mapped_column(String(32))  # majority | recency | decision_tree | mlp
+    run: Mapped[str] = mapped_column(String(32), index=True)  # the training that made it
+    snapshot: Mapped[str] = mapped_column(String(64))  # the lake's data the training read (its last event)
+    as_of: Mapped[datetime] = mapped_column()  # the cut-off: features before it, labels after it
+    horizon_days: Mapped[int] = mapped_column(Integer)
+    features: Mapped[list[str]] = mapped_column(JSON, default=list)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    artifact: Mapped[str] = mapped_column(String(255))  # the fitted estimator, relative to the lake
+    promoted: Mapped[bool] = mapped_column(Boolean, default=False)
+    promoted_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

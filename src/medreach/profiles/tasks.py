@@ -122,7 +122,9 @@ def refresh_segments(db: Any, lake_dir: Path) -> dict[str, tuple[int, int]]:
 
 def register() -> None:
     """Add the profile jobs to the pipeline's registry (idempotent)."""
-    for job in JOBS:
+    from medreach.profiles import models_tasks
+
+    for job in (*JOBS, *models_tasks.JOBS):
         jobs.JOBS[job.name] = job
 
 
