@@ -214,8 +214,8 @@ def test_a_click_right_before_leaving_the_page_arrives(page: Page, browser: Brow
     context = browser.new_context(viewport=page.viewport_size, locale="zh-CN", base_url=live_server)
     context.set_default_timeout(15_000)
     shop = context.new_page()
-    aborted: list[str] = []
-    shop.on("requestfailed", lambda req: "/v1/batch" in req.url and aborted.append(req.failure or "failed"))
+    # No requestfailed check here: a keepalive fetch outlives the page it left, but the page that is gone may
+    # still report it as aborted (its renderer stops listening). What counts is that the event arrives.
     try:
         browse(shop)  # ends with the click on 加入购物车 (Product Added queued)
         anon = next(c["value"] for c in context.cookies() if c["name"] == "mr_anon_id")
@@ -229,4 +229,3 @@ def test_a_click_right_before_leaving_the_page_arrives(page: Page, browser: Brow
         assert live and live[0]["anonymousId"] == anon, "the click before leaving never arrived"
     finally:
         context.close()
-    assert not aborted, f"batches aborted by a navigation: {aborted}"
