@@ -2,6 +2,7 @@ import { createI18n } from 'vue-i18n'
 import { setRequestLocale } from '@/api/client'
 import zhCN from './zh-CN'
 import en from './en'
+import { segmentsEn, segmentsZh } from './segments'
 
 export const SUPPORTED_LOCALES = ['zh-CN', 'en'] as const
 export type AppLocale = (typeof SUPPORTED_LOCALES)[number]
@@ -25,7 +26,7 @@ export const i18n = createI18n({
   legacy: false,
   locale: initial,
   fallbackLocale: DEFAULT_LOCALE,
-  messages: { 'zh-CN': zhCN, en },
+  messages: { 'zh-CN': { ...zhCN, segmentsPage: segmentsZh }, en: { ...en, segmentsPage: segmentsEn } },
 })
 
 function applyLocale(locale: AppLocale) {

@@ -8,6 +8,7 @@ import {
   DataAnalysis,
   Document,
   FirstAidKit,
+  Histogram,
   Files,
   Key,
   Connection,
@@ -138,6 +139,14 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: CollectionTag,
     permission: 'profiles:read',
     component: () => import('@/views/console/TagsView.vue'),
+  },
+  {
+    path: 'segments',
+    key: 'segments',
+    titleKey: 'console.menu.segments',
+    icon: Histogram,
+    permission: 'profiles:read',
+    component: () => import('@/views/console/SegmentsView.vue'),
   },
   {
     path: 'behaviour',

@@ -36,6 +36,7 @@ from medreach.accounts.models import User
 from medreach.core.errors import AppError, not_found
 from medreach.core.exports import write_csv
 from medreach.core.scheduler import SHANGHAI, Cron
+from medreach.core.sql import sql_literal
 from medreach.ops.service import audit
 from medreach.profiles import features, store, tags
 from medreach.profiles import segments_schemas as schemas
@@ -52,7 +53,7 @@ _local = threading.local()
 
 
 def _connection(lake_dir: Path, version: str) -> tuple[Any, tags.Scope]:
-    """This thread's DuckDB connection with the store's tables as views, kept while the store's version holds."""
+    """This thread's DuckDB connection with the store's tables loaded, kept while the store's version holds."""
     key = (str(lake_dir), version)
     cached = getattr(_local, "scope", None)
     if cached is not None and cached[0] == key:
@@ -66,7 +67,10 @@ def _connection(lake_dir: Path, version: str) -> tuple[Any, tags.Scope]:
         found = store.files(lake_dir, name)
         if not found:
             raise AppError(409, "PROFILES_NOT_BUILT")
-        tables[name] = con.read_parquet(found, table_name=f"p_{name}", union_by_name=True)
+        # loaded into DuckDB's memory once per store version: a preview then scans columns, not Parquet pages
+        files = ", ".join(sql_literal(f) for f in found)
+        con.raw_sql(f"CREATE TABLE p_{name} AS SELECT * FROM read_parquet([{files}], union_by_name=true)")
+        tables[name] = con.table(f"p_{name}")
     meta = store.manifest(lake_dir) or {}
     as_of = datetime.fromisoformat(meta["as_of"]) if meta.get("as_of") else datetime.now(UTC)
     scope = tags.Scope(
