@@ -83,7 +83,7 @@ def problem_responses(*statuses: int, **described: str) -> dict[int | str, dict[
     return out
 
 
-_SCHEMES = "x-security-schemes"  # carried in a route's openapi_extra until declare_problems moves it to components
+_SCHEMES = "x-security-schemes"  # in a route's openapi_extra; the document has them in its components instead
 
 
 def basic_auth(name: str, description: str) -> dict[str, Any]:
@@ -132,9 +132,7 @@ def declare_problems(app: FastAPI) -> None:
     document. A status a route declared itself keeps its description, and gains the problem body."""
     schemes: dict[str, Any] = {}
     for route in api_routes(app.routes):
-        if route.openapi_extra and _SCHEMES in route.openapi_extra:
-            schemes.update(route.openapi_extra[_SCHEMES])
-            route.openapi_extra = {k: v for k, v in route.openapi_extra.items() if k != _SCHEMES}
+        schemes.update((route.openapi_extra or {}).get(_SCHEMES, {}))  # routes may be shared by apps: left as they are
         access = access_of(route)
         for implied in implied_statuses(route, access):
             route.responses.setdefault(implied, problem_response(implied))
@@ -155,6 +153,10 @@ def declare_problems(app: FastAPI) -> None:
         components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
         if schemes:
             components.setdefault("securitySchemes", {}).update(schemes)
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict):
+                        operation.pop(_SCHEMES, None)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
