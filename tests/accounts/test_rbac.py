@@ -17,6 +17,7 @@ PUBLIC = {
     ("GET", "/api/v1/cart"), ("POST", "/api/v1/cart/items"), ("PATCH", "/api/v1/cart/items/{product_id}"),
     ("DELETE", "/api/v1/cart/items/{product_id}"),
     ("GET", "/api/v1/coupons/claimable"), ("GET", "/api/v1/flash-sales"), ("GET", "/api/v1/tracking/config"),
+    ("GET", "/api/v1/shipping"),  # the fee and the free-shipping threshold in force
     ("POST", "/api/v1/payments/sandbox/notify"),  # the gateway's call: it proves itself by signature
     *(("POST", f"/v1/{kind}") for kind in ("identify", "track", "page", "screen", "group", "alias", "batch",
                                           "import")),  # the collector: a source's write key
