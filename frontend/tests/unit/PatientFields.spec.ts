@@ -47,7 +47,8 @@ describe('PatientFields', () => {
     await settle()
     expect(w.find('[data-testid="patient-age"]').exists()).toBe(true)
     expect(w.find('[data-testid="patient-birth-date"]').exists()).toBe(false)
-    expect(w.text()).toContain('Give the age')
+    // Element Plus shows a form item's error through a transition: wait for it rather than for a fixed number of ticks
+    await vi.waitFor(() => expect(w.text()).toContain('Give the age'), { timeout: 3000 })
     expect(w.text()).toContain('Relationship to the buyer')
     w.unmount()
     setLocale('zh-CN')
