@@ -66,12 +66,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('segment_changes', schema=None) as batch_op:
-        batch_op.drop_index('ix_segment_changes_segment_at')
-
+    # Dropping a table drops its indexes (MariaDB refuses to drop an index a foreign key needs on its own).
     op.drop_table('segment_changes')
-    with op.batch_alter_table('segment_members', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_segment_members_user_id'))
-
     op.drop_table('segment_members')
     op.drop_table('segments')
