@@ -255,3 +255,39 @@ def test_bad_segments_are_refused_and_who_may_do_what(client, staff, people, set
     shutil.rmtree(store.root(settings.lake_path))
     r = client.post("/api/v1/admin/segments/preview", headers=marketer, json={"definition": {"all": []}})
     assert r.status_code == 409 and problem_code(r) == "PROFILES_NOT_BUILT"
+
+
+def test_the_customer_360_shows_the_segments_a_customer_is_in(client, staff, people, db):
+    """The customer 360 lists the segments the customer is in; a segment that reads health data is not there but
+    with the health tags (profiles:read_health, audited), and only while the health profile consent holds."""
+    _, marketer = staff("marketer")
+    _, admin = staff("admin")
+    adult, once = people["adult"], people["once"]
+    buyers = create(client, marketer, name="买过", definition={"field": "orders", "op": "ge", "value": 1})
+    cold = create(client, marketer, name="感冒药", definition=COLD_3_IN_30, purpose="analysis")
+    refill = create(client, marketer, name="待续方", definition=REFILL_7, impact_assessment_id="PIA-2026-007")
+    headers = people["adult_headers"]
+    assert client.put("/api/v1/me/consents/health_profile", headers=headers, json={"granted": True}).status_code == 200
+
+    page = client.get(f"/api/v1/admin/profiles/customers/{adult}", headers=marketer).json()
+    shown = {s["id"]: (s["name"], s["sensitive"]) for s in page["segments"]}
+    assert shown == {buyers["id"]: ("买过", False), cold["id"]: ("感冒药", False)}
+    assert all(s["since"] for s in page["segments"])
+    assert refill["id"] not in {s["id"] for s in page["segments"]}
+    other = client.get(f"/api/v1/admin/profiles/customers/{once}", headers=marketer).json()
+    assert [s["id"] for s in other["segments"]] == [buyers["id"]]  # one cold-medicine order: not in 感冒药
+    # the health segments only through the health route, which a marketer may not use
+    assert client.get(f"/api/v1/admin/profiles/customers/{adult}/health", headers=marketer).status_code == 403
+    health = client.get(f"/api/v1/admin/profiles/customers/{adult}/health", headers=admin).json()
+    assert health["consent"] and [(s["id"], s["sensitive"]) for s in health["segments"]] == [(refill["id"], True)]
+    assert client.get(f"/api/v1/admin/profiles/customers/{once}/health", headers=admin).json()["segments"] == []
+    with db.session() as s:
+        read = s.query(AuditEntry).filter_by(action="profiles.read_health", subject_id=str(adult)).one()
+        assert read.detail["segments"] == [refill["id"]]
+
+    # withdrawn: out of the health segment at once, still in the others
+    assert client.put("/api/v1/me/consents/health_profile", headers=headers, json={"granted": False}).status_code == 200
+    health = client.get(f"/api/v1/admin/profiles/customers/{adult}/health", headers=admin).json()
+    assert (health["consent"], health["conditions"], health["segments"]) == (False, [], [])
+    page = client.get(f"/api/v1/admin/profiles/customers/{adult}", headers=admin).json()
+    assert {s["id"] for s in page["segments"]} == {buyers["id"], cold["id"]}

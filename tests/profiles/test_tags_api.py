@@ -224,7 +224,7 @@ def test_customers_are_found_and_shown_masked_with_their_profile(client, staff, 
     data = page.json()
     assert data["user"]["masked"] and data["user"]["phone"] != a["phone"]
     assert data["profile"]["orders"] == 2 and data["profile"]["rfm_group"]
-    assert data["timeline_user_id"] == str(a["id"]) and data["segments"] is None and not data["can_read_health"]
+    assert data["timeline_user_id"] == str(a["id"]) and data["segments"] == [] and not data["can_read_health"]
     by_code = {t["code"]: t for t in data["tags"]}
     assert by_code["price_sensitivity"]["value"] == "high" and by_code["price_sensitivity"]["evidence"] == {
         "price_sensitivity": 0.5, "orders": 2}

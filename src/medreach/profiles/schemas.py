@@ -168,6 +168,15 @@ class ActivityOut(BaseModel):
     count: int
 
 
+class MembershipOut(BaseModel):
+    """A segment the customer is in now, and since when (the customer 360's segments)."""
+
+    id: int
+    name: str
+    since: datetime
+    sensitive: bool = Field(False, description="the segment reads health data (shown with profiles:read_health)")
+
+
 class CustomerProfileOut(BaseModel):
     user: UserDetailOut
     built: bool = Field(description="whether a profile build has been published")
@@ -176,7 +185,9 @@ class CustomerProfileOut(BaseModel):
     tags: list[TagValueOut]
     interests: list[InterestOut]
     activity: list[ActivityOut]
-    segments: list[dict[str, Any]] | None = Field(description="segments the customer is in (None until segments exist)")
+    segments: list[MembershipOut] = Field(
+        description="the segments the customer is in now, those that read health data apart (with the health tags)"
+    )
     timeline_user_id: str
     can_read_health: bool
 
@@ -195,6 +206,9 @@ class CustomerHealthOut(BaseModel):
     user_id: int
     consent: bool = Field(description="health_profile consent in force now (the ledger, not the build)")
     conditions: list[HealthRowOut]
+    segments: list[MembershipOut] = Field(
+        description="the segments that read health data the customer is in (none without the consent)"
+    )
 
 
 class MyTagOut(BaseModel):

@@ -41,6 +41,7 @@ from medreach.ops.service import audit
 from medreach.profiles import features, store, tags
 from medreach.profiles import segments_schemas as schemas
 from medreach.profiles.models import Segment, SegmentChange, SegmentMember, TagDefinition
+from medreach.profiles.schemas import MembershipOut
 
 READ_HEALTH = "profiles:read_health"
 SAMPLE = 10
@@ -483,15 +484,16 @@ def export_csv(session: Session, lake_dir: Path, viewer: User, segment_id: int) 
     return f"segment-{segment.id}.csv", write_csv(EXPORT_COLUMNS, out)
 
 
-def memberships(session: Session, user_id: int) -> list[schemas.MembershipOut]:
-    """The non-sensitive segments a customer is in (the customer 360's segments card)."""
+def memberships(session: Session, user_id: int, sensitive: bool = False) -> list[MembershipOut]:
+    """The segments a customer is in now, by name: the non-sensitive ones (the customer 360's segments card), or
+    with `sensitive` the ones that read health data (shown with the health tags, to profiles:read_health)."""
     rows = session.execute(
         select(Segment.id, Segment.name, SegmentMember.since)
         .join(SegmentMember, SegmentMember.segment_id == Segment.id)
-        .where(SegmentMember.user_id == str(user_id), Segment.sensitive.is_(False))
-        .order_by(Segment.name)
+        .where(SegmentMember.user_id == str(user_id), Segment.sensitive.is_(sensitive))
+        .order_by(Segment.name, Segment.id)
     ).all()
-    return [schemas.MembershipOut(id=r.id, name=r.name, since=r.since) for r in rows]
+    return [MembershipOut(id=r.id, name=r.name, since=r.since, sensitive=sensitive) for r in rows]
 
 
 def _audit(

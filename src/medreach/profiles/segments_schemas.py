@@ -132,9 +132,3 @@ class OverlapOut(BaseModel):
     segments: list[OverlapSegment]
     pairs: list[OverlapPair]
     all: int  # in every one of them
-
-
-class MembershipOut(BaseModel):
-    id: int
-    name: str
-    since: datetime

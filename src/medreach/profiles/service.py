@@ -26,7 +26,7 @@ from medreach.core.scheduler import Cron
 from medreach.core.settings import Settings
 from medreach.ops.service import audit
 from medreach.pipeline import jobs
-from medreach.profiles import health, schemas, store, tags
+from medreach.profiles import health, schemas, segments, store, tags
 from medreach.profiles.build import CONSENT_COLUMNS, BuildInput, RuleTag
 from medreach.profiles.models import TagDefinition
 from medreach.tracking import service as tracking
@@ -408,8 +408,8 @@ def search_customers(
 
 def customer_profile(session: Session, lake_dir: Path, viewer: User, user_id: int) -> schemas.CustomerProfileOut:
     """The customer 360: personal data masked as accounts masks it, the profile row, tags with their evidence,
-    interests and recent activity. Health tags are not here (`customer_health`, with its own permission).
-    Every read is audited."""
+    interests, recent activity and the segments the customer is in. Health tags and the segments that read
+    health data are not here (`customer_health`, with its own permission). Every read is audited."""
     user = accounts.read_user(session, viewer, user_id)
     uid = str(user_id)
     row = store.customer(lake_dir, uid)
@@ -421,6 +421,7 @@ def customer_profile(session: Session, lake_dir: Path, viewer: User, user_id: in
             continue
         values.append(_tag_value(spec, v, row))
     meta = store.manifest(lake_dir)
+    member_of = segments.memberships(session, user_id)
     audit(
         session,
         actor_id=viewer.id,
@@ -428,7 +429,7 @@ def customer_profile(session: Session, lake_dir: Path, viewer: User, user_id: in
         action="profiles.read",
         subject_type="user",
         subject_id=user_id,
-        detail={"tags": len(values), "unmasked": not user.masked},
+        detail={"tags": len(values), "segments": len(member_of), "unmasked": not user.masked},
     )
     session.commit()
     return schemas.CustomerProfileOut(
@@ -442,7 +443,7 @@ def customer_profile(session: Session, lake_dir: Path, viewer: User, user_id: in
             schemas.ActivityOut(day=a["day"].isoformat(), event=a["event"], count=a["count"])
             for a in store.activity(lake_dir, uid)
         ],
-        segments=None,
+        segments=member_of,
         timeline_user_id=uid,
         can_read_health=READ_HEALTH in accounts.permissions_of(viewer),
     )
@@ -467,15 +468,18 @@ def _tag_value(spec: TagDefinition, value: dict[str, Any], row: dict[str, Any] |
 
 
 def customer_health(session: Session, lake_dir: Path, viewer: User, user_id: int) -> schemas.CustomerHealthOut:
-    """A customer's health tags for staff holding profiles:read_health (the route requires it): only while the
-    customer's health_profile consent is in force; every read audited."""
+    """A customer's health tags and the segments reading health data they are in, for staff holding
+    profiles:read_health (the route requires it): only while the customer's health_profile consent is in force;
+    every read audited."""
     accounts_user = accounts.customers_by_ids(session, [user_id])
     if not accounts_user:
         raise not_found("user")
     consent, rows = health.customer_health(session, lake_dir, user_id)
-    _audit_health(session, viewer, "user", user_id, {"consent": consent, "conditions": len(rows)})
+    member_of = segments.memberships(session, user_id, sensitive=True) if consent else []
+    detail = {"consent": consent, "conditions": len(rows), "segments": [m.id for m in member_of]}
+    _audit_health(session, viewer, "user", user_id, detail)
     session.commit()
-    return schemas.CustomerHealthOut(user_id=user_id, consent=consent, conditions=_health_out(rows))
+    return schemas.CustomerHealthOut(user_id=user_id, consent=consent, conditions=_health_out(rows), segments=member_of)
 
 
 def _health_out(rows: list[dict[str, Any]]) -> list[schemas.HealthRowOut]:
