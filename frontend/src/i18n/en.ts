@@ -217,6 +217,8 @@ const en: Messages = {
       customerProfiles: 'Customer profiles',
       tags: 'Tags',
       segments: 'Segments',
+      personas: 'Personas',
+      models: 'Predictive models',
       behaviour: 'Behaviour analysis',
     },
     greeting: 'Hello, {name}',

@@ -3,6 +3,7 @@ import { setRequestLocale } from '@/api/client'
 import zhCN from './zh-CN'
 import en from './en'
 import { segmentsEn, segmentsZh } from './segments'
+import { modelsEn, modelsZh, personasEn, personasZh } from './models'
 
 export const SUPPORTED_LOCALES = ['zh-CN', 'en'] as const
 export type AppLocale = (typeof SUPPORTED_LOCALES)[number]
@@ -26,7 +27,10 @@ export const i18n = createI18n({
   legacy: false,
   locale: initial,
   fallbackLocale: DEFAULT_LOCALE,
-  messages: { 'zh-CN': { ...zhCN, segmentsPage: segmentsZh }, en: { ...en, segmentsPage: segmentsEn } },
+  messages: {
+    'zh-CN': { ...zhCN, segmentsPage: segmentsZh, personasPage: personasZh, modelsPage: modelsZh },
+    en: { ...en, segmentsPage: segmentsEn, personasPage: personasEn, modelsPage: modelsEn },
+  },
 })
 
 function applyLocale(locale: AppLocale) {

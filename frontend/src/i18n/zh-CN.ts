@@ -214,6 +214,8 @@ const zhCN = {
       customerProfiles: '用户画像',
       tags: '标签管理',
       segments: '用户分群',
+      personas: '人群画像',
+      models: '预测模型',
       behaviour: '用户行为分析',
     },
     greeting: '你好，{name}',

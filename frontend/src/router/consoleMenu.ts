@@ -12,6 +12,7 @@ import {
   Files,
   Key,
   Connection,
+  Cpu,
   List,
   Monitor,
   Operation,
@@ -21,6 +22,7 @@ import {
   TrendCharts,
   User,
   UserFilled,
+  PieChart,
 } from '@element-plus/icons-vue'
 
 export interface ConsoleMenuItem {
@@ -147,6 +149,22 @@ export const consoleMenu: ConsoleMenuItem[] = [
     icon: Histogram,
     permission: 'profiles:read',
     component: () => import('@/views/console/SegmentsView.vue'),
+  },
+  {
+    path: 'profiles/personas',
+    key: 'personas',
+    titleKey: 'console.menu.personas',
+    icon: PieChart,
+    permission: 'profiles:read',
+    component: () => import('@/views/console/PersonasView.vue'),
+  },
+  {
+    path: 'profiles/models',
+    key: 'models',
+    titleKey: 'console.menu.models',
+    icon: Cpu,
+    permission: 'profiles:read',
+    component: () => import('@/views/console/ModelsView.vue'),
   },
   {
     path: 'behaviour',
