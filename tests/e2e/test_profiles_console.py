@@ -113,7 +113,7 @@ def test_the_customer_360_and_a_withdrawn_health_profile(page: Page, live_server
     expect(page.get_by_test_id("customer-interests-chart")).to_have_attribute("data-values", re.compile("高血压"))
     expect(page.locator(sel("customer-consents") + " [data-consent=consent_health_profile]")).to_have_attribute(
         "data-granted", "true")
-    expect(page.get_by_test_id("customer-segments-slot")).to_be_visible()
+    expect(page.get_by_test_id("customer-segments")).to_be_visible()
     expect(page.get_by_test_id("customer-behaviour")).to_be_visible()
     expect(page.get_by_test_id("customer-health-locked")).to_be_visible()
     expect(page.get_by_test_id("customer-health-card")).to_have_count(0)

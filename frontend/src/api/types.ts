@@ -1430,6 +1430,15 @@ export interface CustomerProfileRow {
   [column: string]: unknown
 }
 
+export interface SegmentMembership {
+  id: number
+  name: string
+  /** When the customer entered the segment (UTC). */
+  since: string
+  /** The segment reads health data. */
+  sensitive: boolean
+}
+
 export interface CustomerProfile {
   user: StaffUserDetail
   built: boolean
@@ -1438,8 +1447,8 @@ export interface CustomerProfile {
   tags: CustomerTag[]
   interests: { kind: 'category' | 'brand' | string; key: string; score: number }[]
   activity: { day: string; event: string; count: number }[]
-  /** Null until segments exist. */
-  segments: { id: number; name: string }[] | null
+  /** The segments the customer is in now; those that read health data come with the health tags. */
+  segments: SegmentMembership[]
   timeline_user_id: string
   can_read_health: boolean
 }
@@ -1459,6 +1468,8 @@ export interface CustomerHealth {
   /** The health_profile consent in force now. */
   consent: boolean
   conditions: HealthCondition[]
+  /** The segments reading health data the customer is in (none without the consent). */
+  segments: SegmentMembership[]
 }
 
 export interface ProfilesStatus {

@@ -1688,7 +1688,12 @@ const en: Messages = {
     recentActivity: 'Events in the latest 90 days',
     segments: 'Segments',
     behaviour: 'Behaviour analysis',
-    segmentsSoon: "Once segments exist, the customer's segments show here.",
+    noSegments: 'The customer is not in any segment now.',
+    segmentSince: 'In since {at}',
+    segmentsHealthApart: 'Segments whose conditions read health data are not listed here: they show with the health tags.',
+    segmentsHealthHidden: 'Segments whose conditions read health data are sensitive and not shown here.',
+    healthSegments: 'Health segments',
+    noHealthSegments: 'The customer is not in any segment whose conditions read health data.',
     health: 'Health tags',
     healthLocked:
       'Health tags are sensitive personal data: they show only to staff with the "View health tags" permission, and only while the customer consents to a health profile. You do not have that permission, so no health information shows here.',

@@ -1,6 +1,6 @@
-// The customer 360 page: the profile, RFM and CLV figures and tags with their evidence; health tags behind a
-// notice for staff without profiles:read_health, on request (and only with the customer's consent) for staff
-// with it; a retry when the page cannot be loaded.
+// The customer 360 page: the profile, RFM and CLV figures and tags with their evidence, the segments the customer
+// is in; health tags and health segments behind a notice for staff without profiles:read_health, on request (and
+// only with the customer's consent) for staff with it; a retry when the page cannot be loaded.
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { CustomerProfile } from '@/api/types'
 import CustomerDetailView from '@/views/console/CustomerDetailView.vue'
@@ -30,7 +30,7 @@ const profile = (over: Partial<CustomerProfile> = {}): CustomerProfile =>
     ],
     interests: [{ kind: 'category', key: 'hypertension', score: 2 }],
     activity: [],
-    segments: null,
+    segments: [],
     timeline_user_id: '7',
     can_read_health: false,
     ...over,
@@ -71,6 +71,7 @@ describe('CustomerDetailView', () => {
           medicine_product_id: 3, next_refill_date: '2026-07-01',
         },
       ],
+      segments: [{ id: 12, name: '降压药待续方', since: '2026-06-30T16:00:00Z', sensitive: true }],
     })
     const wrapper = mountApp(CustomerDetailView, { global: stubs })
     await settle()
@@ -80,8 +81,12 @@ describe('CustomerDetailView', () => {
     await settle()
     expect(wrapper.find('[data-testid="customer-health-row"][data-condition="hypertension"]').exists()).toBe(true)
     expect(wrapper.text()).toContain('87.5%')
+    const segment = wrapper.find('[data-testid="customer-health-segment"]')
+    expect(segment.attributes('data-segment-id')).toBe('12')
+    expect(segment.text()).toContain('降压药待续方')
+    expect(segment.text()).toContain('2026/07/01 00:00:00')
 
-    api.health.mockResolvedValueOnce({ user_id: 7, consent: false, conditions: [] })
+    api.health.mockResolvedValueOnce({ user_id: 7, consent: false, conditions: [], segments: [] })
     wrapper.unmount()
     const again = mountApp(CustomerDetailView, { global: stubs })
     await settle()
@@ -89,6 +94,34 @@ describe('CustomerDetailView', () => {
     await settle()
     expect(again.find('[data-testid="customer-health-no-consent"]').exists()).toBe(true)
     expect(again.find('[data-testid="customer-health-row"]').exists()).toBe(false)
+    expect(again.find('[data-testid="customer-health-segment"]').exists()).toBe(false)
+  }, 60_000)
+
+  it('lists the segments the customer is in, and says so when there are none', async () => {
+    api.customer.mockResolvedValueOnce(
+      profile({
+        segments: [
+          { id: 3, name: '复购客户', since: '2026-06-01T02:00:00Z', sensitive: false },
+          { id: 5, name: '感冒药常客', since: '2026-06-20T12:30:00Z', sensitive: false },
+        ],
+      }),
+    )
+    const wrapper = mountApp(CustomerDetailView, { global: stubs })
+    await settle()
+    const rows = wrapper.findAll('[data-testid="customer-segment"]')
+    expect(rows.map((r) => r.attributes('data-segment-id'))).toEqual(['3', '5'])
+    expect(rows[0].text()).toContain('复购客户')
+    expect(rows[1].text()).toContain('2026/06/20 20:30:00') // entered at 12:30 UTC: Beijing time
+    expect(wrapper.find('[data-testid="customer-segments-empty"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="customer-segments"]').text()).toContain('不在此处显示') // health ones hidden
+    wrapper.unmount()
+
+    api.customer.mockResolvedValueOnce(profile({ can_read_health: true }))
+    const none = mountApp(CustomerDetailView, { global: stubs })
+    await settle()
+    expect(none.find('[data-testid="customer-segment"]').exists()).toBe(false)
+    expect(none.find('[data-testid="customer-segments-empty"]').exists()).toBe(true)
+    expect(none.find('[data-testid="customer-segments"]').text()).toContain('随健康标签一起查看')
   }, 60_000)
 
   it('offers a retry when the page cannot be loaded', async () => {
