@@ -55,7 +55,7 @@ export const personasEn: typeof personasZh = {
   started: 'Clustering started (run #{id})',
   done: 'Clustering finished',
   failed: 'Clustering failed: {error}',
-  notRun: 'No personas yet. Press “Run clustering” to find them.',
+  notRun: 'No personas yet. Press "Run clustering" to find them.',
   summary: '{customers} customers · {k} personas · computed {at}',
   kChosen: 'k = {k} ({how})',
   kHowFixed: 'fixed',
@@ -72,7 +72,7 @@ export const personasEn: typeof personasZh = {
   fidelity: 'Rule fidelity {fit} (5-fold cross-validated {cv})',
   then: '→',
   and: 'and',
-  customers: '{n} customers',
+  customers: '{n} customer | {n} customers',
   purity: 'purity {p}',
   treeText: 'Full rules (text)',
   withHealth: 'With health data · impact assessment {id}',
@@ -143,7 +143,7 @@ export const modelsZh = {
   truePositives: '命中',
   precision: '精确率',
   recall: '召回率',
-  atLevel: '置信度 ≥ {level}',
+  minConfidence: '最低置信度',
 }
 
 export const modelsEn: typeof modelsZh = {
@@ -173,10 +173,10 @@ export const modelsEn: typeof modelsZh = {
   promoted: 'Promoted',
   promotedAt: 'Promoted {at}',
   confirmPromote:
-    'Promote {algorithm} (version #{id})? The task’s other versions lose the flag and every customer is scored again.',
+    "Promote {algorithm} (version #{id})? The task's other versions lose the flag and every customer is scored again.",
   promotedDone: 'Promoted; scoring every customer (run #{run})',
   baseline: 'Baseline',
-  none: 'No versions yet. Press “Train” to train them.',
+  none: 'No versions yet. Press "Train" to train them.',
   run: 'Training run {run}',
   asOf: 'cut-off {at}',
   labelEnd: 'label window to {at}',
@@ -200,7 +200,7 @@ export const modelsEn: typeof modelsZh = {
   importance: 'Feature importance',
   truth: 'Health tags against the simulated truth',
   truthHint:
-    'Each simulated person’s latent conditions, compared among the shoppers who allow a health profile only; the truth is read by this report only, never by a feature or a model',
+    "Each simulated person's latent conditions, compared among the shoppers who allow a health profile only; the truth is read by this report only, never by a feature or a model",
   truthMissing: 'These data are not a simulated world: there is no truth to compare with.',
   truthSummary: '{customers} customers compared ({shoppers} shoppers, {consenting} allow a health profile)',
   condition: 'Condition',
@@ -210,5 +210,5 @@ export const modelsEn: typeof modelsZh = {
   truePositives: 'Hits',
   precision: 'Precision',
   recall: 'Recall',
-  atLevel: 'confidence ≥ {level}',
+  minConfidence: 'Min. confidence',
 }

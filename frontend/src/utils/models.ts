@@ -78,12 +78,17 @@ export function parseCondition(text: string): Condition | null {
   return { feature: m[1], op: m[2] === '<=' ? '≤' : '>', value: m[3] }
 }
 
+/** A threshold as the analyst reads it: money features (in fen) in yuan, anything else as written. */
+export function thresholdText(feature: string, value: string): string {
+  return feature.endsWith('_fen') ? `¥${(Number(value) / 100).toFixed(2)}` : value
+}
+
 /** The conditions of a leaf in words: each feature named by `label`, joined by `and`. */
 export function conditionsText(conditions: string[], label: (feature: string) => string, and: string): string {
   return conditions
     .map((c) => {
       const parsed = parseCondition(c)
-      return parsed ? `${label(parsed.feature)} ${parsed.op} ${parsed.value}` : c
+      return parsed ? `${label(parsed.feature)} ${parsed.op} ${thresholdText(parsed.feature, parsed.value)}` : c
     })
     .join(` ${and} `)
 }

@@ -6,7 +6,17 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '@/api/client'
 import type { ModelCard, Personas } from '@/api/models'
 import { setLocale } from '@/i18n'
-import { bestOf, conditionsText, featureLabeler, metricText, nullOn, parseCondition, personaName, trainingRuns } from '@/utils/models'
+import {
+  bestOf,
+  conditionsText,
+  featureLabeler,
+  metricText,
+  nullOn,
+  parseCondition,
+  personaName,
+  thresholdText,
+  trainingRuns,
+} from '@/utils/models'
 import { i18n } from '@/i18n'
 import { mountApp, settle } from './mountApp'
 
@@ -104,6 +114,8 @@ describe('model helpers', () => {
     expect(label('orders')).toBe(i18n.global.t('profiles.columns.orders'))
     expect(label('unknown_feature')).toBe('unknown_feature')
     expect(conditionsText(['cold_share > 0.30', 'odd'], label, '且')).toBe('感冒季品类兴趣占比 > 0.30 且 odd')
+    expect(conditionsText(['aov_fen <= 2201.50'], label, '且')).toBe(`${i18n.global.t('profiles.columns.aov_fen')} ≤ ¥22.02`)
+    expect(thresholdText('orders', '3.50')).toBe('3.50')
   })
 
   it('answers null for the named codes only', async () => {
