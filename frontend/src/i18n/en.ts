@@ -351,7 +351,7 @@ const en: Messages = {
     prescriptions: { list: 'Listed prescriptions', read: 'Viewed a prescription', approve: 'Approved a prescription', reject: 'Rejected a prescription' },
     segments: { create: 'Created a segment', update: 'Edited a segment', delete: 'Deleted a segment', compute: 'Computed a segment', export: 'Exported a segment', read_members: "Read a segment's members" },
     tags: { create: 'Created a tag', update: 'Edited a tag', delete: 'Deleted a tag', refresh: 'Refreshed a tag', import: 'Imported tag values' },
-    profiles: { build: 'Rebuilt customer profiles', list: 'Listed customers by their profiles', read: "Viewed a customer's profile", read_health: "Viewed a customer's health profile", model_promote: 'Promoted a model version', model_score: 'Scored a customer with a model' },
+    profiles: { build: 'Rebuilt customer profiles', list: 'Listed customers by their profiles', read: "Viewed a customer's profile", read_health: "Viewed a customer's health profile", model_promote: 'Promoted a model version', model_score: 'Scored a customer with a model', find_personas: 'Ran the persona clustering', train_models: 'Trained predictive models' },
     behaviour: { customer_read: "Viewed a customer's behaviour" },
     products: { create: 'Created a product', update: 'Edited a product', bulk_update: 'Edited products in bulk', import: 'Imported products' },
     promotions: {

@@ -348,7 +348,7 @@ const zhCN = {
     prescriptions: { list: '查看处方列表', read: '查看处方', approve: '处方审核通过', reject: '处方审核驳回' },
     segments: { create: '新建分群', update: '编辑分群', delete: '删除分群', compute: '计算分群', export: '导出分群', read_members: '查看分群成员' },
     tags: { create: '新建标签', update: '编辑标签', delete: '删除标签', refresh: '刷新标签', import: '导入标签取值' },
-    profiles: { build: '重新计算用户画像', list: '按画像筛选客户', read: '查看用户画像', read_health: '查看健康档案', model_promote: '将模型版本设为生效', model_score: '用模型为客户评分' },
+    profiles: { build: '重新计算用户画像', list: '按画像筛选客户', read: '查看用户画像', read_health: '查看健康档案', model_promote: '将模型版本设为生效', model_score: '用模型为客户评分', find_personas: '划分人群画像', train_models: '训练预测模型' },
     behaviour: { customer_read: '查看顾客的行为分析' },
     products: { create: '新建商品', update: '修改商品', bulk_update: '批量修改商品', import: '导入商品' },
     promotions: {

@@ -34,6 +34,8 @@ function auditActions(): Set<string> {
   // Built from a value: orders' refund decision, review moderation, and promotions' and coupons' lifecycle
   // (promotions.service.act and review: the table name with the action or decision).
   for (const a of ['orders.refund_approve', 'orders.refund_reject', 'reviews.approve', 'reviews.reject']) found.add(a)
+  // profiles.models_tasks.start audits the job it starts: `profiles.<job>`.
+  for (const a of ['profiles.find_personas', 'profiles.train_models']) found.add(a)
   const lifecycle = readFileSync(join(SRC, 'promotions', 'service.py'), 'utf8')
   const actions = lifecycle.slice(lifecycle.indexOf('_ACTIONS'), lifecycle.indexOf('}', lifecycle.indexOf('_ACTIONS')))
   const verbs = [...actions.matchAll(/"([a-z_]+)":/g)].map((m) => m[1])
