@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medreach.core.params import RowId
 from medreach.core.schemas import InputModel
 from medreach.profiles.schemas import Cron
 
@@ -15,7 +16,7 @@ Tree = Annotated[
     dict[str, Any],
     Field(description="condition tree: all/any/not over field, tag, event and health conditions (tags.check_tree)"),
 ]
-Exclusions = Annotated[list[int], Field(max_length=20, description="ids of segments whose members are left out")]
+Exclusions = Annotated[list[RowId], Field(max_length=20, description="ids of segments whose members are left out")]
 Impact = Annotated[str | None, Field(max_length=64, description="the impact assessment's id (sensitive trees)")]
 
 
@@ -113,7 +114,7 @@ class HistoryOut(BaseModel):
 
 class OverlapIn(InputModel):
     model_config = ConfigDict(extra="forbid")
-    segments: Annotated[list[int], Field(min_length=2, max_length=6)]
+    segments: Annotated[list[RowId], Field(min_length=2, max_length=6)]
 
 
 class OverlapSegment(BaseModel):
