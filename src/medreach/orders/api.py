@@ -47,6 +47,10 @@ def index_of(request: Request) -> SearchIndex:
     return request.app.state.search
 
 
+def lake_of(request: Request) -> Path:
+    return request.app.state.settings.lake_path
+
+
 # --- the storefront's product list and page --------------------------------------------------------------
 
 
@@ -79,12 +83,12 @@ def search_products(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return storefront.search(session, index_of(request), query, user, anonymous_id(request))
+    return storefront.search(session, index_of(request), query, user, anonymous_id(request), lake_of(request))
 
 
 @router.get("/products/{product_id}", response_model=catalog_schemas.ProductDetail, tags=["catalog"])
 def product_page(product_id: IdPath, request: Request, session: DbSession, user: MaybeUser):
-    return storefront.product_page(session, product_id, user, anonymous_id(request))
+    return storefront.product_page(session, product_id, user, anonymous_id(request), lake_of(request))
 
 
 # --- cart ------------------------------------------------------------------------------------------------

@@ -95,6 +95,18 @@ def ratings(session: Session, product_ids: list[int]) -> dict[int, tuple[float, 
     return {pid: (round(float(avg), 1), n) for pid, avg, n in rows}
 
 
+def rating_totals(session: Session, product_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """The sum of the ratings and the count of approved reviews per product (to join with other reviews)."""
+    if not product_ids:
+        return {}
+    rows = session.execute(
+        select(Review.product_id, func.sum(Review.rating), func.count())
+        .where(Review.product_id.in_(product_ids), Review.status == "approved")
+        .group_by(Review.product_id)
+    )
+    return {pid: (int(total), n) for pid, total, n in rows}
+
+
 def queue(session: Session, params: PageParams, status: str = "pending") -> tuple[list[tuple[Review, str]], int]:
     """The moderation queue, oldest first, each review with its author's name."""
     rows, total = paginate(session, select(Review).where(Review.status == status).order_by(Review.id), params)

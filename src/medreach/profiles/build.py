@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medreach.orders import lake_figures
 from medreach.pipeline import engine
 from medreach.profiles import features, health, store, tags
 
@@ -71,7 +72,7 @@ def build(
     steps: dict[str, float] = {}
     rows: dict[str, int] = {}
     started = last = time.perf_counter()
-    plan = ("customers", "interests", "activity", "health", "tags")
+    plan = ("customers", "interests", "activity", "health", "tags", "products")
 
     def done(name: str, count: int | None = None) -> None:
         nonlocal last
@@ -121,6 +122,11 @@ def build(
         parts += [t for code in given.import_tags if (t := tags.import_values(con, lake_dir, code, as_of)) is not None]
         engine.write_parquet(con, ibis.union(*parts, distinct=False), work / "tags")
         done("tags")
+
+        figures = engine.to_arrow(con, features.product_figures(con, inputs, given.order_sources))
+        figures = figures.select(lake_figures.SCHEMA.names).cast(lake_figures.SCHEMA)
+        store.write_single(figures, lake_figures.folder(lake_dir))  # the storefront's, beside the marts
+        done("products")
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

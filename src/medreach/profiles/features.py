@@ -122,6 +122,7 @@ class Inputs:
     users: ir.Table  # uid (text), gender, birth_year, city, region, occupation, is_staff
     orders: ir.Table  # paid orders: user_id, order_key, paid_at, day, total_fen, discount_fen
     lines: ir.Table  # their lines: user_id, order_key, paid_at, day, product_id, quantity, amount_fen
+    db_orders: ir.Table | None = None  # number: every database order's, whatever its status
 
     @property
     def as_of_day(self) -> date:
@@ -188,13 +189,13 @@ def read_inputs(con, lake_dir: Path, as_of: datetime, order_sources: set[int] | 
         occupation=u.occupation,
         is_staff=u.is_staff,
     )
-    orders, lines = _paid_orders(con, lake_dir, events, moment, order_sources)
-    return Inputs(con, as_of, events, products, users, orders, lines)
+    orders, lines, known = _paid_orders(con, lake_dir, events, moment, order_sources)
+    return Inputs(con, as_of, events, products, users, orders, lines, known)
 
 
 def _paid_orders(
     con, lake_dir: Path, events: ir.Table, moment, order_sources: set[int] | None
-) -> tuple[ir.Table, ir.Table]:
+) -> tuple[ir.Table, ir.Table, ir.Table]:
     o = latest_snapshot(con, lake_dir, "orders")
     db = o.filter(o.status.isin(tuple(COUNTED)) & o.paid_at.notnull() & (o.paid_at <= moment)).select(
         "id",
@@ -247,7 +248,7 @@ def _paid_orders(
         amount_fen=(exploded.line.price * 100).round().cast("int64") * exploded.line.quantity,
     )
     lines = db_lines.union(sim_lines.filter(sim_lines.product_id.notnull()))
-    return orders, lines.mutate(day=shanghai_day(lines.paid_at))
+    return orders, lines.mutate(day=shanghai_day(lines.paid_at)), known
 
 
 # --- the customer table ----------------------------------------------------------------------------------------
@@ -512,3 +513,37 @@ def customers(inputs: Inputs, buyers: ir.Table, gap_days: float) -> ir.Table:
         top_categories=ibis.coalesce(t.top_categories, ibis.literal([], type="array<string>")),
         top_brands=ibis.coalesce(t.top_brands, ibis.literal([], type="array<string>")),
     )
+
+
+# --- product figures from the lake -------------------------------------------------------------------------------
+
+
+def product_figures(con, inputs: Inputs, review_sources: set[int] | None = None) -> ir.Table:
+    """Per product, what only the lake knows (`orders.lake_figures`): units sold on paid orders no database order
+    holds, and the reviews no database review is behind (a database review's event names its review_id), with
+    the sum of their ratings (1 to 5). `review_sources` as the build's order sources (None: every source)."""
+    lines = inputs.lines
+    if inputs.db_orders is not None:
+        lines = lines.anti_join(inputs.db_orders, lines.order_key == inputs.db_orders.number)
+    sold = lines.group_by(product_id=lines.product_id.cast("int64")).aggregate(sold=lines.quantity.sum().cast("int64"))
+    ev = inputs.events
+    if review_sources is not None:
+        ev = ev.filter(ev.source_id.isin(sorted(review_sources) or [-1]))
+    reviewed = ev.filter(ev.event == "Product Reviewed").mutate(
+        product_id=json_text(con, ev.properties, "product_id").try_cast("int64"),
+        rating=json_text(con, ev.properties, "rating").try_cast("int64"),
+        review_id=json_text(con, ev.properties, "review_id"),
+    )
+    reviewed = reviewed.filter(
+        reviewed.review_id.isnull() & reviewed.product_id.notnull() & reviewed.rating.between(1, 5)
+    )
+    reviews = reviewed.group_by("product_id").aggregate(
+        reviews=reviewed.count().cast("int64"), rating_sum=reviewed.rating.sum().cast("int64")
+    )
+    both = sold.outer_join(reviews, sold.product_id == reviews.product_id)
+    return both.select(
+        product_id=ibis.coalesce(both.product_id, both.product_id_right).cast("int64"),
+        sold=both.sold.fill_null(0).cast("int64"),
+        reviews=both.reviews.fill_null(0).cast("int64"),
+        rating_sum=both.rating_sum.fill_null(0).cast("int64"),
+    ).order_by("product_id")
