@@ -18,6 +18,8 @@ import {
   trainingRuns,
 } from '@/utils/models'
 import { i18n } from '@/i18n'
+import type { Me } from '@/api/types'
+import { useAuthStore } from '@/stores/auth'
 import { mountApp, settle } from './mountApp'
 
 const api = vi.hoisted(() => ({
@@ -30,6 +32,8 @@ const api = vi.hoisted(() => ({
 }))
 vi.mock('@/api/models', async (original) => ({ ...(await original<object>()), profileModelsApi: api }))
 vi.mock('@/composables/useEChart', () => ({ useEChart: () => undefined }))
+const jobsApi = vi.hoisted(() => ({ run: vi.fn() }))
+vi.mock('@/api/services', async (original) => ({ ...(await original<object>()), adminJobsApi: jobsApi }))
 
 afterEach(() => {
   setLocale('zh-CN')
@@ -190,6 +194,46 @@ describe('the personas page', () => {
     api.personas.mockResolvedValueOnce(personas)
     await w.find('[data-testid="load-error-retry"]').trigger('click')
     await settle()
+    expect(w.findAll('[data-testid="persona-card"]')).toHaveLength(2)
+    w.unmount()
+  })
+})
+
+describe('running the clustering', () => {
+  it('starts it with a fixed k, follows the job and shows the result once it succeeds', async () => {
+    api.personas.mockRejectedValueOnce(new ApiError(404, { code: 'PERSONAS_NOT_RUN', title: 'x' }))
+    api.personas.mockResolvedValue(personas)
+    api.runPersonas.mockResolvedValue({ id: 42, job: 'find_personas', status: 'queued' })
+    jobsApi.run.mockResolvedValue({ id: 42, job: 'find_personas', status: 'succeeded', progress_done: 3, progress_total: 3, error: null, message: '' })
+    const { default: PersonasView } = await import('@/views/console/PersonasView.vue')
+    const w = mountApp(PersonasView)
+    useAuthStore().user = { id: 1, is_staff: true, roles: [], permissions: ['profiles:read', 'tags:write'] } as unknown as Me
+    await settle()
+    expect(w.find('[data-testid="personas-empty"]').exists()).toBe(true)
+    await w.findAll('[data-testid="personas-k-mode"] input[type="radio"]')[1].setValue(true)
+    await settle()
+    const k = w.find('[data-testid="personas-k"] input')
+    await k.setValue('5')
+    await k.trigger('change')
+    await w.find('[data-testid="personas-run"]').trigger('click')
+    await settle()
+    expect(api.runPersonas).toHaveBeenCalledWith({ k: 5 })
+    expect(w.find('[data-testid="personas-job"]').attributes('data-status')).toBe('queued')
+    await new Promise((resolve) => setTimeout(resolve, 1700)) // the follower's first look at the run
+    await settle()
+    expect(jobsApi.run).toHaveBeenCalledWith(42)
+    expect(w.find('[data-testid="personas-job"]').attributes('data-status')).toBe('succeeded')
+    expect(w.findAll('[data-testid="persona-card"]')).toHaveLength(2)
+    w.unmount()
+  })
+
+  it('hides the run for staff without tags:write', async () => {
+    api.personas.mockResolvedValue(personas)
+    const { default: PersonasView } = await import('@/views/console/PersonasView.vue')
+    const w = mountApp(PersonasView)
+    useAuthStore().user = { id: 1, is_staff: true, roles: [], permissions: ['profiles:read'] } as unknown as Me
+    await settle()
+    expect(w.find('[data-testid="personas-run"]').exists()).toBe(false)
     expect(w.findAll('[data-testid="persona-card"]')).toHaveLength(2)
     w.unmount()
   })
