@@ -47,6 +47,11 @@ def test_hand_made_cases(body, deep):
     assert json_too_deep(body, 32) is deep
 
 
+def test_a_bracket_in_a_top_level_string_is_no_nesting():
+    assert json_too_deep(b'"["', 0) is False
+    assert json_too_deep(b'["["]', 0) is True
+
+
 def test_check_raises_the_400():
     with pytest.raises(AppError, match="BODY_TOO_DEEP") as e:
         check_json_depth(b"[" * 40 + b"]" * 40, 32)

@@ -32,6 +32,8 @@ def json_too_deep(body: bytes, limit: int) -> bool:
     marks = marks.replace(b'""', b"")  # strings without brackets; two strings may merge, none is split
     if b'"' in marks:
         marks = _QUOTED.sub(b"", marks)  # strings that held brackets
+    if not marks:  # every bracket was inside a string
+        return False
     # Now only brackets: each pass removes the innermost pairs (replace does not look again at what it joined),
     # so a body of depth d is empty after d passes.
     for passes in range(limit):
