@@ -75,9 +75,19 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _skipped:
+    # What this process skipped, and (run in workers, pytest -n) what the workers' skip reports name.
+    skipped = dict(_skipped)
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr or "")
+        reason = reason.removeprefix("Skipped: ")
+        name, sep, why = reason.partition(" unavailable: ")
+        if sep:
+            skipped.setdefault(f"backend {name}", why)
+        elif reason.startswith("no Chromium at"):
+            skipped.setdefault("browser tests", f"not run: {reason}")
+    if skipped:
         terminalreporter.section("not tested")
-        for name, why in sorted(_skipped.items()):
+        for name, why in sorted(skipped.items()):
             terminalreporter.write_line(f"SKIPPED {name}: {why}")
     elif not REQUIRE:
         terminalreporter.write_line("all selected backends were tested")
