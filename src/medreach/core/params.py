@@ -8,7 +8,6 @@ from pydantic import AfterValidator, Field
 
 # Row ids fit a 32-bit signed integer on every database; anything else is a 422, not a driver error.
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
-RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # the same bound for an id in a request body
 
 
 def _moment(value: datetime) -> datetime:
