@@ -34,6 +34,7 @@ from medreach.profiles.api import IMPORT_PATH as TAG_IMPORTS
 from medreach.profiles.api import router as profiles_router
 from medreach.profiles.behaviour_api import router as behaviour_router
 from medreach.profiles.models_api import router as profile_models_router
+from medreach.profiles.segments_api import router as segments_router
 from medreach.promotions.api import router as promotions_router
 from medreach.promotions.flash import FlashStock, SaleCache, make_flash_stock
 from medreach.tracking.api import router as tracking_router
@@ -125,6 +126,7 @@ def create_app(
         profiles_router,
         behaviour_router,
         profile_models_router,
+        segments_router,
         ops_router,
     ):
         app.include_router(router)

@@ -49,6 +49,7 @@ def tasks(settings: Settings, state: Any = None) -> list[Task]:
         pipeline_job("clean_events", "30 3 * * *"),  # after the day's last events are compacted
         pipeline_job("build_features", "0 4 * * *"),  # from the clean events
         pipeline_job("build_profiles", "30 4 * * *"),  # profiles and tags, after the features (profiles.tasks)
+        pipeline_job("find_personas", "0 5 * * 1"),  # personas weekly, Monday after the build (profiles.models_tasks)
         pipeline_job("refresh_tags", "0 * * * *"),  # rule and imported tags whose own schedule came round
         # Dynamic segments follow the store within seconds of a change (a build, a refreshed tag, a consent).
         Task(

@@ -116,7 +116,7 @@ def test_staff_read_health_tags_only_with_the_permission_and_every_read_is_audit
         denied = s.query(AuditEntry).filter_by(actor_id=marketer_user["id"], outcome="denied").count()
     assert trail == [(admin_user["id"], "success")] and denied == 1
     other = client.get(f"/api/v1/admin/profiles/customers/{patient['other']['id']}/health", headers=admin).json()
-    assert other == {"user_id": patient["other"]["id"], "consent": False, "conditions": []}
+    assert other == {"user_id": patient["other"]["id"], "consent": False, "conditions": [], "segments": []}
 
 
 def test_withdrawing_the_consent_removes_health_tags_at_once(client, staff, patient, settings):
@@ -131,7 +131,7 @@ def test_withdrawing_the_consent_removes_health_tags_at_once(client, staff, pati
     assert r.status_code == 200 and not r.json()["granted"]
     assert store.health_rows(settings.lake_path, str(uid)) == []  # the consent hook took them out
     read = client.get(f"/api/v1/admin/profiles/customers/{uid}/health", headers=admin).json()
-    assert read == {"user_id": uid, "consent": False, "conditions": []}
+    assert read == {"user_id": uid, "consent": False, "conditions": [], "segments": []}
     assert "chronic_hypertension" not in {t["code"] for t in client.get("/api/v1/me/tags", headers=headers).json()}
 
     # A build that ran during the withdrawal could publish the rows again: readers check the ledger as well.

@@ -15,11 +15,9 @@ from medreach.core.pagination import Page, Paging
 from medreach.core.params import IdPath
 from medreach.profiles import schemas, service
 from medreach.profiles.models import FAMILIES
-from medreach.profiles.segments_api import router as segments_router
 
 router = APIRouter(prefix="/api/v1", tags=["profiles"])
 TagPath = Annotated[str, PathParam(pattern=schemas.TAG_CODE)]
-router.include_router(segments_router)  # /api/v1/admin/segments/...
 IMPORT_PATH = "/api/v1/admin/tag-imports"  # uploads: the app factory gives this prefix the upload body limit
 
 

@@ -16,7 +16,7 @@ from medreach.core.params import IdPath
 from medreach.profiles import segments
 from medreach.profiles import segments_schemas as schemas
 
-router = APIRouter(prefix="/admin/segments", tags=["segments"])  # included by profiles.api under /api/v1
+router = APIRouter(prefix="/api/v1/admin/segments", tags=["segments"])
 WRITE = "tags:write"
 
 
