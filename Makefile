@@ -32,10 +32,10 @@ $(UI_STAMP): frontend/node_modules/.package-lock.json $(UI_SOURCES)
 # The checks, then the whole suite. Backends whose server is not reachable, and the browser tests when there is
 # no Chromium, are skipped and named in the summary; MEDREACH_REQUIRE_BACKENDS=1 (set by .ci/run) turns either
 # into a failure.
-# The suite runs in PYTEST_WORKERS processes (pytest-xdist), a test file to a worker; PYTEST_WORKERS=0 runs it in one.
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist): a test file to a worker, the browser tests all in one; PYTEST_WORKERS=0 runs it in one.
 PYTEST_WORKERS ?= 2
 test: install check-py build-ui check-ui
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The Python checks over src/: ruff's lint and format, and mypy (their config is in pyproject.toml).
 check-py: install

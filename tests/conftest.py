@@ -63,7 +63,12 @@ def pytest_generate_tests(metafunc):
 
 @pytest.hookimpl(trylast=True)  # after tests/e2e/conftest.py has marked its tests e2e
 def pytest_collection_modifyitems(items):
-    """No Chromium: the browser tests are not run, and the summary says so (CI installs it and requires it)."""
+    """The browser tests share one worker when the suite runs in several (pytest -n, --dist loadgroup): two
+    browsers and their servers at once starve a small machine. No Chromium: the browser tests are not run, and
+    the summary says so (CI installs it and requires it)."""
+    for item in items:  # the others go a file to a worker, so a module's fixtures are built once
+        group = "browser" if item.get_closest_marker("e2e") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
     if REQUIRE or Path(CHROMIUM).exists():
         return
     browser = [item for item in items if item.get_closest_marker("e2e")]

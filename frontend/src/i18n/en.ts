@@ -6,6 +6,7 @@ import type { Messages } from './zh-CN'
 const en: Messages = {
   app: {
     name: 'MedReach Pharmacy',
+    shortName: 'MedReach', // the phone header's
     consoleName: 'MedReach Console',
   },
   lang: {

@@ -4,6 +4,7 @@
 const zhCN = {
   app: {
     name: 'MedReach 医药',
+    shortName: 'MedReach 医药',
     consoleName: 'MedReach 管理后台',
   },
   lang: {

@@ -1,4 +1,4 @@
-"""Issue 11.7: the Content-Security-Policy must not break what it protects. The storefront, the console (Element
+"""The Content-Security-Policy must not break what it protects. The storefront, the console (Element
 Plus and ECharts set inline styles) and the sandbox gateway's cashier page load in Chromium with no violation
 of the policy the server sends."""
 
@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from medreach.demo import DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_STAFF
-from tests.e2e.conftest import browser, live_server  # noqa: F401  (the e2e server and Chromium)
 from tests.e2e.ui import console_login
 
 pytestmark = pytest.mark.e2e
